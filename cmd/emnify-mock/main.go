@@ -1,0 +1,108 @@
+// Command emnify-mock is a local twin of the emnify IoT platform's
+// device-status events: it generates them, and (as the project grows)
+// serves them through a mock REST API and pushes them to webhooks.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+const usage = `emnify-mock is a local twin of the emnify IoT platform's device-status events.
+
+Usage:
+  emnify-mock <command> [flags]
+
+Commands:
+  generate   write realistic emnify events as NDJSON or a JSON array
+  version    print the version
+
+Run 'emnify-mock <command> --help' for a command's flags and examples.
+
+Examples:
+  emnify-mock generate --count 20 --seed 7
+  emnify-mock generate --count 1000000 --format json --out events.json
+`
+
+// command is one subcommand: it parses its own flags and does its work.
+type command interface {
+	Run(ctx context.Context, args []string) error
+}
+
+// usageError is a mistake in how the tool was called; main answers it with
+// a hint and exit status 2.
+type usageError struct {
+	err  error
+	hint string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a command and turns its error into a message and an
+// exit status: 0 ok, 1 failure, 2 usage mistake.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var cmd command
+	switch args[0] {
+	case "generate":
+		cmd = &GenerateCommand{Stdout: stdout, Stderr: stderr}
+	case "version":
+		fmt.Fprintln(stdout, "emnify-mock", Version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "Error: unknown command %q\nTry: emnify-mock --help\n", args[0])
+		return 2
+	}
+	err := cmd.Run(ctx, args[1:])
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "Error: %v\nTry: %s\n", err, ue.hint)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+}
+
+// parseFlags parses a command's flags; --help prints the usage to stdout,
+// anything wrong becomes a usageError that points at --help.
+func parseFlags(fs *flag.FlagSet, args []string, help string, stdout io.Writer) error {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, help)
+		return err
+	case err != nil:
+		return &usageError{err: err, hint: "emnify-mock " + fs.Name() + " --help"}
+	case fs.NArg() > 0:
+		return &usageError{err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), hint: "emnify-mock " + fs.Name() + " --help"}
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package generator
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// Clock tells the time and wakes sleepers. Real follows the wall clock;
+// Virtual moves only when told, so a test can run a day of scenario or
+// hours of retry back-off in milliseconds and never sleep.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives the time once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// Real is the wall clock.
+type Real struct{}
+
+var _ Clock = Real{}
+
+// Now returns the current time.
+func (Real) Now() time.Time { return time.Now() }
+
+// After waits on the wall clock.
+func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Virtual is a clock that stands still until Advance or Set moves it. It is
+// safe for concurrent use.
+type Virtual struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers timerHeap
+	seq    uint64 // orders timers that fall due together
+}
+
+var _ Clock = (*Virtual)(nil)
+
+// NewVirtual returns a virtual clock showing start.
+func NewVirtual(start time.Time) *Virtual { return &Virtual{now: start} }
+
+// Now returns the clock's time.
+func (v *Virtual) Now() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.now
+}
+
+// After returns a channel that receives the clock's time once it has been
+// advanced by at least d. A d of zero or less fires at once.
+func (v *Virtual) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if d <= 0 {
+		ch <- v.now
+		return ch
+	}
+	v.seq++
+	heap.Push(&v.timers, timer{at: v.now.Add(d), ch: ch, seq: v.seq})
+	return ch
+}
+
+// Advance moves the clock forward by d (negative d is ignored) and fires
+// every timer that falls due, in order.
+func (v *Virtual) Advance(d time.Duration) {
+	if d < 0 {
+		d = 0
+	}
+	v.mu.Lock()
+	v.setLocked(v.now.Add(d))
+	v.mu.Unlock()
+}
+
+// Set moves the clock to t if t is later than now.
+func (v *Virtual) Set(t time.Time) {
+	v.mu.Lock()
+	v.setLocked(t)
+	v.mu.Unlock()
+}
+
+// Next returns when the earliest pending timer fires; ok is false when no
+// timer is pending. A driver can Set the clock there to skip idle time.
+func (v *Virtual) Next() (at time.Time, ok bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.timers) == 0 {
+		return time.Time{}, false
+	}
+	return v.timers[0].at, true
+}
+
+func (v *Virtual) setLocked(t time.Time) {
+	if t.After(v.now) {
+		v.now = t
+	}
+	for len(v.timers) > 0 && !v.timers[0].at.After(v.now) {
+		tm := heap.Pop(&v.timers).(timer)
+		tm.ch <- tm.at // buffered, never blocks
+	}
+}
+
+type timer struct {
+	at  time.Time
+	ch  chan time.Time
+	seq uint64
+}
+
+type timerHeap []timer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timer)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}

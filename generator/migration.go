@@ -1,0 +1,69 @@
+package generator
+
+import (
+	"fmt"
+	"slices"
+)
+
+// MigrateSIMs moves SIMs of one workspace to another. Only a user may
+// migrate (the platform asks for user credentials). Per SIM, an Activated
+// SIM is suspended first (event 9) and an attached SIM is released from its
+// endpoint (event 50) when autoDetach is set; without it an attached SIM
+// refuses the whole migration. Then comes the pair of events 69 with one
+// id: "source" in the source workspace, "target" a second later in the
+// target workspace, as in the docs.
+func (p *Platform) MigrateSIMs(a Actor, sims []*SIM, target *Workspace, autoDetach bool) ([]Event, error) {
+	if a.User == nil {
+		return nil, refuse(Invalid, "SIM migration without user credentials", "start")
+	}
+	if len(sims) == 0 {
+		return nil, refuse(Invalid, "a migration of no SIMs", "start")
+	}
+	source := sims[0].Workspace
+	for i, s := range sims {
+		switch {
+		case s.Status == SIMDeleted || p.sims[s.ID] != s:
+			return nil, refuse(NotFound, simSubject(s), "migrate")
+		case s.Workspace != source:
+			return nil, refuse(Invalid, fmt.Sprintf("SIM %s is in workspace %d, not %d", s.ICCID, s.Workspace.ID, source.ID), "migrate SIMs of two workspaces at once")
+		case s.Workspace == target:
+			return nil, refuse(Invalid, fmt.Sprintf("SIM %s is in workspace %d already", s.ICCID, target.ID), "migrate")
+		case s.Endpoint != nil && !autoDetach:
+			return nil, refuse(Conflict, fmt.Sprintf("SIM %s is assigned to endpoint %d", s.ICCID, s.Endpoint.ID), "migrate without auto-detach")
+		case slices.Index(sims, s) != i:
+			return nil, refuse(Invalid, fmt.Sprintf("SIM %s is listed twice", s.ICCID), "migrate")
+		}
+	}
+
+	ae := p.begin()
+	var d MigrationDetail
+	d.TargetWorkspace.ID = target.ID
+	for _, s := range sims {
+		if s.Status == SIMActivated {
+			p.setStatus(ae, a, s, SIMSuspended)
+		}
+		if s.Endpoint != nil {
+			p.release(ae, a, s.Endpoint)
+		}
+		d.SIMs = append(d.SIMs, MigratedSIM{ID: s.ID, ICCID: s.ICCID, ICCIDWithLuhn: s.ICCIDWithLuhn(), SourceWorkspace: source.Ref()})
+	}
+
+	d.Type = "source"
+	src := ae.add(TypeSIMMigration, a, source)
+	src.Description = fmt.Sprintf("SIM(s) migrated from workspace %d to workspace %d by user %s", source.ID, target.ID, a.User.Username)
+	src.Detail = d.encode()
+
+	d.Type = "target"
+	dst := *src
+	dst.Timestamp = src.Timestamp.Add(migrationPairGap)
+	dst.Organisation = target.Ref()
+	dst.Description = fmt.Sprintf("SIM(s) migrated to workspace %d by user %s", target.ID, a.User.Username)
+	dst.Detail = d.encode()
+	ae.events = append(ae.events, dst)
+
+	for _, s := range sims {
+		p.forgetSIM(s)
+		p.adoptSIM(target, s)
+	}
+	return ae.events, nil
+}

@@ -1,0 +1,246 @@
+package generator
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// eventEpoch anchors event ids: an id is the milliseconds since this instant
+// shifted left by 10 bits, so ids have 15 digits from 2019 to 2046 and grow
+// with time, as in recorded traffic.
+var eventEpoch = time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Gaps between the events of one action: recorded traffic shows events of
+// one API call a few milliseconds apart, and the docs show the target half
+// of a migration a second after the source half.
+const (
+	actionEventGap   = 3 * time.Millisecond
+	migrationPairGap = time.Second
+)
+
+// Platform is the emnify platform's state: workspaces with their SIMs and
+// endpoints, and the state machines that change them. Every action either
+// returns exactly the events the platform emits, in order, or an *Error and
+// changes nothing. A Platform is not safe for concurrent use.
+type Platform struct {
+	Clock Clock
+	IDs   *Identities
+
+	workspaces []*Workspace
+	sims       map[int64]*SIM
+	endpoints  map[int64]*Endpoint
+	batches    map[string]*Batch
+
+	lastStamp time.Time
+	lastID    int64
+}
+
+// NewPlatform returns an empty platform on the clock, with identities from
+// the seed.
+func NewPlatform(clock Clock, seed uint64) *Platform {
+	return &Platform{
+		Clock:     clock,
+		IDs:       NewIdentities(seed),
+		sims:      make(map[int64]*SIM),
+		endpoints: make(map[int64]*Endpoint),
+		batches:   make(map[string]*Batch),
+	}
+}
+
+// Workspaces returns the workspaces in creation order.
+func (p *Platform) Workspaces() []*Workspace { return p.workspaces }
+
+// SIM returns a live SIM by id, or nil.
+func (p *Platform) SIM(id int64) *SIM { return p.sims[id] }
+
+// Endpoint returns a live endpoint by id, or nil.
+func (p *Platform) Endpoint(id int64) *Endpoint { return p.endpoints[id] }
+
+// Batch returns a SIM batch by its BIC, or nil.
+func (p *Platform) Batch(bic string) *Batch { return p.batches[bic] }
+
+// WorkspaceSpec describes a new workspace; zero fields get realistic
+// defaults.
+type WorkspaceSpec struct {
+	Name    string
+	Users   int          // default 1
+	Tokens  int          // default 1
+	IPSpace netip.Prefix // default a random /20 in 10.128.0.0/9
+}
+
+// NewWorkspace creates a workspace. Creating one emits no event.
+func (p *Platform) NewWorkspace(spec WorkspaceSpec) (*Workspace, error) {
+	ids := p.IDs
+	w := &Workspace{ID: ids.OrgID(), Name: spec.Name, FactoryTestBytes: DefaultFactoryTestBytes, FactoryTestSMS: DefaultFactoryTestSMS}
+	if w.Name == "" {
+		w.Name = ids.OrganisationName()
+	}
+	prefix := spec.IPSpace
+	if !prefix.IsValid() {
+		n := uint32(10)<<24 | uint32(128+ids.fake.IntN(128))<<16 | uint32(ids.fake.IntN(16))<<12
+		prefix = netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), 0}), 20)
+	}
+	space, err := NewIPSpace(ids.SpaceID(), prefix)
+	if err != nil {
+		return nil, fmt.Errorf("workspace %q: %w", w.Name, err)
+	}
+	w.IPSpace = space
+	for range max(spec.Users, 1) {
+		name, username := ids.Person(w.Name)
+		w.Users = append(w.Users, &User{ID: ids.UserID(), Name: name, Username: username})
+	}
+	for i := range max(spec.Tokens, 1) {
+		w.Tokens = append(w.Tokens, &AppToken{ID: ids.TokenID(), Description: fmt.Sprintf("integration %d", i+1)})
+	}
+	p.workspaces = append(p.workspaces, w)
+	return w, nil
+}
+
+// newSIM makes a SIM that belongs to no workspace yet.
+func (p *Platform) newSIM(model int) *SIM {
+	ids := p.IDs
+	prod := ids.ProductionDate(p.Clock.Now())
+	return &SIM{
+		ID: ids.SIMID(), ICCID: ids.ICCID(), MSISDN: ids.MSISDN(),
+		IMSI:           IMSI{ID: ids.IMSIID(), IMSI: ids.IMSI(), ImportDate: ids.ImportDate(prod)},
+		ProductionDate: prod, Model: model, Status: SIMIssued,
+	}
+}
+
+// ProvisionSIM places a SIM in the workspace in the given status, as if it
+// had got there before the stream began: no event. Use it to set up a
+// fleet; use the actions to change one.
+func (p *Platform) ProvisionSIM(w *Workspace, status SIMStatus) (*SIM, error) {
+	if status == SIMDeleted {
+		return nil, refuse(Invalid, "a deleted SIM", "be provisioned")
+	}
+	s := p.newSIM(defaultSIMModel)
+	s.Status = status
+	if status == SIMActivated || status == SIMSuspended {
+		s.ActivationDate = p.Clock.Now().UTC().Truncate(time.Second)
+	}
+	p.adoptSIM(w, s)
+	return s, nil
+}
+
+// defaultSIMModel is the SIM model id of the docs' registration example.
+const defaultSIMModel = 9
+
+// NewBatch makes a batch of n consecutive SIMs that the workspace can
+// register with the batch's BIC.
+func (p *Platform) NewBatch(w *Workspace, n int) (*Batch, error) {
+	if n < 1 {
+		return nil, refuse(Invalid, fmt.Sprintf("a batch of %d SIMs", n), "be made")
+	}
+	b := &Batch{ID: p.IDs.BatchID(), BIC: p.IDs.BIC(), Model: defaultSIMModel}
+	for range n {
+		b.SIMs = append(b.SIMs, p.newSIM(b.Model))
+	}
+	w.batches = append(w.batches, b)
+	p.batches[b.BIC] = b
+	return b, nil
+}
+
+// EndpointSpec describes a new endpoint.
+type EndpointSpec struct {
+	Name   string  // default "<kind> <n>"
+	Tags   *string // nil: null
+	IMEI   string  // "" : null
+	Status EndpointStatus
+	IP     netip.Addr // default: next free address of the workspace
+	SIM    *SIM       // optional; must be free and in the same workspace
+	// What happens to an Issued SIM: ActivateSIM activates it (event 8),
+	// FactoryTest puts it in Factory Test (event 45). Neither leaves it.
+	ActivateSIM bool
+	FactoryTest bool
+}
+
+func (p *Platform) adoptSIM(w *Workspace, s *SIM) {
+	s.Workspace = w
+	w.sims = insertByID(w.sims, s)
+	p.sims[s.ID] = s
+}
+
+func (p *Platform) forgetSIM(s *SIM) {
+	s.Workspace.sims = removeByID(s.Workspace.sims, s)
+	delete(p.sims, s.ID)
+}
+
+// event starts an event of the type, by the actor, in the workspace. gap
+// is the least distance from the previous event.
+func (p *Platform) event(t EventType, a Actor, w *Workspace, gap time.Duration) Event {
+	ts := p.Clock.Now().UTC().Truncate(time.Millisecond)
+	if min := p.lastStamp.Add(gap); ts.Before(min) {
+		ts = min
+	}
+	p.lastStamp = ts
+	id := ts.Sub(eventEpoch).Milliseconds() << 10
+	if id <= p.lastID {
+		id = p.lastID + 1
+	}
+	p.lastID = id
+	lt, _ := t.Lookup()
+	e := Event{
+		Timestamp: ts, ID: id, Type: lt,
+		Source: a.source().Lookup(), Severity: SeverityInfo.Lookup(),
+		Organisation: w.Ref(),
+	}
+	if a.User != nil {
+		e.User = a.User.Ref()
+	}
+	return e
+}
+
+// actionEvents collects the events of one action, spaced as the platform
+// spaces them.
+type actionEvents struct {
+	p      *Platform
+	events []Event
+}
+
+func (p *Platform) begin() *actionEvents { return &actionEvents{p: p} }
+
+func (ae *actionEvents) add(t EventType, a Actor, w *Workspace) *Event {
+	gap := time.Millisecond
+	if len(ae.events) > 0 {
+		gap = actionEventGap
+	}
+	ae.events = append(ae.events, ae.p.event(t, a, w, gap))
+	return &ae.events[len(ae.events)-1]
+}
+
+func simRef(s *SIM) *SIMRef {
+	return &SIMRef{ICCID: s.ICCID, ID: s.ID, ProductionDate: s.ProductionDate}
+}
+
+func imsiRef(s *SIM) *IMSIRef {
+	return &IMSIRef{ID: s.IMSI.ID, ImportDate: s.IMSI.ImportDate, IMSI: s.IMSI.IMSI}
+}
+
+func endpointRef(e *Endpoint) *EndpointRef {
+	return &EndpointRef{ID: e.ID, IMEI: e.IMEI, IPAddress: e.IP.String(), Name: e.Name, Tags: e.Tags}
+}
+
+// about fills the endpoint, SIM and IMSI parts that SIM-status events carry:
+// the endpoint only while one holds the SIM.
+func (e *Event) about(s *SIM) {
+	if s.Endpoint != nil {
+		e.Endpoint = endpointRef(s.Endpoint)
+	}
+	e.SIM = simRef(s)
+	e.IMSI = imsiRef(s)
+}
+
+// forgetBatch drops a registered batch, so that long runs stay flat in
+// memory; its BIC becomes unknown.
+func (p *Platform) forgetBatch(b *Batch) {
+	w := b.SIMs[0].Workspace
+	for i, x := range w.batches {
+		if x == b {
+			w.batches = append(w.batches[:i], w.batches[i+1:]...)
+			break
+		}
+	}
+	delete(p.batches, b.BIC)
+}

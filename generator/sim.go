@@ -1,0 +1,148 @@
+package generator
+
+import (
+	"fmt"
+	"time"
+)
+
+func simSubject(s *SIM) string { return fmt.Sprintf("SIM %s is %s", s.ICCID, s.Status) }
+
+func statusChange(from, to SIMStatus) string {
+	return fmt.Sprintf("Status of SIM changed from '%s' to '%s'", from, to)
+}
+
+// ActivateSIM activates an Issued, Suspended or Factory Test SIM: event 8.
+func (p *Platform) ActivateSIM(a Actor, s *SIM) ([]Event, error) {
+	switch s.Status {
+	case SIMIssued, SIMSuspended, SIMFactoryTest:
+	default:
+		return nil, refuse(Conflict, simSubject(s), "activate")
+	}
+	ae := p.begin()
+	p.setStatus(ae, a, s, SIMActivated)
+	return ae.events, nil
+}
+
+// SuspendSIM suspends an Activated SIM: event 9.
+func (p *Platform) SuspendSIM(a Actor, s *SIM) ([]Event, error) {
+	if s.Status != SIMActivated {
+		return nil, refuse(Conflict, simSubject(s), "suspend")
+	}
+	ae := p.begin()
+	p.setStatus(ae, a, s, SIMSuspended)
+	return ae.events, nil
+}
+
+// StartFactoryTest puts an Issued SIM in Factory Test: event 45.
+func (p *Platform) StartFactoryTest(a Actor, s *SIM) ([]Event, error) {
+	if s.Status != SIMIssued {
+		return nil, refuse(Conflict, simSubject(s), "start factory test")
+	}
+	ae := p.begin()
+	p.setStatus(ae, a, s, SIMFactoryTest)
+	return ae.events, nil
+}
+
+// setStatus moves the SIM to an API-requested status and adds its event.
+func (p *Platform) setStatus(ae *actionEvents, a Actor, s *SIM, to SIMStatus) {
+	t := TypeSIMActivation
+	switch to {
+	case SIMSuspended:
+		t = TypeSIMSuspension
+	case SIMFactoryTest:
+		t = TypeSIMFactoryTest
+	}
+	e := ae.add(t, a, s.Workspace)
+	e.Description = statusChange(s.Status, to)
+	e.about(s)
+	s.Status = to
+	if to == SIMActivated && s.ActivationDate.IsZero() {
+		s.ActivationDate = e.Timestamp.Truncate(time.Second)
+	}
+}
+
+// ReportTestUsage records data (bytes) and SMS used by a SIM in Factory
+// Test. When the total reaches the workspace's threshold, Policy Control
+// activates the SIM: event 8 with the transition detail. Below it, nothing
+// is emitted.
+func (p *Platform) ReportTestUsage(s *SIM, bytes int64, sms int) ([]Event, error) {
+	if s.Status != SIMFactoryTest {
+		return nil, refuse(Conflict, simSubject(s), "report factory-test usage")
+	}
+	if bytes < 0 || sms < 0 {
+		return nil, refuse(Invalid, fmt.Sprintf("usage of %d bytes and %d SMS", bytes, sms), "be reported")
+	}
+	s.TestBytes += bytes
+	s.TestSMS += sms
+	w := s.Workspace
+	if s.TestBytes < w.FactoryTestBytes && s.TestSMS < w.FactoryTestSMS {
+		return nil, nil
+	}
+	ae := p.begin()
+	e := ae.add(TypeSIMActivation, PolicyControl, w)
+	e.Description = "SIM activated after factory test volume reached."
+	e.about(s)
+	e.Detail = transitionDetail
+	s.Status = SIMActivated
+	if s.ActivationDate.IsZero() {
+		s.ActivationDate = e.Timestamp.Truncate(time.Second)
+	}
+	return ae.events, nil
+}
+
+// DeleteSIM deletes a SIM that no endpoint holds: event 10. The platform
+// forgets a deleted SIM.
+func (p *Platform) DeleteSIM(a Actor, s *SIM) ([]Event, error) {
+	switch {
+	case s.Status == SIMDeleted:
+		return nil, refuse(Conflict, simSubject(s), "delete")
+	case s.Endpoint != nil:
+		return nil, refuse(Conflict, fmt.Sprintf("SIM %s is assigned to endpoint %d", s.ICCID, s.Endpoint.ID), "delete")
+	}
+	ae := p.begin()
+	e := ae.add(TypeSIMDeletion, a, s.Workspace)
+	e.Description = fmt.Sprintf("SIM %d (%s) has been deleted by %s", s.ID, s.ICCIDWithLuhn(), a.name())
+	e.SIM = simRef(s)
+	p.forgetSIM(s)
+	s.Status = SIMDeleted
+	return ae.events, nil
+}
+
+// RegisterBatch registers a batch of SIMs into the workspace that owns it:
+// one event 48 for the batch. The SIMs then take the status asked for:
+// Issued emits nothing more, Activated an event 8 per SIM, Factory Test an
+// event 45 per SIM. That registration is followed by per-SIM status events
+// is inferred, not recorded (emnify-api.md §3.3).
+func (p *Platform) RegisterBatch(a Actor, w *Workspace, b *Batch, status SIMStatus) ([]Event, error) {
+	subject := fmt.Sprintf("SIM batch %s", b.BIC)
+	switch {
+	case b.Registered:
+		return nil, refuse(Conflict, subject+" is already registered", "register")
+	case p.batches[b.BIC] != b || !ownsBatch(w, b):
+		return nil, refuse(NotFound, subject+" is unknown to workspace "+itoa(w.ID), "register")
+	case status != SIMIssued && status != SIMActivated && status != SIMFactoryTest:
+		return nil, refuse(Invalid, subject, "register with status "+status.String())
+	}
+	ae := p.begin()
+	e := ae.add(TypeSIMRegistration, a, w)
+	e.Description = fmt.Sprintf("Batch of %d SIM(s) registered.", len(b.SIMs))
+	e.SIM = simRef(b.SIMs[0])
+	e.Detail = batchDetail(b)
+	b.Registered = true
+	for _, s := range b.SIMs {
+		p.adoptSIM(w, s)
+		if status != SIMIssued {
+			p.setStatus(ae, a, s, status)
+		}
+	}
+	return ae.events, nil
+}
+
+func ownsBatch(w *Workspace, b *Batch) bool {
+	for _, x := range w.batches {
+		if x == b {
+			return true
+		}
+	}
+	return false
+}
