@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -249,7 +250,11 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		e.IMSI = &IMSIRef{ID: w.IMSI.ID, ImportDate: id, IMSI: w.IMSI.IMSI}
 	}
 	if len(w.Detail) > 0 && string(w.Detail) != "null" {
-		e.Detail = append(json.RawMessage(nil), w.Detail...)
+		var b bytes.Buffer
+		if err := json.Compact(&b, w.Detail); err != nil {
+			return fmt.Errorf("event %d: detail: %w", w.ID, err)
+		}
+		e.Detail = b.Bytes()
 	}
 	return nil
 }
