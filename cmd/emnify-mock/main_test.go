@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the tool in-process as main would, and returns its exit
+// status, stdout and stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestGenerate_BadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		message string
+	}{
+		{"UnknownFlag", []string{"generate", "--colour"}, "flag provided but not defined: -colour"},
+		{"NegativeCount", []string{"generate", "--count", "-5"}, "--count must be 0 or more, got -5"},
+		{"CountNotANumber", []string{"generate", "--count", "many"}, `invalid value "many" for flag -count`},
+		{"UnknownFormat", []string{"generate", "--format", "xml"}, `--format must be ndjson or json, got "xml"`},
+		{"BadSeed", []string{"generate", "--seed", "-1"}, `--seed must be a whole number`},
+		{"BadStart", []string{"generate", "--start", "yesterday"}, `--start must be an RFC 3339 instant`},
+		{"StrayArgument", []string{"generate", "events.json"}, `unexpected argument "events.json"`},
+		{"UnknownCommand", []string{"genrate"}, `unknown command "genrate"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != 2 {
+				t.Errorf("exit status %d, want 2", code)
+			}
+			if stdout != "" {
+				t.Errorf("stdout not empty: %q", stdout)
+			}
+			if !strings.Contains(stderr, "Error: "+tc.message) || !strings.Contains(stderr, "\nTry: emnify-mock ") {
+				t.Errorf("stderr %q: want %q and a Try: hint", stderr, tc.message)
+			}
+		})
+	}
+}
+
+func TestGenerate_SameSeedSameBytes(t *testing.T) {
+	_, a, _ := runCLI(t, "generate", "--count", "500", "--seed", "42")
+	_, b, _ := runCLI(t, "generate", "--count", "500", "--seed", "42")
+	_, c, _ := runCLI(t, "generate", "--count", "500", "--seed", "43")
+	if a != b {
+		t.Error("seed 42 gave two different streams")
+	}
+	if a == c {
+		t.Error("seeds 42 and 43 gave the same stream")
+	}
+	if n := strings.Count(a, "\n"); n != 500 {
+		t.Errorf("%d lines, want 500", n)
+	}
+	for i, line := range strings.Split(strings.TrimSpace(a), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Fatalf("line %d is not JSON: %s", i+1, line)
+		}
+	}
+}
+
+func TestGenerate_PrintsTheSeedItChose(t *testing.T) {
+	code, first, stderr := runCLI(t, "generate", "--count", "50")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	m := regexp.MustCompile(`--seed (\d+)`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("stderr %q names no seed", stderr)
+	}
+	if _, again, _ := runCLI(t, "generate", "--count", "50", "--seed", m[1]); again != first {
+		t.Error("rerunning with the printed seed gave another stream")
+	}
+}
+
+func TestGenerate_JSONArrayToFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "events.json")
+	code, stdout, stderr := runCLI(t, "generate", "--count", "25", "--seed", "1", "--format", "json", "--out", out)
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []map[string]any
+	if err := json.Unmarshal(b, &events); err != nil {
+		t.Fatalf("not a JSON array: %v", err)
+	}
+	if len(events) != 25 {
+		t.Errorf("%d events, want 25", len(events))
+	}
+	_, nd, _ := runCLI(t, "generate", "--count", "25", "--seed", "1")
+	var first map[string]any
+	json.Unmarshal([]byte(strings.SplitN(nd, "\n", 2)[0]), &first)
+	if first["id"] != events[0]["id"] {
+		t.Error("json and ndjson formats of one seed hold different events")
+	}
+}
+
+func TestGenerate_ZeroCount(t *testing.T) {
+	if _, out, _ := runCLI(t, "generate", "--count", "0", "--format", "json", "--seed", "1"); out != "[]\n" {
+		t.Errorf("got %q, want an empty array", out)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"generate", "--help"}, {"generate", "-h"}} {
+		code, stdout, _ := runCLI(t, args...)
+		if code != 0 || !strings.Contains(stdout, "Examples:") {
+			t.Errorf("%v: exit %d, want 0 and usage with examples; got %q", args, code, stdout)
+		}
+	}
+	if code, _, stderr := runCLI(t); code != 2 || !strings.Contains(stderr, "Commands:") {
+		t.Errorf("no arguments: exit %d, stderr %q", code, stderr)
+	}
+}

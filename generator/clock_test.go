@@ -1,0 +1,37 @@
+package generator_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+func TestVirtual_AfterFiresOnAdvance(t *testing.T) {
+	c := generator.NewVirtual(t0)
+	hour := c.After(time.Hour)
+	minute := c.After(time.Minute)
+	c.Advance(30 * time.Second)
+	select {
+	case <-minute:
+		t.Fatal("fired after 30s of a 1m timer")
+	default:
+	}
+	if at, ok := c.Next(); !ok || !at.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("Next = %v, %v; want %v", at, ok, t0.Add(time.Minute))
+	}
+	c.Advance(24 * time.Hour)
+	if got := <-minute; !got.Equal(t0.Add(time.Minute)) {
+		t.Errorf("minute timer got %v", got)
+	}
+	if got := <-hour; !got.Equal(t0.Add(time.Hour)) {
+		t.Errorf("hour timer got %v", got)
+	}
+	if got, want := c.Now(), t0.Add(24*time.Hour+30*time.Second); !got.Equal(want) {
+		t.Errorf("Now = %v, want %v", got, want)
+	}
+	c.Set(t0) // never backwards
+	if got, want := c.Now(), t0.Add(24*time.Hour+30*time.Second); !got.Equal(want) {
+		t.Errorf("after Set to the past, Now = %v, want %v", got, want)
+	}
+}
