@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"time"
@@ -32,8 +31,7 @@ type Churn struct {
 	f    *gofakeit.Faker
 	opts ChurnOptions
 
-	queue   eventQueue
-	seq     uint64
+	queue   sequencer
 	refused int
 }
 
@@ -56,7 +54,7 @@ func NewChurn(seed uint64, opts ChurnOptions) (*Churn, error) {
 	p := NewPlatform(clk, seed)
 	c := &Churn{p: p, clk: clk, f: p.IDs.Faker(), opts: opts}
 	for range opts.Workspaces {
-		w, err := p.NewWorkspace(WorkspaceSpec{Users: 3, Tokens: 1})
+		w, err := p.NewWorkspace(WorkspaceSpec{Users: []string{"", "", ""}})
 		if err != nil {
 			return nil, fmt.Errorf("set up churn: %w", err)
 		}
@@ -121,10 +119,12 @@ func (c *Churn) endpointSpec(s *SIM, status EndpointStatus) EndpointSpec {
 func (c *Churn) Next() Event {
 	// An event may leave the queue once the clock has passed it: every later
 	// action stamps its events after the clock.
-	for c.queue.Len() == 0 || c.queue[0].ev.Timestamp.After(c.clk.Now()) {
+	for {
+		if e, ok := c.queue.pop(c.clk.Now()); ok {
+			return e
+		}
 		c.step()
 	}
-	return heap.Pop(&c.queue).(queued).ev
 }
 
 // step advances the clock and tries one random action.
@@ -138,10 +138,7 @@ func (c *Churn) step() {
 		c.refused++
 		return
 	}
-	for _, e := range events {
-		c.seq++
-		heap.Push(&c.queue, queued{ev: e, seq: c.seq})
-	}
+	c.queue.push(events)
 }
 
 func (c *Churn) actor(w *Workspace) Actor {
@@ -279,28 +276,4 @@ func (c *Churn) migrate(w *Workspace) ([]Event, error) {
 	start := c.f.IntN(len(w.sims) - 1)
 	sims := w.sims[start : start+1+c.f.IntN(min(3, len(w.sims)-start))]
 	return c.p.MigrateSIMs(ByUser(w.Users[0]), append([]*SIM(nil), sims...), target, c.f.IntN(5) > 0)
-}
-
-type queued struct {
-	ev  Event
-	seq uint64
-}
-
-// eventQueue orders events by timestamp, then by the order they were made.
-type eventQueue []queued
-
-func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if !q[i].ev.Timestamp.Equal(q[j].ev.Timestamp) {
-		return q[i].ev.Timestamp.Before(q[j].ev.Timestamp)
-	}
-	return q[i].seq < q[j].seq
-}
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(queued)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
 }

@@ -148,9 +148,14 @@ func (id *Identities) BIC() string {
 func (id *Identities) OrganisationName() string { return id.fake.Company() }
 
 // Person returns a full name and an e-mail username at the organisation's
-// domain.
-func (id *Identities) Person(org string) (name, username string) {
-	first, last := id.fake.FirstName(), id.fake.LastName()
+// domain. An empty first name is made up.
+func (id *Identities) Person(first, org string) (name, username string) {
+	if first == "" {
+		first = id.fake.FirstName()
+	} else {
+		first = strings.ToUpper(first[:1]) + first[1:]
+	}
+	last := id.fake.LastName()
 	return first + " " + last, strings.ToLower(slug(first)+"."+slug(last)) + "@" + domain(org)
 }
 

@@ -64,8 +64,8 @@ func (p *Platform) Batch(bic string) *Batch { return p.batches[bic] }
 // defaults.
 type WorkspaceSpec struct {
 	Name    string
-	Users   int          // default 1
-	Tokens  int          // default 1
+	Users   []string     // first names ("" for a random one); default one user
+	Tokens  []string     // descriptions; default one token
 	IPSpace netip.Prefix // default a random /20 in 10.128.0.0/9
 }
 
@@ -86,12 +86,19 @@ func (p *Platform) NewWorkspace(spec WorkspaceSpec) (*Workspace, error) {
 		return nil, fmt.Errorf("workspace %q: %w", w.Name, err)
 	}
 	w.IPSpace = space
-	for range max(spec.Users, 1) {
-		name, username := ids.Person(w.Name)
+	users, tokens := spec.Users, spec.Tokens
+	if len(users) == 0 {
+		users = []string{""}
+	}
+	if len(tokens) == 0 {
+		tokens = []string{"integration"}
+	}
+	for _, first := range users {
+		name, username := ids.Person(first, w.Name)
 		w.Users = append(w.Users, &User{ID: ids.UserID(), Name: name, Username: username})
 	}
-	for i := range max(spec.Tokens, 1) {
-		w.Tokens = append(w.Tokens, &AppToken{ID: ids.TokenID(), Description: fmt.Sprintf("integration %d", i+1)})
+	for _, desc := range tokens {
+		w.Tokens = append(w.Tokens, &AppToken{ID: ids.TokenID(), Description: desc})
 	}
 	p.workspaces = append(p.workspaces, w)
 	return w, nil

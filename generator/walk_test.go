@@ -56,7 +56,7 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 	m := &model{sims: map[int64]*mSIM{}, eps: map[int64]*mEP{}}
 	var ws []*generator.Workspace
 	for i := range 2 {
-		w, err := p.NewWorkspace(generator.WorkspaceSpec{Users: 2, IPSpace: netip.MustParsePrefix(fmt.Sprintf("10.%d.0.0/16", 100+i))})
+		w, err := p.NewWorkspace(generator.WorkspaceSpec{Users: []string{"", ""}, IPSpace: netip.MustParsePrefix(fmt.Sprintf("10.%d.0.0/16", 100+i))})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,376 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v7"
+)
+
+// PlanError is a plan that cannot run: a bad reference, or an action the
+// platform refuses. Pos says where in the scenario.
+type PlanError struct {
+	Pos      string
+	What     string
+	Expected string
+	Err      error
+}
+
+func (e *PlanError) Error() string {
+	msg := e.What
+	if e.Pos != "" {
+		msg = e.Pos + ": " + msg
+	}
+	if e.Expected != "" {
+		msg += "; expected " + e.Expected
+	}
+	return msg
+}
+
+func (e *PlanError) Unwrap() error { return e.Err }
+
+// Summary tells what a plan run produced.
+type Summary struct {
+	Events     int
+	ByType     map[EventType]int
+	Start, End time.Time // virtual time
+}
+
+// RunPlan sets up the plan's workspaces on a fresh platform and runs its
+// steps on a virtual clock, handing every event to emit in timestamp order.
+// A nil emit runs dry: use it to find errors before emitting anything.
+// Same plan and seed, same events.
+func RunPlan(plan *Plan, seed uint64, emit func(Event) error) (Summary, error) {
+	start := plan.Start
+	if start.IsZero() {
+		start = DefaultStart
+	}
+	clk := NewVirtual(start.UTC())
+	p := NewPlatform(clk, seed)
+	r := &run{
+		p: p, clk: clk, f: p.IDs.Faker(), plan: plan, emit: emit,
+		ws: map[string]*Workspace{}, groups: map[string]*group{},
+		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
+		sum: Summary{ByType: map[EventType]int{}, Start: clk.Now()},
+	}
+	if err := r.setup(); err != nil {
+		return r.sum, err
+	}
+	if err := r.steps(plan.Steps); err != nil {
+		return r.sum, err
+	}
+	for {
+		e, ok := r.seq.drain()
+		if !ok {
+			break
+		}
+		if err := r.out(e); err != nil {
+			return r.sum, err
+		}
+	}
+	r.sum.End = clk.Now()
+	return r.sum, r.check()
+}
+
+type run struct {
+	p      *Platform
+	clk    *Virtual
+	f      *gofakeit.Faker
+	plan   *Plan
+	emit   func(Event) error
+	ws     map[string]*Workspace
+	groups map[string]*group
+	users  map[*Workspace]map[string]*User
+	tokens map[*Workspace]map[string]*AppToken
+	seq    sequencer
+	sum    Summary
+	types  []EventType // in emitted order, for Expect.Sequence
+}
+
+// group is a named set of entities.
+type group struct {
+	kind      GroupKind
+	ws        *Workspace
+	sims      []*SIM
+	endpoints []*Endpoint
+	batches   []*Batch
+}
+
+func (r *run) setup() error {
+	for _, wp := range r.plan.Workspaces {
+		users, tokens := wp.Users, wp.Tokens
+		if len(users) == 0 {
+			users = []string{"admin"}
+		}
+		if len(tokens) == 0 {
+			tokens = []string{"default"}
+		}
+		w, err := r.p.NewWorkspace(WorkspaceSpec{Name: wp.Name, Users: users, Tokens: tokens, IPSpace: wp.IPSpace})
+		if err != nil {
+			return &PlanError{What: err.Error(), Err: err}
+		}
+		if wp.FactoryTestBytes > 0 {
+			w.FactoryTestBytes = wp.FactoryTestBytes
+		}
+		if wp.FactoryTestSMS > 0 {
+			w.FactoryTestSMS = wp.FactoryTestSMS
+		}
+		r.ws[wp.Key] = w
+		r.users[w], r.tokens[w] = map[string]*User{}, map[string]*AppToken{}
+		for i, k := range users {
+			r.users[w][k] = w.Users[i]
+		}
+		for i, k := range tokens {
+			r.tokens[w][k] = w.Tokens[i]
+		}
+		for _, gp := range wp.Groups {
+			if err := r.provision(w, gp); err != nil {
+				return &PlanError{Pos: gp.Pos, What: fmt.Sprintf("group %s: %v", gp.Name, err), Err: err}
+			}
+		}
+	}
+	return nil
+}
+
+func (r *run) provision(w *Workspace, gp GroupPlan) error {
+	g := &group{kind: gp.Kind, ws: w}
+	r.groups[gp.Name] = g
+	var eg *group
+	if gp.EndpointGroup != "" {
+		eg = &group{kind: GroupEndpoints, ws: w}
+		r.groups[gp.EndpointGroup] = eg
+	}
+	for i := range gp.Count {
+		switch gp.Kind {
+		case GroupSIMs:
+			s, err := r.p.ProvisionSIM(w, gp.Status)
+			if err != nil {
+				return err
+			}
+			g.sims = append(g.sims, s)
+			if gp.Endpoint != nil {
+				ep, err := r.p.ProvisionEndpoint(w, r.endpointSpec(*gp.Endpoint, i+1, s))
+				if err != nil {
+					return err
+				}
+				if eg != nil {
+					eg.endpoints = append(eg.endpoints, ep)
+				}
+			}
+		case GroupEndpoints:
+			ep, err := r.p.ProvisionEndpoint(w, r.endpointSpec(*gp.Endpoint, i+1, nil))
+			if err != nil {
+				return err
+			}
+			g.endpoints = append(g.endpoints, ep)
+		case GroupBatches:
+			b, err := r.p.NewBatch(w, gp.BatchSize)
+			if err != nil {
+				return err
+			}
+			g.batches = append(g.batches, b)
+		}
+	}
+	return nil
+}
+
+func (r *run) endpointSpec(t EndpointTemplate, n int, s *SIM) EndpointSpec {
+	spec := EndpointSpec{Status: t.Status, Tags: t.Tags, SIM: s}
+	if t.Name != "" {
+		spec.Name = strings.ReplaceAll(t.Name, "{n}", itoa(int64(n)))
+	}
+	if t.IMEI {
+		spec.IMEI = r.p.IDs.IMEISV()
+	}
+	return spec
+}
+
+func (r *run) steps(steps []Step) error {
+	for i := range steps {
+		if err := r.step(&steps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wait moves the clock and passes on every event it has gone past.
+func (r *run) wait(d time.Duration) error {
+	if d > 0 {
+		r.clk.Advance(d)
+	}
+	for {
+		e, ok := r.seq.pop(r.clk.Now())
+		if !ok {
+			return nil
+		}
+		if err := r.out(e); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *run) out(e Event) error {
+	r.sum.Events++
+	r.sum.ByType[e.EventType()]++
+	if r.plan.Expect != nil && r.plan.Expect.Sequence != nil {
+		r.types = append(r.types, e.EventType())
+	}
+	if r.emit == nil {
+		return nil
+	}
+	return r.emit(e)
+}
+
+func (r *run) jitter(s *Step) time.Duration {
+	if s.Jitter <= 0 {
+		return 0
+	}
+	return time.Duration(r.f.Int64() % int64(s.Jitter)).Truncate(time.Millisecond)
+}
+
+func (r *run) step(s *Step) error {
+	if s.HasAt {
+		at := r.sum.Start.Add(s.At)
+		if now := r.clk.Now(); at.Before(now) {
+			return &PlanError{Pos: s.Pos, What: fmt.Sprintf("at %s is earlier than the scenario's clock (%s after the start)", s.At, now.Sub(r.sum.Start)),
+				Expected: "steps in time order; use after to place a step relative to the one before"}
+		}
+		if err := r.wait(at.Sub(r.clk.Now())); err != nil {
+			return err
+		}
+	}
+	if err := r.wait(s.After); err != nil {
+		return err
+	}
+	switch {
+	case s.Repeat > 0 || s.For > 0:
+		if s.Repeat == 0 && s.Every <= 0 {
+			return &PlanError{Pos: s.Pos, What: "for without every would never end", Expected: "every: a duration greater than 0s"}
+		}
+		end := r.clk.Now().Add(s.For)
+		for i := 0; s.Repeat > 0 && i < s.Repeat || s.Repeat == 0 && r.clk.Now().Before(end); i++ {
+			if i > 0 {
+				if err := r.wait(s.Every + r.jitter(s)); err != nil {
+					return err
+				}
+			}
+			if err := r.steps(s.Steps); err != nil {
+				return err
+			}
+		}
+		return nil
+	case s.Choose != nil:
+		return r.step(r.choose(s.Choose))
+	default:
+		return r.act(s)
+	}
+}
+
+func (r *run) choose(cs []Choice) *Step {
+	total := 0
+	for _, c := range cs {
+		total += c.Weight
+	}
+	n := r.f.IntN(total)
+	for i := range cs {
+		if n -= cs[i].Weight; n < 0 {
+			return &cs[i].Step
+		}
+	}
+	return &cs[len(cs)-1].Step
+}
+
+// errSkip marks a refusal that pick mode passes over.
+var errSkip = errors.New("skipped")
+
+// expects says, per action, what the platform needs for it to be legal.
+var expects = map[Action]string{
+	ActRegister:          "a SIM batch that is not registered yet",
+	ActFactoryTest:       "an Issued SIM",
+	ActReportUsage:       "a SIM in Factory Test",
+	ActActivate:          "an Issued, Suspended or Factory Test SIM",
+	ActSuspend:           "an Activated SIM",
+	ActDelete:            "a SIM that no endpoint holds (release it first)",
+	ActCreateEndpoint:    "a SIM that no endpoint holds, in the same workspace",
+	ActEnable:            "a Disabled endpoint that holds a SIM",
+	ActDisable:           "an Enabled endpoint",
+	ActAssign:            "an endpoint without SIM and a free SIM of the same workspace",
+	ActRelease:           "an endpoint that holds a SIM",
+	ActResetConnectivity: "an endpoint that exists",
+	ActDeleteEndpoint:    "an endpoint without SIM (release it first)",
+	ActMigrate:           "SIMs of one workspace, by a user, with auto-detach: true for SIMs in endpoints",
+}
+
+// act performs a leaf step on each selected member.
+func (r *run) act(s *Step) error {
+	fail := func(err error) error {
+		var pe *PlanError
+		if errors.As(err, &pe) {
+			return err
+		}
+		return &PlanError{Pos: s.Pos, What: fmt.Sprintf("%s %s: %v", s.Action, describe(s.Target), err), Expected: expects[s.Action], Err: err}
+	}
+	var calls []func() ([]Event, error)
+	var err error
+	switch s.Action {
+	case ActMigrate:
+		calls, err = r.migrateCall(s)
+	case ActAssign:
+		calls, err = r.assignCalls(s)
+	case ActCreateEndpoint:
+		calls, err = r.createCalls(s)
+	default:
+		calls, err = r.memberCalls(s)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if s.Target.Pick > 0 {
+		shuffle(r.f, calls)
+	}
+	done := 0
+	for _, call := range calls {
+		if s.Target.Pick > 0 && done == s.Target.Pick {
+			break
+		}
+		if done > 0 {
+			if err := r.wait(s.Every + r.jitter(s)); err != nil {
+				return err
+			}
+		}
+		events, err := call()
+		if err != nil {
+			if s.Target.Pick > 0 && (ErrorCode(err) != 0 || errors.Is(err, errNoActor)) {
+				continue // pick passes over members where the action is illegal
+			}
+			return fail(err)
+		}
+		done++
+		r.seq.push(events)
+	}
+	return nil
+}
+
+func describe(t Target) string {
+	switch {
+	case t.Group == "":
+		return ""
+	case t.Pick > 0:
+		return fmt.Sprintf("%d of %s", t.Pick, t.Group)
+	case t.To == t.From+1:
+		return fmt.Sprintf("%s[%d]", t.Group, t.From)
+	case t.From > 0 || t.To > 0:
+		return fmt.Sprintf("%s[%d:%d]", t.Group, t.From, t.To)
+	}
+	return t.Group
+}
+
+func shuffle[T any](f *gofakeit.Faker, s []T) {
+	for i := len(s) - 1; i > 0; i-- {
+		j := f.IntN(i + 1)
+		s[i], s[j] = s[j], s[i]
+	}
+}

@@ -1,0 +1,69 @@
+// Package scenarios is the YAML scenario language of emnify-mock: a strict
+// parser that turns a scenario into a generator.Plan, and the library of
+// built-in scenarios embedded in the binary.
+package scenarios
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+//go:embed library/*.yaml
+var library embed.FS
+
+// Names returns the names of the built-in scenarios, sorted; they come from
+// the embedded files, so help texts and validation never drift.
+func Names() []string {
+	entries, err := fs.ReadDir(library, "library")
+	if err != nil {
+		panic(err) // unreachable: the directory is embedded
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Builtin returns the source of a built-in scenario, or ok false.
+func Builtin(name string) (src []byte, ok bool) {
+	b, err := library.ReadFile("library/" + name + ".yaml")
+	return b, err == nil
+}
+
+// Load parses a built-in scenario by name.
+func Load(name string) (*Scenario, error) {
+	src, ok := Builtin(name)
+	if !ok {
+		return nil, fmt.Errorf("no built-in scenario %q; the built-ins are %s", name, strings.Join(Names(), ", "))
+	}
+	return Parse(name+".yaml", src)
+}
+
+// Run runs the scenario with the seed: first dry, so that an illegal step
+// is reported (with its file, line and column) before any event reaches
+// emit, then for real. Same seed, same events.
+func (s *Scenario) Run(seed uint64, emit func(generator.Event) error) (generator.Summary, error) {
+	if _, err := generator.RunPlan(s.Plan, seed, nil); err != nil {
+		return generator.Summary{}, err
+	}
+	return generator.RunPlan(s.Plan, seed, emit)
+}
+
+// Check parses and dry-runs a scenario: what `scenarios validate` does.
+func Check(file string, src []byte, seed uint64) (*Scenario, error) {
+	sc, err := Parse(file, src)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := generator.RunPlan(sc.Plan, seed, nil); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
