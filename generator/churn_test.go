@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/emnify-mock/emnify-mock/fixtures"
 	"github.com/emnify-mock/emnify-mock/generator"
 )
 
@@ -67,6 +68,9 @@ func TestChurn_StreamIsOrderedAndCoversEveryType(t *testing.T) {
 	for i := range 20_000 {
 		e := c.Next()
 		counts[e.EventType()]++
+		if err := fixtures.Conforms(e.AppendJSON(nil)); err != nil {
+			t.Fatalf("event %d does not conform to the docs: %v\n%s", i, err, e.AppendJSON(nil))
+		}
 		if e.Timestamp.Before(last.Timestamp) {
 			t.Fatalf("event %d at %s comes after %s", i, e.Timestamp, last.Timestamp)
 		}

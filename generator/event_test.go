@@ -125,53 +125,13 @@ func makeLike(t *testing.T, w *world, name string) generator.Event {
 	return last
 }
 
-// shape describes a JSON value's structure: keys in order, and the JSON
-// type of every leaf. Array elements must share one shape.
 func shape(t *testing.T, data []byte) string {
 	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var sb strings.Builder
-	var walk func() string
-	walk = func() string {
-		tok, err := dec.Token()
-		if err != nil {
-			t.Fatalf("read JSON: %v", err)
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			if v == '{' {
-				var parts []string
-				for dec.More() {
-					k, _ := dec.Token()
-					parts = append(parts, fmt.Sprintf("%s:%s", k, walk()))
-				}
-				dec.Token()
-				return "{" + strings.Join(parts, ",") + "}"
-			}
-			elem := ""
-			for dec.More() {
-				s := walk()
-				if elem != "" && s != elem {
-					t.Fatalf("array elements differ: %s vs %s", elem, s)
-				}
-				elem = s
-			}
-			dec.Token()
-			return "[" + elem + "]"
-		case string:
-			return "string"
-		case json.Number:
-			return "number"
-		case bool:
-			return "bool"
-		case nil:
-			return "null"
-		}
-		return "?"
+	s, err := fixtures.Shape(data)
+	if err != nil {
+		t.Fatalf("shape of %s: %v", data, err)
 	}
-	sb.WriteString(walk())
-	return sb.String()
+	return s
 }
 
 var (

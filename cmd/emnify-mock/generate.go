@@ -19,24 +19,34 @@ import (
 const generateUsage = `Usage: emnify-mock generate [flags]
 
 Writes emnify device-status events, exactly as the platform's REST API and
-Data Streamer carry them, from a seeded random walk over a fleet of two
-workspaces (a "fleet churn"): registrations, factory tests, activations,
-suspensions, assignments, releases, resets, migrations and deletions, all
-eleven event types in orders the platform allows. Events come in timestamp
-order on a virtual clock. The same seed and flags give the same bytes.
+Data Streamer carry them. With --scenario, the events of a YAML scenario (a
+built-in name or a file; see 'emnify-mock scenarios list'). Without it, a
+seeded random walk over a fleet of two workspaces (a "fleet churn"):
+registrations, factory tests, activations, suspensions, assignments,
+releases, resets, migrations and deletions, all eleven event types in orders
+the platform allows. Events come in timestamp order on a virtual clock. The
+same seed and flags give the same bytes.
+
+A scenario is checked before anything is written: a mistake in it, or a
+step the platform would refuse, is reported as FILE:LINE:COLUMN with exit
+status 2 and nothing on stdout.
 
 Flags:
-  --count N        number of events (default 1000)
+  --scenario S     a built-in scenario name or a scenario file
+  --count N        number of events (default 1000; with --scenario, all of them)
   --seed N         random seed; without it one is chosen and printed to stderr
   --format F       ndjson (one event per line, default) or json (one array)
   --out FILE       write to FILE instead of stdout
-  --start TIME     virtual start instant, RFC 3339 (default 2025-01-06T08:00:00Z)
-  --sims N         SIMs per workspace, kept near this size (default 40)
+  --start TIME     virtual start instant, RFC 3339 (default 2025-01-06T08:00:00Z;
+                   a scenario's own start wins)
+  --sims N         SIMs per workspace of the fleet churn (default 40)
 
 Examples:
   emnify-mock generate --count 20 --seed 7
   emnify-mock generate --count 100000 --seed 7 --out events.ndjson
   emnify-mock generate --format json --count 50 | jq '.[].event_type.description'
+  emnify-mock generate --scenario migration --seed 7
+  emnify-mock generate --scenario ./my-fleet.yaml --out events.ndjson
 `
 
 // GenerateCommand writes a generated event stream.
@@ -53,6 +63,7 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "")
 	start := fs.String("start", generator.DefaultStart.Format(time.RFC3339), "")
 	sims := fs.Int("sims", 40, "")
+	scenario := fs.String("scenario", "", "")
 	if err := parseFlags(fs, args, generateUsage, c.Stdout); err != nil {
 		return err
 	}
@@ -76,12 +87,45 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return bad("%v", err)
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var src eventSource
+	if *scenario != "" {
+		if set["sims"] {
+			return bad("--sims applies to the fleet churn, not to --scenario")
+		}
+		sc, err := loadScenario(*scenario)
+		if err != nil {
+			return err
+		}
+		if set["start"] {
+			sc.Plan.Start = t0
+		}
+		if _, err := generator.RunPlan(sc.Plan, seed, nil); err != nil { // dry run: fail before writing
+			return &inputError{msg: err.Error()}
+		}
+		if !set["count"] {
+			*count = -1
+		}
+		src = func(emit func(generator.Event) error) error {
+			_, err := generator.RunPlan(sc.Plan, seed, emit)
+			return err
+		}
+	} else {
+		churn, err := generator.NewChurn(seed, generator.ChurnOptions{Start: t0, SIMs: *sims})
+		if err != nil {
+			return err
+		}
+		src = func(emit func(generator.Event) error) error {
+			for {
+				if err := emit(churn.Next()); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	if *seedFlag == "" {
 		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to repeat this stream)\n", seed, seed)
-	}
-	churn, err := generator.NewChurn(seed, generator.ChurnOptions{Start: t0, SIMs: *sims})
-	if err != nil {
-		return err
 	}
 
 	w := c.Stdout
@@ -93,7 +137,7 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 		defer f.Close()
 		w = f
 	}
-	if err := writeEvents(ctx, w, churn, *count, *format == "json"); err != nil {
+	if err := writeEvents(ctx, w, src, *count, *format == "json"); err != nil {
 		return err
 	}
 	if f, ok := w.(*os.File); ok && *out != "" {
@@ -104,42 +148,54 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// writeEvents streams count events; memory stays flat whatever the count.
-// On cancellation it stops early but still closes a JSON array, so what was
-// written parses.
-func writeEvents(ctx context.Context, w io.Writer, churn *generator.Churn, count int64, array bool) error {
+// eventSource hands events to emit until it runs out or emit fails.
+type eventSource func(emit func(generator.Event) error) error
+
+// errEnough stops a source once --count events are written.
+var errEnough = errors.New("enough events")
+
+// writeEvents streams up to count events (all of them when count is -1);
+// memory stays flat whatever the count. On cancellation it stops early but
+// still closes a JSON array, so what was written parses.
+func writeEvents(ctx context.Context, w io.Writer, src eventSource, count int64, array bool) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var buf []byte
 	if array {
 		bw.WriteByte('[')
 	}
-	var err error
-	for i := int64(0); i < count; i++ {
-		if i&1023 == 0 && ctx.Err() != nil {
-			err = ctx.Err()
-			break
+	var n int64
+	err := src(func(e generator.Event) error {
+		if n == count {
+			return errEnough
+		}
+		if n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
 		}
 		buf = buf[:0]
-		if array && i > 0 {
+		if array && n > 0 {
 			buf = append(buf, ',')
 		}
-		e := churn.Next()
 		buf = e.AppendJSON(buf)
 		if !array {
 			buf = append(buf, '\n')
 		}
-		if _, werr := bw.Write(buf); werr != nil {
-			return fmt.Errorf("write events: %w", werr)
+		n++
+		if _, err := bw.Write(buf); err != nil {
+			return fmt.Errorf("write events: %w", err)
 		}
+		return nil
+	})
+	if errors.Is(err, errEnough) {
+		err = nil
 	}
 	if array {
 		bw.WriteString("]\n")
 	}
-	if ferr := bw.Flush(); ferr != nil {
-		return fmt.Errorf("write events: %w", ferr)
+	if ferr := bw.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("write events: %w", ferr)
 	}
 	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("interrupted: %w", err)
+		return fmt.Errorf("interrupted after %d events: %w", n, err)
 	}
 	return err
 }

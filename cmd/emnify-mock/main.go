@@ -24,6 +24,7 @@ Usage:
 
 Commands:
   generate   write realistic emnify events as NDJSON or a JSON array
+  scenarios  list, show and validate YAML scenarios
   version    print the version
 
 Run 'emnify-mock <command> --help' for a command's flags and examples.
@@ -31,6 +32,8 @@ Run 'emnify-mock <command> --help' for a command's flags and examples.
 Examples:
   emnify-mock generate --count 20 --seed 7
   emnify-mock generate --count 1000000 --format json --out events.json
+  emnify-mock generate --scenario factory-test-activation --seed 7
+  emnify-mock scenarios list
 `
 
 // command is one subcommand: it parses its own flags and does its work.
@@ -47,6 +50,13 @@ type usageError struct {
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
+
+// inputError is bad input that names its own place, as scenario errors
+// do ("FILE:LINE:COLUMN: ..."); main prints it bare, so editors can jump
+// to it, and exits with status 2.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string { return e.msg }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "generate":
 		cmd = &GenerateCommand{Stdout: stdout, Stderr: stderr}
+	case "scenarios":
+		cmd = &ScenariosCommand{Stdout: stdout, Stderr: stderr}
 	case "version":
 		fmt.Fprintln(stdout, "emnify-mock", Version)
 		return 0
@@ -77,9 +89,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	err := cmd.Run(ctx, args[1:])
 	var ue *usageError
+	var ie *inputError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &ie):
+		fmt.Fprintln(stderr, ie.msg)
+		return 2
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "Error: %v\nTry: %s\n", err, ue.hint)
 		return 2
