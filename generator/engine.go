@@ -235,7 +235,7 @@ func (r *run) step(s *Step) error {
 	if s.HasAt {
 		at := r.sum.Start.Add(s.At)
 		if now := r.clk.Now(); at.Before(now) {
-			return &PlanError{Pos: s.Pos, What: fmt.Sprintf("at %s is earlier than the scenario's clock (%s after the start)", s.At, now.Sub(r.sum.Start)),
+			return &PlanError{Pos: s.Pos, What: fmt.Sprintf("at %s is earlier than the scenario's clock (%s after the start)", FormatDuration(s.At), FormatDuration(now.Sub(r.sum.Start))),
 				Expected: "steps in time order; use after to place a step relative to the one before"}
 		}
 		if err := r.wait(at.Sub(r.clk.Now())); err != nil {
@@ -373,4 +373,17 @@ func shuffle[T any](f *gofakeit.Faker, s []T) {
 		j := f.IntN(i + 1)
 		s[i], s[j] = s[j], s[i]
 	}
+}
+
+// FormatDuration writes a duration as scenarios spell it: "1h", "2h30m",
+// "90s", not "1h0m0s".
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

@@ -72,6 +72,13 @@ func (p *scenarioParser) step(n *yaml.Node, depth int, inChoice bool) (generator
 	if depth > maxDepth {
 		return s, 0, p.fail(n, fmt.Sprintf("at most %d levels of repeat and choose", maxDepth), "steps nest too deeply")
 	}
+	if !inChoice && n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value == "weight" {
+				return s, 0, p.fail(k, "weight only on the alternatives listed under choose", "weight outside choose")
+			}
+		}
+	}
 	f, err := p.mapping(n, "a step", stepKeys(inChoice)...)
 	if err != nil {
 		return s, 0, err

@@ -126,3 +126,70 @@ func TestHelp(t *testing.T) {
 		t.Errorf("no arguments: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestScenarios_ListShowValidate(t *testing.T) {
+	code, out, _ := runCLI(t, "scenarios", "list")
+	if code != 0 || !strings.Contains(out, "factory-test-activation  ") || strings.Count(out, "\n") != 9 {
+		t.Fatalf("list: exit %d, output %q", code, out)
+	}
+	code, src, _ := runCLI(t, "scenarios", "show", "migration")
+	if code != 0 || !strings.HasPrefix(src, "name: migration\n") {
+		t.Fatalf("show: exit %d, output %q", code, src)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte(src), 0o644)
+	code, out, _ = runCLI(t, "scenarios", "validate", good)
+	if code != 0 || !strings.Contains(out, "good.yaml: ok, scenario migration, 6 events") {
+		t.Fatalf("validate good: exit %d, output %q", code, out)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(src, "auto-detach: true", "auto-detach: false", 1)), 0o644)
+	code, out, stderr := runCLI(t, "scenarios", "validate", good, bad)
+	if code != 2 || out != "" {
+		t.Fatalf("validate bad: exit %d, stdout %q", code, out)
+	}
+	if want := bad + ":18:5: migrate tested: SIM "; !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, "cannot migrate without auto-detach") {
+		t.Errorf("stderr %q, want it to start %q", stderr, want)
+	}
+}
+
+func TestGenerate_Scenario(t *testing.T) {
+	code, out, stderr := runCLI(t, "generate", "--scenario", "onboarding", "--seed", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if n := strings.Count(out, "\n"); n != 16 {
+		t.Errorf("%d events, want all 16 of the scenario", n)
+	}
+	if _, again, _ := runCLI(t, "generate", "--scenario", "onboarding", "--seed", "3"); again != out {
+		t.Error("same scenario and seed gave different bytes")
+	}
+	if _, three, _ := runCLI(t, "generate", "--scenario", "onboarding", "--seed", "3", "--count", "3"); three != strings.Join(strings.SplitAfter(out, "\n")[:3], "") {
+		t.Error("--count 3 is not the first three events")
+	}
+}
+
+func TestGenerate_BrokenScenarioWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "broken.yaml")
+	_, src, _ := runCLI(t, "scenarios", "show", "decommission")
+	// Deleting before releasing is illegal; the dry run must catch it
+	// before the suspensions are written.
+	os.WriteFile(file, []byte(strings.Replace(src, "do: release", "do: reset-connectivity", 1)), 0o644)
+	out := filepath.Join(dir, "events.ndjson")
+	code, stdout, stderr := runCLI(t, "generate", "--scenario", file, "--out", out, "--seed", "1")
+	if code != 2 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	if !strings.HasPrefix(stderr, file+":") || !strings.Contains(stderr, "cannot delete") {
+		t.Errorf("stderr %q", stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output file exists after a refused scenario: %v", err)
+	}
+	code, _, stderr = runCLI(t, "generate", "--scenario", "no-such-thing")
+	if code != 2 || !strings.Contains(stderr, "neither a file nor a built-in scenario") {
+		t.Errorf("unknown scenario: exit %d, stderr %q", code, stderr)
+	}
+}
