@@ -251,11 +251,14 @@ func (r *run) step(s *Step) error {
 			return &PlanError{Pos: s.Pos, What: "for without every would never end", Expected: "every: a duration greater than 0s"}
 		}
 		end := r.clk.Now().Add(s.For)
-		for i := 0; s.Repeat > 0 && i < s.Repeat || s.Repeat == 0 && r.clk.Now().Before(end); i++ {
+		for i := 0; s.Repeat == 0 || i < s.Repeat; i++ {
 			if i > 0 {
 				if err := r.wait(s.Every + r.jitter(s)); err != nil {
 					return err
 				}
+			}
+			if s.Repeat == 0 && !r.clk.Now().Before(end) {
+				break
 			}
 			if err := r.steps(s.Steps); err != nil {
 				return err
