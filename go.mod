@@ -3,6 +3,6 @@ module github.com/emnify-mock/emnify-mock
 go 1.26
 
 require (
-	github.com/brianvoe/gofakeit/v7 v7.18.2 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
+	github.com/brianvoe/gofakeit/v7 v7.18.2
+	gopkg.in/yaml.v3 v3.0.1
 )
