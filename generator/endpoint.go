@@ -70,8 +70,15 @@ func (p *Platform) newEndpoint(w *Workspace, spec EndpointSpec) (*Endpoint, erro
 	}
 	now := p.Clock.Now().UTC().Truncate(time.Second)
 	ep := &Endpoint{
-		ID: p.IDs.EndpointID(), Name: spec.Name, Tags: spec.Tags, IMEI: spec.IMEI, IP: ip,
+		ID: p.IDs.EndpointID(), Name: spec.Name, Tags: spec.Tags, IMEI: spec.IMEI, IMEILock: spec.IMEILock, IP: ip,
 		Status: spec.Status, Workspace: w, Created: now, LastUpdated: now,
+		ServiceProfile: spec.ServiceProfile, TariffProfile: spec.TariffProfile,
+	}
+	if ep.ServiceProfile.ID == 0 {
+		ep.ServiceProfile = w.ServiceProfiles[0]
+	}
+	if ep.TariffProfile.ID == 0 {
+		ep.TariffProfile = w.TariffProfiles[0]
 	}
 	if ep.Name == "" {
 		ep.Name = fmt.Sprintf("%s %d", p.IDs.DeviceKind(), len(w.endpoints)+1)
@@ -196,4 +203,41 @@ func (p *Platform) ResetConnectivity(a Actor, ep *Endpoint) ([]Event, error) {
 	}
 	e.Detail = resetDetail
 	return ae.events, nil
+}
+
+// EndpointUpdate changes an endpoint's attributes; nil fields stay.
+type EndpointUpdate struct {
+	Name                          *string
+	Tags                          **string
+	IMEI                          *string
+	IMEILock                      *bool
+	ServiceProfile, TariffProfile *Profile
+}
+
+// UpdateEndpoint changes attributes that have no event on the platform
+// (name, tags, IMEI, profiles).
+func (p *Platform) UpdateEndpoint(ep *Endpoint, u EndpointUpdate) error {
+	if ep.Status == EndpointDeleted {
+		return refuse(NotFound, endpointSubject(ep), "update")
+	}
+	if u.Name != nil {
+		ep.Name = *u.Name
+	}
+	if u.Tags != nil {
+		ep.Tags = *u.Tags
+	}
+	if u.IMEI != nil {
+		ep.IMEI = *u.IMEI
+	}
+	if u.IMEILock != nil {
+		ep.IMEILock = *u.IMEILock
+	}
+	if u.ServiceProfile != nil {
+		ep.ServiceProfile = *u.ServiceProfile
+	}
+	if u.TariffProfile != nil {
+		ep.TariffProfile = *u.TariffProfile
+	}
+	ep.LastUpdated = p.Clock.Now().UTC().Truncate(time.Second)
+	return nil
 }

@@ -38,7 +38,36 @@ type Summary struct {
 	Start, End time.Time // virtual time
 }
 
-// RunPlan sets up the plan's workspaces on a fresh platform and runs its
+// World is a platform on a virtual clock with the names plans use:
+// workspaces, users, tokens and groups by key. Plans run on it one after
+// another; a later plan may name the workspaces and groups of an earlier
+// one.
+type World struct {
+	Platform   *Platform
+	Clock      *Virtual
+	Workspaces map[string]*Workspace
+	users      map[*Workspace]map[string]*User
+	tokens     map[*Workspace]map[string]*AppToken
+	groups     map[string]*group
+}
+
+// NewWorld returns an empty world whose clock shows start.
+func NewWorld(start time.Time, seed uint64) *World {
+	clk := NewVirtual(start.UTC())
+	return &World{
+		Platform: NewPlatform(clk, seed), Clock: clk,
+		Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
+		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
+	}
+}
+
+// User returns a workspace's user by key, or nil.
+func (w *World) User(ws *Workspace, key string) *User { return w.users[ws][key] }
+
+// Token returns a workspace's application token by key, or nil.
+func (w *World) Token(ws *Workspace, key string) *AppToken { return w.tokens[ws][key] }
+
+// RunPlan sets up the plan's workspaces on a fresh world and runs its
 // steps on a virtual clock, handing every event to emit in timestamp order.
 // A nil emit runs dry: use it to find errors before emitting anything.
 // Same plan and seed, same events.
@@ -47,13 +76,16 @@ func RunPlan(plan *Plan, seed uint64, emit func(Event) error) (Summary, error) {
 	if start.IsZero() {
 		start = DefaultStart
 	}
-	clk := NewVirtual(start.UTC())
-	p := NewPlatform(clk, seed)
+	return NewWorld(start, seed).Run(plan, emit)
+}
+
+// Run runs a plan on the world from the clock's current time (the plan's
+// start only matters for a fresh world). Workspaces the world already has
+// under the plan's keys are used as they are; new ones are set up.
+func (w *World) Run(plan *Plan, emit func(Event) error) (Summary, error) {
 	r := &run{
-		p: p, clk: clk, f: p.IDs.Faker(), plan: plan, emit: emit,
-		ws: map[string]*Workspace{}, groups: map[string]*group{},
-		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
-		sum: Summary{ByType: map[EventType]int{}, Start: clk.Now()},
+		World: w, p: w.Platform, clk: w.Clock, f: w.Platform.IDs.Faker(), plan: plan, emit: emit,
+		sum: Summary{ByType: map[EventType]int{}, Start: w.Clock.Now()},
 	}
 	if err := r.setup(); err != nil {
 		return r.sum, err
@@ -70,23 +102,20 @@ func RunPlan(plan *Plan, seed uint64, emit func(Event) error) (Summary, error) {
 			return r.sum, err
 		}
 	}
-	r.sum.End = clk.Now()
+	r.sum.End = r.clk.Now()
 	return r.sum, r.check()
 }
 
 type run struct {
-	p      *Platform
-	clk    *Virtual
-	f      *gofakeit.Faker
-	plan   *Plan
-	emit   func(Event) error
-	ws     map[string]*Workspace
-	groups map[string]*group
-	users  map[*Workspace]map[string]*User
-	tokens map[*Workspace]map[string]*AppToken
-	seq    sequencer
-	sum    Summary
-	types  []EventType // in emitted order, for Expect.Sequence
+	*World
+	p     *Platform
+	clk   *Virtual
+	f     *gofakeit.Faker
+	plan  *Plan
+	emit  func(Event) error
+	seq   sequencer
+	sum   Summary
+	types []EventType // in emitted order, for Expect.Sequence
 }
 
 // group is a named set of entities.
@@ -100,6 +129,9 @@ type group struct {
 
 func (r *run) setup() error {
 	for _, wp := range r.plan.Workspaces {
+		if _, ok := r.Workspaces[wp.Key]; ok {
+			continue // an earlier plan made it
+		}
 		users, tokens := wp.Users, wp.Tokens
 		if len(users) == 0 {
 			users = []string{"admin"}
@@ -117,7 +149,7 @@ func (r *run) setup() error {
 		if wp.FactoryTestSMS > 0 {
 			w.FactoryTestSMS = wp.FactoryTestSMS
 		}
-		r.ws[wp.Key] = w
+		r.Workspaces[wp.Key] = w
 		r.users[w], r.tokens[w] = map[string]*User{}, map[string]*AppToken{}
 		for i, k := range users {
 			r.users[w][k] = w.Users[i]
@@ -126,6 +158,9 @@ func (r *run) setup() error {
 			r.tokens[w][k] = w.Tokens[i]
 		}
 		for _, gp := range wp.Groups {
+			if _, dup := r.groups[gp.Name]; dup {
+				return &PlanError{Pos: gp.Pos, What: fmt.Sprintf("group %s exists already", gp.Name), Expected: "a group name no earlier scenario used"}
+			}
 			if err := r.provision(w, gp); err != nil {
 				return &PlanError{Pos: gp.Pos, What: fmt.Sprintf("group %s: %v", gp.Name, err), Err: err}
 			}
@@ -285,9 +320,6 @@ func (r *run) choose(cs []Choice) *Step {
 	}
 	return &cs[len(cs)-1].Step
 }
-
-// errSkip marks a refusal that pick mode passes over.
-var errSkip = errors.New("skipped")
 
 // expects says, per action, what the platform needs for it to be legal.
 var expects = map[Action]string{

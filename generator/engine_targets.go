@@ -186,7 +186,7 @@ func (r *run) migrateCall(s *Step) ([]call, error) {
 	if err != nil {
 		return nil, err
 	}
-	target, ok := r.ws[s.To]
+	target, ok := r.Workspaces[s.To]
 	if !ok {
 		return nil, fmt.Errorf("no workspace %q to migrate to", s.To)
 	}
@@ -294,7 +294,7 @@ func (r *run) createCalls(s *Step) ([]call, error) {
 	}
 	var calls []call
 	if s.Target.Group == "" {
-		w, ok := r.ws[s.Workspace]
+		w, ok := r.Workspaces[s.Workspace]
 		if !ok {
 			return nil, fmt.Errorf("no workspace %q", s.Workspace)
 		}

@@ -26,6 +26,10 @@ type Workspace struct {
 	// is activated by Policy Control.
 	FactoryTestBytes int64
 	FactoryTestSMS   int
+	// Service and tariff profiles endpoints can use; the first of each is
+	// the default.
+	ServiceProfiles []Profile
+	TariffProfiles  []Profile
 
 	sims      []*SIM // live SIMs, by id
 	endpoints []*Endpoint
@@ -44,6 +48,12 @@ func (w *Workspace) Endpoints() []*Endpoint { return w.endpoints }
 
 // Batches returns the workspace's SIM batches, registered or not.
 func (w *Workspace) Batches() []*Batch { return w.batches }
+
+// Profile is a service or tariff profile: an id and a name.
+type Profile struct {
+	ID   int64
+	Name string
+}
 
 // User is a person with a login to a workspace.
 type User struct {
@@ -91,16 +101,18 @@ func (s *SIM) ICCIDWithLuhn() string { return WithLuhn(s.ICCID) }
 
 // Endpoint is a device in a workspace.
 type Endpoint struct {
-	ID          int64
-	Name        string
-	Tags        *string // nil is written as null
-	IMEI        string  // IMEISV, 16 digits; "" when unknown
-	IP          netip.Addr
-	Status      EndpointStatus
-	SIM         *SIM
-	Workspace   *Workspace
-	Created     time.Time
-	LastUpdated time.Time
+	ID                            int64
+	Name                          string
+	Tags                          *string // nil is written as null
+	IMEI                          string  // IMEISV, 16 digits; "" when unknown
+	IMEILock                      bool
+	IP                            netip.Addr
+	ServiceProfile, TariffProfile Profile
+	Status                        EndpointStatus
+	SIM                           *SIM
+	Workspace                     *Workspace
+	Created                       time.Time
+	LastUpdated                   time.Time
 }
 
 // Batch is a batch of SIMs that a workspace registers with its batch

@@ -47,7 +47,7 @@ type Identities struct {
 	imeiMul       uint64 // k = (n*imeiMul + imeiAdd) mod (TACs*1e6): a bijection,
 	imeiAdd       uint64 // so TAC k/1e6 and serial k%1e6 never repeat
 
-	simID, imsiID, endpointID, orgID, userID, batchID, tokenID, spaceID int64
+	simID, imsiID, endpointID, orgID, userID, batchID, tokenID, spaceID, profileID int64
 }
 
 // NewIdentities returns identities drawn from the seed.
@@ -70,6 +70,7 @@ func NewIdentities(seed uint64) *Identities {
 	id.batchID = int64(10_000 + f.IntN(80_000))
 	id.tokenID = int64(1_000 + f.IntN(8_000))
 	id.spaceID = int64(10_000 + f.IntN(80_000))
+	id.profileID = int64(400_000 + f.IntN(150_000))
 	return id
 }
 
@@ -129,6 +130,12 @@ func (id *Identities) TokenID() int64 { id.tokenID++; return id.tokenID }
 
 // SpaceID returns the next IP address space id.
 func (id *Identities) SpaceID() int64 { id.spaceID++; return id.spaceID }
+
+// ProfileID returns the next service or tariff profile id.
+func (id *Identities) ProfileID() int64 {
+	id.profileID += 1 + int64(id.fake.IntN(900))
+	return id.profileID
+}
 
 // BIC returns a batch identification code as printed on a SIM pack. The
 // format is not documented; this one is plausible (design.md).

@@ -86,6 +86,12 @@ func (p *Platform) NewWorkspace(spec WorkspaceSpec) (*Workspace, error) {
 		return nil, fmt.Errorf("workspace %q: %w", w.Name, err)
 	}
 	w.IPSpace = space
+	for _, name := range []string{"Default Policy", "Data only", "Data and SMS"} {
+		w.ServiceProfiles = append(w.ServiceProfiles, Profile{ID: ids.ProfileID(), Name: name})
+	}
+	for _, name := range []string{"Global Coverage", "EU Roaming"} {
+		w.TariffProfiles = append(w.TariffProfiles, Profile{ID: ids.ProfileID(), Name: name})
+	}
 	users, tokens := spec.Users, spec.Tokens
 	if len(users) == 0 {
 		users = []string{""}
@@ -131,8 +137,8 @@ func (p *Platform) ProvisionSIM(w *Workspace, status SIMStatus) (*SIM, error) {
 	return s, nil
 }
 
-// defaultSIMModel is the SIM model id of the docs' registration example.
-const defaultSIMModel = 9
+// defaultSIMModel is the SIM model of recorded SIM resources ("Classic").
+const defaultSIMModel = 4
 
 // NewBatch makes a batch of n consecutive SIMs that the workspace can
 // register with the batch's BIC.
@@ -155,8 +161,11 @@ type EndpointSpec struct {
 	Tags   *string // nil: null
 	IMEI   string  // "" : null
 	Status EndpointStatus
-	IP     netip.Addr // default: next free address of the workspace
-	SIM    *SIM       // optional; must be free and in the same workspace
+	// Profiles; zero takes the workspace's first.
+	ServiceProfile, TariffProfile Profile
+	IMEILock                      bool
+	IP                            netip.Addr // default: next free address of the workspace
+	SIM                           *SIM       // optional; must be free and in the same workspace
 	// What happens to an Issued SIM: ActivateSIM activates it (event 8),
 	// FactoryTest puts it in Factory Test (event 45). Neither leaves it.
 	ActivateSIM bool

@@ -36,7 +36,7 @@ var broken = []struct{ file, want string }{
 	{"illegal-enable-without-sim", "illegal-enable-without-sim.yaml:24:5: enable devices[1]: endpoint 12357908 has no SIM: cannot enable; expected a Disabled endpoint that holds a SIM"},
 	{"illegal-migrate-attached", "illegal-migrate-attached.yaml:22:5: migrate trackers: SIM 8988303000474714091 is assigned to endpoint 12357907: cannot migrate without auto-detach; expected SIMs of one workspace, by a user, with auto-detach: true for SIMs in endpoints"},
 	{"illegal-migrate-by-token", "illegal-migrate-by-token.yaml:21:5: migrate stock: SIM migration without user credentials: cannot start; expected SIMs of one workspace, by a user, with auto-detach: true for SIMs in endpoints"},
-	{"illegal-register-twice", "illegal-register-twice.yaml:22:5: register delivery: SIM batch WQWG-8CED-JYM5 is already registered: cannot register; expected a SIM batch that is not registered yet"},
+	{"illegal-register-twice", "illegal-register-twice.yaml:22:5: register delivery: SIM batch EDJY-M5HY-98HP is already registered: cannot register; expected a SIM batch that is not registered yet"},
 	{"illegal-suspend-issued", "illegal-suspend-issued.yaml:20:5: suspend stock: SIM 8988303000474714094 is Issued: cannot suspend; expected an Activated SIM"},
 	{"index-out-of-range", "index-out-of-range.yaml:20:5: suspend trackers[5]: trackers has 3 members, the step selects [5:6]; expected an Activated SIM"},
 	{"key-for-another-action", "key-for-another-action.yaml:22:5: key \"data\" does not apply to suspend; expected it only with report-usage"},
