@@ -57,6 +57,7 @@ func TestLibrary(t *testing.T) {
 		{"reset-connectivity", "68 68 68 68", nil, ""},
 		{"migration", "9 50 9 50 69 69", nil, "yes"},
 		{"fleet-churn", "", []int{8, 9, 10, 42, 43, 45, 48, 50, 51, 68, 69}, ""},
+		{"serve-default", "", []int{8, 9, 10, 42, 43, 45, 48, 50, 68, 69}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			events, _ := mustRun(t, tc.name, 1)
@@ -98,8 +99,8 @@ func TestLibrary_EveryBuiltinIsTested(t *testing.T) {
 			t.Errorf("%s: description %q is too short to help", name, sc.Description)
 		}
 	}
-	if got := len(scenarios.Names()); got != 9 {
-		t.Errorf("%d built-ins; TestLibrary covers 9, add the new one there", got)
+	if got := len(scenarios.Names()); got != 10 {
+		t.Errorf("%d built-ins; TestLibrary covers 10, add the new one there", got)
 	}
 }
 

@@ -23,6 +23,7 @@ Usage:
   emnify-mock <command> [flags]
 
 Commands:
+  serve      run the mock emnify REST API (the main job)
   generate   write realistic emnify events as NDJSON or a JSON array
   scenarios  list, show and validate YAML scenarios
   version    print the version
@@ -30,6 +31,7 @@ Commands:
 Run 'emnify-mock <command> --help' for a command's flags and examples.
 
 Examples:
+  emnify-mock serve
   emnify-mock generate --count 20 --seed 7
   emnify-mock generate --count 1000000 --format json --out events.json
   emnify-mock generate --scenario factory-test-activation --seed 7
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "generate":
 		cmd = &GenerateCommand{Stdout: stdout, Stderr: stderr}
+	case "serve":
+		cmd = &ServeCommand{Stdout: stdout, Stderr: stderr}
 	case "scenarios":
 		cmd = &ScenariosCommand{Stdout: stdout, Stderr: stderr}
 	case "version":

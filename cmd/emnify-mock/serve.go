@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/scenarios"
+	"github.com/emnify-mock/emnify-mock/server"
+)
+
+const serveUsage = `Usage: emnify-mock serve [flags]
+
+Runs the mock emnify REST API: point your application or an official emnify
+SDK at it instead of https://cdn.emnify.net. It starts with a workspace of
+about three dozen SIMs and two dozen devices in mixed states (Issued and
+unassigned, Factory Test, Activated, Suspended; the built-in scenario
+serve-default), two SIM batches waiting to be registered by BIC,
+the events that led there, and a second workspace to migrate SIMs to. API
+calls change state through the platform's state machines and append exactly
+the platform's events, which GET /api/v1/event and friends return.
+
+Flags:
+  --addr HOST:PORT     where to listen (default 127.0.0.1:8080; loopback only
+                       unless you say otherwise)
+  --seed N             make the workspace reproducible (default: random, printed)
+  --app-token TOKEN    accept this application token (repeatable; default one
+                       random token, printed)
+  --password P         password of every user (default emnify-mock)
+  --scenario S         also run this scenario (built-in name or file) into the
+                       world at start-up; repeatable. A scenario whose workspace
+                       is named acme acts on the default workspace.
+
+Examples:
+  emnify-mock serve
+  emnify-mock serve --addr 127.0.0.1:9000 --seed 7 --app-token my-test-token
+  emnify-mock serve --scenario factory-test-activation
+`
+
+// ServeCommand runs the mock API until interrupted.
+type ServeCommand struct {
+	Stdout, Stderr io.Writer
+	// ready, when set, receives the server once it listens (for tests).
+	ready func(*server.Server)
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// historyDays is how far back the default workspace's history begins.
+const historyDays = 3
+
+// Run builds the world, serves it and shuts down gracefully on ctx.
+func (c *ServeCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", server.DefaultAddr, "")
+	seedFlag := fs.String("seed", "", "")
+	password := fs.String("password", server.DefaultPassword, "")
+	var tokens, extra stringList
+	fs.Var(&tokens, "app-token", "")
+	fs.Var(&extra, "scenario", "")
+	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
+		return err
+	}
+	hint := "emnify-mock serve --help"
+	if _, _, err := net.SplitHostPort(*addr); err != nil {
+		return &usageError{err: fmt.Errorf("--addr must be HOST:PORT, got %q", *addr), hint: hint}
+	}
+	seed, err := parseSeed(*seedFlag)
+	if err != nil {
+		return &usageError{err: err, hint: hint}
+	}
+	if *seedFlag == "" {
+		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to get this workspace again)\n", seed, seed)
+	}
+	var plans []*scenarios.Scenario
+	def, err := scenarios.Load("serve-default")
+	if err != nil {
+		return err
+	}
+	plans = append(plans, def)
+	for _, name := range extra {
+		sc, err := loadScenario(name)
+		if err != nil {
+			return err
+		}
+		plans = append(plans, sc)
+	}
+
+	now := time.Now().UTC().Truncate(time.Second)
+	world := generator.NewWorld(now.Add(-historyDays*24*time.Hour), seed)
+	var history []generator.Event
+	for _, sc := range plans {
+		if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
+			return &inputError{msg: err.Error()}
+		}
+	}
+	if world.Clock.Now().After(now) {
+		fmt.Fprintf(c.Stderr, "note: the scenarios run %s past the present; their last events are in the future\n",
+			generator.FormatDuration(world.Clock.Now().Sub(now).Truncate(time.Second)))
+	}
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password})
+	if err != nil {
+		return err
+	}
+	if err := srv.Open(*addr); err != nil {
+		return err
+	}
+	c.banner(srv, world)
+	if c.ready != nil {
+		c.ready(srv)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(c.Stderr, "shutting down")
+	return srv.Close()
+}
+
+func (c *ServeCommand) banner(srv *server.Server, world *generator.World) {
+	ws := world.Workspaces["acme"]
+	token := srv.AppTokens()[0]
+	bic := ""
+	for _, b := range ws.Batches() {
+		if !b.Registered {
+			bic = b.BIC
+			break
+		}
+	}
+	fmt.Fprintf(c.Stdout, `emnify-mock serving the emnify API at %[1]s  (%[2]d events of history)
+
+  workspace          %[3]s (id %[4]d): %[5]d SIMs, %[6]d endpoints
+  application token  %[7]s
+  user login         %[8]s / %[9]s
+  registrable BIC    %[10]s
+  control API        %[1]s/mock/workspaces, %[1]s/mock/events
+
+  TOKEN=$(curl -s -X POST %[1]s/api/v1/authenticate -H 'Content-Type: application/json' \
+      -d '{"application_token":"%[7]s"}' | jq -r .auth_token)
+  curl -s -H "Authorization: Bearer $TOKEN" '%[1]s/api/v1/event?per_page=5&sort=-id' | jq .
+
+`, srv.URL(), srv.Log().Len(), ws.Name, ws.ID, len(ws.SIMs()), len(ws.Endpoints()), token, ws.Users[0].Username, server.DefaultPassword, bic)
+}

@@ -1,0 +1,209 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+// TokenLifetime is how long an auth_token lives (emnify docs: 240 minutes).
+const TokenLifetime = 240 * time.Minute
+
+// refreshLifetime is how long a refresh_token lives; not documented.
+const refreshLifetime = 30 * 24 * time.Hour
+
+// caller is who a request acts as.
+type caller struct {
+	ws    *generator.Workspace
+	user  *generator.User     // nil for an application token
+	token *generator.AppToken // nil for a user
+}
+
+func (c *caller) actor() generator.Actor {
+	if c.user != nil {
+		return generator.ByUser(c.user)
+	}
+	return generator.ByToken(c.token)
+}
+
+type callerKey struct{}
+
+func callerOf(r *http.Request) *caller { return r.Context().Value(callerKey{}).(*caller) }
+
+// claims are the JWT payload, with the claim names seen in recorded
+// tokens (emnify-api.md §2.2).
+type claims struct {
+	Aud     string `json:"aud"`
+	App     int64  `json:"esc.app,omitempty"`
+	User    int64  `json:"esc.user,omitempty"`
+	Org     int64  `json:"esc.org"`
+	OrgName string `json:"esc.orgName"`
+	Iss     string `json:"iss"`
+	Iat     int64  `json:"iat"`
+	Exp     int64  `json:"exp"`
+	Refresh bool   `json:"refresh,omitempty"`
+}
+
+var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS384"}`))
+
+func (s *Server) sign(c claims) string {
+	payload, _ := json.Marshal(c)
+	msg := jwtHeader + "." + base64.RawURLEncoding.EncodeToString(payload)
+	mac := hmac.New(sha512.New384, s.secret)
+	mac.Write([]byte(msg))
+	return msg + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// gatewayError is how the platform's API gateway refuses a token it cannot
+// even parse (recorded): no emnify error code, its own header.
+func gatewayError(w http.ResponseWriter, msg string) {
+	w.Header().Set("x-amzn-ErrorType", "AccessDeniedException")
+	writeJSON(w, http.StatusUnauthorized, ctBare, map[string]string{"message": msg})
+}
+
+var (
+	errInvalidToken = &apiError{status: http.StatusUnauthorized, Code: 1102, Token: "InvalidToken", Message: "Invalid token"}
+	errTokenExpired = &apiError{status: http.StatusUnauthorized, Code: 1103, Token: "TokenExpired", Message: "Token expired"}
+	errBadLogin     = &apiError{status: http.StatusUnauthorized, Code: 1101, Token: "InvalidCredentials", Message: "Invalid credentials"}
+)
+
+// verify checks a JWT's signature and expiry and returns its claims.
+func (s *Server) verify(tok string) (claims, *apiError) {
+	var c claims
+	parts := strings.Split(tok, ".")
+	mac := hmac.New(sha512.New384, s.secret)
+	mac.Write([]byte(parts[0] + "." + parts[1]))
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || !hmac.Equal(sig, mac.Sum(nil)) {
+		return c, errInvalidToken
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(payload, &c) != nil {
+		return c, errInvalidToken
+	}
+	if s.clock.Now().Unix() >= c.Exp {
+		return c, errTokenExpired
+	}
+	return c, nil
+}
+
+// authenticated requires a valid Bearer auth_token.
+func (s *Server) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		switch {
+		case h == "":
+			gatewayError(w, "Unauthorized") // API Gateway's answer without a token (design.md)
+			return
+		case !ok || strings.Count(tok, ".") != 2:
+			gatewayError(w, "token contains an invalid number of segments")
+			return
+		}
+		c, apiErr := s.verify(tok)
+		if apiErr == nil && c.Refresh {
+			apiErr = errInvalidToken
+		}
+		if apiErr != nil {
+			writeError(w, apiErr)
+			return
+		}
+		s.mu.RLock()
+		who := s.callerFor(c)
+		s.mu.RUnlock()
+		if who == nil {
+			writeError(w, errInvalidToken)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, who)))
+	})
+}
+
+func (s *Server) callerFor(c claims) *caller {
+	for _, ws := range s.world.Platform.Workspaces() {
+		if ws.ID != c.Org {
+			continue
+		}
+		for _, u := range ws.Users {
+			if c.User != 0 && u.ID == c.User {
+				return &caller{ws: ws, user: u}
+			}
+		}
+		for _, t := range ws.Tokens {
+			if c.App != 0 && t.ID == c.App {
+				return &caller{ws: ws, token: t}
+			}
+		}
+	}
+	return nil
+}
+
+// handleAuthenticate trades an application token, a username and password
+// (SHA-1 hex, as clients send it; plain text is accepted too), or a refresh
+// token for an auth_token.
+func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		ApplicationToken string `json:"application_token"`
+		Username         string `json:"username"`
+		Password         string `json:"password"`
+		RefreshToken     string `json:"refresh_token"`
+	}
+	if err := decode(r, &body); err != nil {
+		writeError(w, err)
+		return
+	}
+	now := s.clock.Now()
+	c := claims{Aud: "/api/v1/authentication", Iss: "emnify-mock", Iat: now.Unix(), Exp: now.Add(TokenLifetime).Unix()}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	switch {
+	case body.ApplicationToken != "":
+		cred, ok := s.appTokens[body.ApplicationToken]
+		if !ok {
+			writeError(w, errBadLogin)
+			return
+		}
+		c.App, c.Org, c.OrgName = cred.token.ID, cred.ws.ID, cred.ws.Name
+		writeJSON(w, http.StatusOK, ctJSON, map[string]string{"auth_token": s.sign(c)})
+	case body.Username != "":
+		cred, ok := s.logins[strings.ToLower(body.Username)]
+		sum := sha1.Sum([]byte(s.password))
+		if !ok || (body.Password != s.password && !strings.EqualFold(body.Password, hex.EncodeToString(sum[:]))) {
+			writeError(w, errBadLogin)
+			return
+		}
+		c.User, c.Org, c.OrgName = cred.user.ID, cred.ws.ID, cred.ws.Name
+		refresh := c
+		refresh.Refresh, refresh.Exp = true, now.Add(refreshLifetime).Unix()
+		writeJSON(w, http.StatusOK, ctJSON, struct {
+			Auth    string `json:"auth_token"`
+			Refresh string `json:"refresh_token"`
+		}{s.sign(c), s.sign(refresh)})
+	case body.RefreshToken != "":
+		if strings.Count(body.RefreshToken, ".") != 2 {
+			writeError(w, errInvalidToken)
+			return
+		}
+		rc, apiErr := s.verify(body.RefreshToken)
+		if apiErr == nil && !rc.Refresh {
+			apiErr = errInvalidToken
+		}
+		if apiErr != nil {
+			writeError(w, apiErr)
+			return
+		}
+		c.User, c.Org, c.OrgName = rc.User, rc.Org, rc.OrgName
+		writeJSON(w, http.StatusOK, ctJSON, map[string]string{"auth_token": s.sign(c)})
+	default:
+		writeError(w, badRequest("application_token, username and password, or refresh_token is required"))
+	}
+}

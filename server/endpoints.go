@@ -1,0 +1,359 @@
+package server
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+// Endpoint list paging (emnify-api.md §1.3): default and maximum 1000.
+var endpointList = listSpec[*generator.Endpoint]{
+	def: 1000, maxPer: 1000,
+	filters: map[string]func(*generator.Endpoint, string) bool{
+		"id":         func(e *generator.Endpoint, v string) bool { return strconv.FormatInt(e.ID, 10) == v },
+		"name":       func(e *generator.Endpoint, v string) bool { return strings.EqualFold(e.Name, v) },
+		"status":     func(e *generator.Endpoint, v string) bool { return strconv.Itoa(int(e.Status)) == v },
+		"tags":       func(e *generator.Endpoint, v string) bool { return e.Tags != nil && strings.EqualFold(*e.Tags, v) },
+		"ip_address": func(e *generator.Endpoint, v string) bool { return e.IP.String() == v },
+		"imei":       func(e *generator.Endpoint, v string) bool { return e.IMEI == v },
+		"iccid":      func(e *generator.Endpoint, v string) bool { return e.SIM != nil && e.SIM.ICCID == v },
+		"sim_status": func(e *generator.Endpoint, v string) bool {
+			return e.SIM != nil && strconv.Itoa(int(e.SIM.Status)) == v
+		},
+	},
+	sorts: map[string]func(a, b *generator.Endpoint) int{
+		"id":           func(a, b *generator.Endpoint) int { return cmp.Compare(a.ID, b.ID) },
+		"name":         func(a, b *generator.Endpoint) int { return strings.Compare(a.Name, b.Name) },
+		"status":       func(a, b *generator.Endpoint) int { return cmp.Compare(a.Status, b.Status) },
+		"created":      func(a, b *generator.Endpoint) int { return a.Created.Compare(b.Created) },
+		"last_updated": func(a, b *generator.Endpoint) int { return a.LastUpdated.Compare(b.LastUpdated) },
+		"tags":         func(a, b *generator.Endpoint) int { return strings.Compare(deref(a.Tags), deref(b.Tags)) },
+		"ip_address":   func(a, b *generator.Endpoint) int { return a.IP.Compare(b.IP) },
+		"imei":         func(a, b *generator.Endpoint) int { return strings.Compare(a.IMEI, b.IMEI) },
+	},
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (s *Server) handleEndpoints(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	serveList(w, r, callerOf(r).ws.Endpoints(), endpointList, func(e *generator.Endpoint) any { return endpointResource(e, false) })
+}
+
+// endpoint finds an endpoint of the caller's workspace. Call with the lock
+// held.
+func (s *Server) endpoint(r *http.Request) (*generator.Endpoint, *apiError) {
+	id, apiErr := pathID(r, "id")
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	ep := s.world.Platform.Endpoint(id)
+	if ep == nil || ep.Workspace != callerOf(r).ws {
+		return nil, notFound("Endpoint", strconv.FormatInt(id, 10))
+	}
+	return ep, nil
+}
+
+func (s *Server) handleEndpoint(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ep, apiErr := s.endpoint(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	writeJSON(w, http.StatusOK, ctJSON, endpointResource(ep, true))
+}
+
+// endpointBody is the body of POST and PATCH /endpoint. Pointers tell
+// absent keys from present ones; PATCH takes any subset.
+type endpointBody struct {
+	Name           *string         `json:"name"`
+	Tags           json.RawMessage `json:"tags"`
+	Status         *statusRef      `json:"status"`
+	ServiceProfile *struct {
+		ID int64 `json:"id"`
+	} `json:"service_profile"`
+	TariffProfile *struct {
+		ID int64 `json:"id"`
+	} `json:"tariff_profile"`
+	IMEI      *string `json:"imei"`
+	IMEILock  *bool   `json:"imei_lock"`
+	IPAddress *string `json:"ip_address"`
+	SIM       *struct {
+		ID       *int64     `json:"id"`
+		Activate *bool      `json:"activate"`
+		Status   *statusRef `json:"status"`
+	} `json:"sim"`
+}
+
+// profiles checks the body's profile references against the workspace.
+func profiles(ws *generator.Workspace, b *endpointBody, what string) (svc, tariff *generator.Profile, apiErr *apiError) {
+	find := func(list []generator.Profile, id int64) *generator.Profile {
+		for i := range list {
+			if list[i].ID == id {
+				return &list[i]
+			}
+		}
+		return nil
+	}
+	if b.ServiceProfile != nil {
+		if svc = find(ws.ServiceProfiles, b.ServiceProfile.ID); svc == nil {
+			return nil, nil, validation(what+" validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Service profile with Id '%d' not found.", b.ServiceProfile.ID)})
+		}
+	}
+	if b.TariffProfile != nil {
+		if tariff = find(ws.TariffProfiles, b.TariffProfile.ID); tariff == nil {
+			return nil, nil, validation(what+" validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Tariff profile with Id '%d' not found.", b.TariffProfile.ID)})
+		}
+	}
+	return svc, tariff, nil
+}
+
+func tagsOf(raw json.RawMessage) (*string, bool) {
+	if raw == nil {
+		return nil, false
+	}
+	var t *string
+	if json.Unmarshal(raw, &t) != nil {
+		return nil, false
+	}
+	return t, true
+}
+
+// handleCreateEndpoint answers 201 with an empty body and Location, as
+// recorded. With a SIM, an Issued SIM is activated unless sim.activate is
+// false or sim.status asks for Factory Test (design.md).
+func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
+	var b endpointBody
+	if apiErr := decode(r, &b); apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	var missing []apiError
+	for _, f := range []struct {
+		name    string
+		present bool
+	}{{"service_profile", b.ServiceProfile != nil}, {"tariff_profile", b.TariffProfile != nil}, {"status", b.Status != nil && b.Status.ID != nil}} {
+		if !f.present {
+			missing = append(missing, apiError{Code: 1402, Token: "Required", Message: "Endpoint - " + f.name + " is required."})
+		}
+	}
+	if len(missing) > 0 {
+		writeError(w, validation("Create endpoint validation error", missing...))
+		return
+	}
+	c := callerOf(r)
+	var created *generator.Endpoint
+	var apiErr *apiError
+	err := s.apply(func() ([]generator.Event, error) {
+		svc, tariff, e := profiles(c.ws, &b, "Create endpoint")
+		if e != nil {
+			apiErr = e
+			return nil, e
+		}
+		spec := generator.EndpointSpec{ServiceProfile: *svc, TariffProfile: *tariff, Status: generator.EndpointStatus(*b.Status.ID)}
+		if b.Name != nil {
+			spec.Name = *b.Name
+		}
+		spec.Tags, _ = tagsOf(b.Tags)
+		if b.IMEI != nil {
+			spec.IMEI = *b.IMEI
+		}
+		if b.IMEILock != nil {
+			spec.IMEILock = *b.IMEILock
+		}
+		if b.IPAddress != nil {
+			ip, err := netip.ParseAddr(*b.IPAddress)
+			if err != nil {
+				apiErr = validation("Create endpoint validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: "Endpoint - ip_address is invalid."})
+				return nil, apiErr
+			}
+			spec.IP = ip
+		}
+		if b.SIM != nil && b.SIM.ID != nil {
+			sim := s.world.Platform.SIM(*b.SIM.ID)
+			if sim == nil || sim.Workspace != c.ws {
+				apiErr = validation("Create endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
+				return nil, apiErr
+			}
+			spec.SIM = sim
+			spec.ActivateSIM = spec.Status == generator.EndpointEnabled && (b.SIM.Activate == nil || *b.SIM.Activate)
+			if b.SIM.Status != nil && b.SIM.Status.ID != nil {
+				spec.FactoryTest = *b.SIM.Status.ID == float64(generator.SIMFactoryTest)
+				spec.ActivateSIM = *b.SIM.Status.ID == float64(generator.SIMActivated)
+			}
+		}
+		ep, events, err := s.world.Platform.CreateEndpoint(c.actor(), c.ws, spec)
+		created = ep
+		return events, err
+	})
+	if apiErr != nil || err != nil {
+		s.finish(w, err, apiErr, ctBare)
+		return
+	}
+	w.Header().Set("Location", fmt.Sprintf("%s/api/v1/endpoint/%d", baseURL(r), created.ID))
+	w.Header().Set("Content-Type", ctBare)
+	w.WriteHeader(http.StatusCreated)
+}
+
+func baseURL(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
+
+// handlePatchEndpoint applies a partial body. The SIM change comes before
+// the status change, so a body that assigns a SIM and enables works; every
+// part is checked before anything changes, so a refused PATCH changes
+// nothing and appends no event.
+func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
+	var b endpointBody
+	if apiErr := decode(r, &b); apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	c := callerOf(r)
+	p := s.world.Platform
+	var apiErr *apiError
+	err := s.apply(func() ([]generator.Event, error) {
+		ep, e := s.endpoint(r)
+		if e != nil {
+			apiErr = e
+			return nil, e
+		}
+		svc, tariff, e := profiles(c.ws, &b, "Update endpoint")
+		if e != nil {
+			apiErr = e
+			return nil, e
+		}
+		// Check the SIM and status parts first.
+		var assign *generator.SIM
+		release := b.SIM != nil && b.SIM.ID == nil
+		if b.SIM != nil && b.SIM.ID != nil {
+			if assign = p.SIM(*b.SIM.ID); assign == nil || assign.Workspace != c.ws {
+				apiErr = validation("Update endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
+				return nil, apiErr
+			}
+			if ep.SIM == assign {
+				assign = nil // already there
+			} else if ep.SIM != nil || assign.Endpoint != nil {
+				return nil, &generator.Error{Code: generator.Conflict, Subject: fmt.Sprintf("endpoint %d or SIM %s is taken", ep.ID, assign.ICCID), Action: "assign"}
+			}
+		}
+		if release && ep.SIM == nil {
+			release = false // nothing to release
+		}
+		var to *generator.EndpointStatus
+		if b.Status != nil && b.Status.ID != nil {
+			st := generator.EndpointStatus(*b.Status.ID)
+			if st != generator.EndpointEnabled && st != generator.EndpointDisabled {
+				apiErr = validation(fmt.Sprintf("Endpoint status %v cannot be set; expected 0 (Enabled) or 1 (Disabled)", *b.Status.ID))
+				return nil, apiErr
+			}
+			holdsSIM := (ep.SIM != nil && !release) || assign != nil
+			if st != ep.Status {
+				if st == generator.EndpointEnabled && !holdsSIM {
+					return nil, &generator.Error{Code: generator.Conflict, Subject: fmt.Sprintf("endpoint %d has no SIM", ep.ID), Action: "enable"}
+				}
+				to = &st
+			}
+		}
+		// Then change.
+		var events []generator.Event
+		step := func(ev []generator.Event, err error) {
+			if err != nil {
+				panic(err) // unreachable: checked above
+			}
+			events = append(events, ev...)
+		}
+		if release {
+			step(p.ReleaseSIM(c.actor(), ep))
+		}
+		if assign != nil {
+			step(p.AssignSIM(c.actor(), ep, assign))
+		}
+		if to != nil && *to == generator.EndpointEnabled {
+			step(p.EnableEndpoint(c.actor(), ep))
+		} else if to != nil {
+			step(p.DisableEndpoint(c.actor(), ep))
+		}
+		u := generator.EndpointUpdate{Name: b.Name, IMEI: b.IMEI, IMEILock: b.IMEILock, ServiceProfile: svc, TariffProfile: tariff}
+		if t, ok := tagsOf(b.Tags); ok {
+			u.Tags = &t
+		}
+		return events, p.UpdateEndpoint(ep, u)
+	})
+	s.finish(w, err, apiErr, ctBare)
+}
+
+func (s *Server) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request) {
+	var apiErr *apiError
+	err := s.apply(func() ([]generator.Event, error) {
+		ep, e := s.endpoint(r)
+		if e != nil {
+			apiErr = e
+			return nil, e
+		}
+		return nil, s.world.Platform.DeleteEndpoint(ep)
+	})
+	s.finish(w, err, apiErr, ctBare)
+}
+
+// handleConnectivity reports a connectivity status derived from state:
+// the mock has no network, so a device is ATTACHED when it is enabled with
+// an activated SIM and OFFLINE otherwise (design.md).
+func (s *Server) handleConnectivity(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ep, apiErr := s.endpoint(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	status := "OFFLINE"
+	if ep.Status == generator.EndpointEnabled && ep.SIM != nil && ep.SIM.Status == generator.SIMActivated {
+		status = "ATTACHED"
+	}
+	writeJSON(w, http.StatusOK, ctBare, map[string]any{"status": map[string]string{"description": status}, "services": []any{}})
+}
+
+// handleResetConnectivity resets with {"location": null}, {"pdp_context":
+// null} or both: event 68, 204 with text/html as recorded.
+func (s *Server) handleResetConnectivity(w http.ResponseWriter, r *http.Request) {
+	var body map[string]json.RawMessage
+	if apiErr := decode(r, &body); apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	_, loc := body["location"]
+	_, pdp := body["pdp_context"]
+	if !loc && !pdp {
+		writeError(w, validation("Reset connectivity validation error", apiError{Code: 1402, Token: "Required", Message: "location or pdp_context is required."}))
+		return
+	}
+	a := callerOf(r).actor()
+	var apiErr *apiError
+	err := s.apply(func() ([]generator.Event, error) {
+		ep, e := s.endpoint(r)
+		if e != nil {
+			apiErr = e
+			return nil, e
+		}
+		return s.world.Platform.ResetConnectivity(a, ep)
+	})
+	s.finish(w, err, apiErr, "text/html; charset=UTF-8")
+}

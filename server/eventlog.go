@@ -1,0 +1,161 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+// Log is the one append-only event log: every event, whether a scenario or
+// an API call made it, is appended once, and every read (the event routes,
+// the control API) goes through it.
+//
+// To stay small (well under 1 KB per event) it keeps each event once, as
+// the JSON the API returns, in large byte chunks, plus a fixed-size record
+// of the fields that filters and sorts need and posting lists (indexes of
+// records) per organisation, organisation and type, endpoint, SIM and user.
+// Records are in append order, which is id order: API calls append in the
+// order they happen, and history is sorted by id before it is appended.
+type Log struct {
+	mu     sync.RWMutex
+	chunks [][]byte
+	recs   []rec
+
+	byOrg      map[int64][]int32
+	byOrgType  map[orgType][]int32
+	byEndpoint map[int64][]int32
+	bySIM      map[int64][]int32
+	byUser     map[int64][]int32
+
+	// Values that q filters name, mapped to the ids they stand for.
+	simByNumber   map[string][]int64 // iccid, iccid_with_luhn, imsi
+	endpointByKey map[string][]int64 // endpoint name, ip_address, imei
+
+	changed chan struct{} // closed and replaced on every append
+}
+
+type orgType struct {
+	org int64
+	typ int
+}
+
+type rec struct {
+	chunk, off, n      uint32
+	id, ts             int64 // ts in Unix milliseconds
+	org, user, ep, sim int64
+	typ                int16
+	src, sev           int8
+	alert              bool
+}
+
+const chunkSize = 1 << 20
+
+// NewLog returns an empty log.
+func NewLog() *Log {
+	return &Log{
+		byOrg: map[int64][]int32{}, byOrgType: map[orgType][]int32{},
+		byEndpoint: map[int64][]int32{}, bySIM: map[int64][]int32{}, byUser: map[int64][]int32{},
+		simByNumber: map[string][]int64{}, endpointByKey: map[string][]int64{},
+		changed: make(chan struct{}),
+	}
+}
+
+// Append adds events to the log.
+func (l *Log) Append(events ...generator.Event) {
+	if len(events) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var buf []byte
+	for i := range events {
+		e := &events[i]
+		buf = e.AppendJSON(buf[:0])
+		r := rec{id: e.ID, ts: e.Timestamp.UnixMilli(), org: e.Organisation.ID, typ: int16(e.Type.ID),
+			src: int8(e.Source.ID), sev: int8(e.Severity.ID), alert: e.Alert}
+		r.chunk, r.off, r.n = l.store(buf)
+		idx := int32(len(l.recs))
+		l.byOrg[r.org] = append(l.byOrg[r.org], idx)
+		l.byOrgType[orgType{r.org, e.Type.ID}] = append(l.byOrgType[orgType{r.org, e.Type.ID}], idx)
+		if e.User != nil {
+			r.user = e.User.ID
+			l.byUser[r.user] = append(l.byUser[r.user], idx)
+		}
+		if e.Endpoint != nil {
+			r.ep = e.Endpoint.ID
+			l.byEndpoint[r.ep] = append(l.byEndpoint[r.ep], idx)
+			for _, k := range []string{e.Endpoint.Name, e.Endpoint.IPAddress, e.Endpoint.IMEI} {
+				addID(l.endpointByKey, k, r.ep)
+			}
+		}
+		if e.SIM != nil {
+			r.sim = e.SIM.ID
+			l.bySIM[r.sim] = append(l.bySIM[r.sim], idx)
+			addID(l.simByNumber, e.SIM.ICCID, r.sim)
+			addID(l.simByNumber, generator.WithLuhn(e.SIM.ICCID), r.sim)
+			if e.IMSI != nil {
+				addID(l.simByNumber, e.IMSI.IMSI, r.sim)
+			}
+		}
+		l.recs = append(l.recs, r)
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+func addID(m map[string][]int64, k string, id int64) {
+	if k == "" {
+		return
+	}
+	for _, x := range m[k] {
+		if x == id {
+			return
+		}
+	}
+	m[k] = append(m[k], id)
+}
+
+// store copies b into the current chunk, starting a new one when full.
+func (l *Log) store(b []byte) (chunk, off, n uint32) {
+	last := len(l.chunks) - 1
+	if last < 0 || len(l.chunks[last])+len(b) > cap(l.chunks[last]) {
+		l.chunks = append(l.chunks, make([]byte, 0, max(chunkSize, len(b))))
+		last++
+	}
+	off = uint32(len(l.chunks[last]))
+	l.chunks[last] = append(l.chunks[last], b...)
+	return uint32(last), off, uint32(len(b))
+}
+
+// raw returns a record's JSON; callers must not modify it.
+func (l *Log) raw(r *rec) []byte { return l.chunks[r.chunk][r.off : r.off+r.n] }
+
+// Len returns how many events the log holds.
+func (l *Log) Len() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.recs)
+}
+
+// Changed returns a channel closed at the next append; a reader that has
+// seen everything waits on it.
+func (l *Log) Changed() <-chan struct{} {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.changed
+}
+
+// Since returns the JSON of the events from position i on, in log order,
+// and the position after them.
+func (l *Log) Since(i int) ([][]byte, int) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out [][]byte
+	for ; i < len(l.recs); i++ {
+		out = append(out, l.raw(&l.recs[i]))
+	}
+	return out, i
+}
+
+func (r *rec) time() time.Time { return time.UnixMilli(r.ts).UTC() }

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+// Event list paging: default 100 (recorded); the maximum is not documented,
+// 1000 is design.md's choice.
+const (
+	eventsPerPage    = 100
+	maxEventsPerPage = 1000
+)
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	s.serveEvents(w, r, &eventQuery{org: callerOf(r).ws.ID})
+}
+
+// handleScopedEvents serves the per-endpoint, per-SIM and per-user event
+// lists. An id that does not exist gives 200 and [] (emnify-api.md §1.1).
+func (s *Server) handleScopedEvents(scope string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := callerOf(r)
+		q := &eventQuery{org: c.ws.ID, scope: scope}
+		if scope == "my" {
+			q.scope = "user"
+			if c.user == nil {
+				q.none = true // an application token has no user events
+			} else {
+				q.scopeID = c.user.ID
+			}
+		} else {
+			id, apiErr := pathID(r, "id")
+			if apiErr != nil {
+				writeError(w, apiErr)
+				return
+			}
+			q.scopeID = id
+		}
+		s.serveEvents(w, r, q)
+	}
+}
+
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *eventQuery) {
+	pg, apiErr := parsePaging(r, eventsPerPage, maxEventsPerPage)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	params := r.URL.Query()
+	var err error
+	if q.sort, err = parseSort(params.Get("sort"), eventSortFields); err == nil {
+		err = parseEventQ(s.log, params.Get("q"), q)
+	}
+	var qe *queryError
+	if errors.As(err, &qe) {
+		writeError(w, &apiError{status: http.StatusUnprocessableEntity, Code: qe.code, Token: qe.token, Message: qe.message})
+		return
+	}
+	total, page, pageNo := s.log.find(q, pg.page, pg.perPage)
+	writePage(w, r, ctEventJSON, total, pageNo, pg.perPage, joinJSON(page))
+}
+
+func (s *Server) handleEventTypes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, ctJSON, generator.EventTypes)
+}

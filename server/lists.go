@@ -1,0 +1,78 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// listSpec says how a resource list filters (q field → match) and sorts.
+type listSpec[T any] struct {
+	filters     map[string]func(T, string) bool
+	sorts       map[string]func(a, b T) int
+	def, maxPer int
+}
+
+// serveList filters, sorts and pages items (already in id order) and
+// writes them with encode. Call it holding the read lock: encode reads the
+// platform.
+func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec listSpec[T], encode func(T) any) {
+	pg, apiErr := parsePaging(r, spec.def, spec.maxPer)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	params := r.URL.Query()
+	if q := params.Get("q"); q != "" {
+		for _, part := range strings.Split(q, ",") {
+			field, value, ok := strings.Cut(part, ":")
+			match := spec.filters[field]
+			if !ok || match == nil {
+				writeError(w, &apiError{status: http.StatusUnprocessableEntity, Code: 1301, Token: "InvalidQueryCriteria", Message: fmt.Sprintf("Search criteria %s is invalid", part)})
+				return
+			}
+			values := strings.Split(value, "|")
+			items = slices.DeleteFunc(slices.Clone(items), func(it T) bool {
+				return !slices.ContainsFunc(values, func(v string) bool { return match(it, v) })
+			})
+		}
+	}
+	allowed := map[string]bool{}
+	for k := range spec.sorts {
+		allowed[k] = true
+	}
+	keys, err := parseSort(params.Get("sort"), allowed)
+	if err != nil {
+		qe := err.(*queryError)
+		writeError(w, &apiError{status: http.StatusUnprocessableEntity, Code: qe.code, Token: qe.token, Message: qe.message})
+		return
+	}
+	items = slices.Clone(items)
+	slices.SortStableFunc(items, func(a, b T) int {
+		for _, k := range keys {
+			c := spec.sorts[k.field](a, b)
+			if k.desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	total := len(items)
+	pages := max(1, (total+pg.perPage-1)/pg.perPage)
+	page := min(max(pg.page, 1), pages)
+	var out [][]byte
+	for _, it := range items[(page-1)*pg.perPage : min(page*pg.perPage, total)] {
+		b, err := json.Marshal(encode(it))
+		if err != nil {
+			writeError(w, &apiError{status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"})
+			return
+		}
+		out = append(out, b)
+	}
+	writePage(w, r, ctJSON, total, page, pg.perPage, joinJSON(out))
+}

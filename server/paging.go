@@ -1,0 +1,109 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// paging is a list request's page and page size, with the platform's rules
+// (emnify-api.md §1.3): per_page below 1 takes the default, above the
+// maximum is clamped; page below 1 is the first, past the end the last.
+type paging struct {
+	page, perPage int
+}
+
+func parsePaging(r *http.Request, def, maxPerPage int) (paging, *apiError) {
+	p := paging{page: 1, perPage: def}
+	for _, f := range []struct {
+		name string
+		to   *int
+	}{{"page", &p.page}, {"per_page", &p.perPage}} {
+		v := r.URL.Query().Get(f.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return p, badRequest(fmt.Sprintf("Cannot parse parameter %s as Integer: For input string: %q", f.name, v))
+		}
+		*f.to = n
+	}
+	if p.perPage < 1 {
+		p.perPage = def
+	}
+	p.perPage = min(p.perPage, maxPerPage)
+	return p, nil
+}
+
+// writePage sends one page of a list with the paging headers and Link.
+func writePage(w http.ResponseWriter, r *http.Request, contentType string, total, page, perPage int, body []byte) {
+	pages := max(1, (total+perPage-1)/perPage)
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("X-Count-Per-Page", strconv.Itoa(perPage))
+	h.Set("X-Current-Page", strconv.Itoa(page))
+	h.Set("X-Total-Count", strconv.Itoa(total))
+	h.Set("X-Total-Pages", strconv.Itoa(pages))
+	q := r.URL.Query()
+	sort := q.Get("sort")
+	if sort == "" {
+		sort = "id"
+	}
+	h.Set("X-Sort", sort)
+	if f := q.Get("q"); f != "" {
+		h.Set("X-Filter", f)
+	}
+	h.Set("Link", links(r, page, pages, perPage))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
+}
+
+// links builds the Link header; it is empty when there is one page, as
+// recorded.
+func links(r *http.Request, page, pages, perPage int) string {
+	if pages <= 1 {
+		return ""
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	link := func(p int, rel string) string {
+		q := url.Values{}
+		for k, v := range r.URL.Query() {
+			q[k] = v
+		}
+		q.Set("page", strconv.Itoa(p))
+		q.Set("per_page", strconv.Itoa(perPage))
+		return fmt.Sprintf(`<%s://%s%s?%s>;rel="%s"`, scheme, r.Host, r.URL.Path, q.Encode(), rel)
+	}
+	parts := []string{link(1, "first")}
+	if page > 1 {
+		parts = append(parts, link(page-1, "prev"))
+	}
+	if page < pages {
+		parts = append(parts, link(page+1, "next"))
+	}
+	parts = append(parts, link(pages, "last"))
+	return strings.Join(parts, ", ")
+}
+
+// joinJSON makes a JSON array of encoded elements.
+func joinJSON(items [][]byte) []byte {
+	n := 2
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+	}
+	return append(b, ']')
+}

@@ -1,0 +1,272 @@
+// Package server is the mock emnify REST API: a gorilla/mux handler over a
+// generator.World whose state changes go through the platform's state
+// machines and whose events go to one append-only Log.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/gorilla/mux"
+)
+
+// Defaults.
+const (
+	DefaultAddr     = "127.0.0.1:8080"
+	DefaultPassword = "emnify-mock"
+	MaxBodyBytes    = 1 << 20
+	ShutdownTimeout = 5 * time.Second
+)
+
+// Options configure a Server. World is required; the rest have defaults.
+type Options struct {
+	World *generator.World
+	// History is appended to the log at start, sorted by id: the events
+	// that brought the world to its state.
+	History []generator.Event
+	// AppTokens maps accepted application-token strings to the tokens of
+	// the world's first workspace, in order; default one random string.
+	AppTokens []string
+	Password  string          // accepted for every user; default DefaultPassword
+	Clock     generator.Clock // default the real clock
+	Secret    []byte          // JWT key; default random
+	Logger    *log.Logger
+}
+
+// Server is the mock API. It is an http.Handler; Open also listens.
+type Server struct {
+	mu     sync.RWMutex // guards the world; the log has its own lock
+	world  *generator.World
+	log    *Log
+	clock  generator.Clock
+	secret []byte
+
+	appTokens map[string]credential
+	logins    map[string]credential // username (lower case)
+	password  string
+	logger    *log.Logger
+
+	router http.Handler
+	http   *http.Server
+	ln     net.Listener
+}
+
+type credential struct {
+	ws    *generator.Workspace
+	user  *generator.User
+	token *generator.AppToken
+}
+
+// New builds the server over the world, which it owns from now on: it
+// sets the world's platform clock to Options.Clock.
+func New(o Options) (*Server, error) {
+	if o.World == nil || len(o.World.Platform.Workspaces()) == 0 {
+		return nil, errors.New("server: a world with at least one workspace is required")
+	}
+	s := &Server{world: o.World, log: NewLog(), clock: o.Clock, secret: o.Secret, password: o.Password, logger: o.Logger,
+		appTokens: map[string]credential{}, logins: map[string]credential{}}
+	if s.clock == nil {
+		s.clock = generator.Real{}
+	}
+	if s.secret == nil {
+		s.secret = make([]byte, 48)
+		rand.Read(s.secret)
+	}
+	if s.password == "" {
+		s.password = DefaultPassword
+	}
+	if s.logger == nil {
+		s.logger = log.New(log.Writer(), "emnify-mock: ", log.LstdFlags)
+	}
+	o.World.Platform.Clock = s.clock
+	first := o.World.Platform.Workspaces()[0]
+	tokens := o.AppTokens
+	if len(tokens) == 0 {
+		tokens = []string{randomToken()}
+	}
+	for i, t := range tokens {
+		s.appTokens[t] = credential{ws: first, token: first.Tokens[i%len(first.Tokens)]}
+	}
+	for _, ws := range o.World.Platform.Workspaces() {
+		for _, u := range ws.Users {
+			s.logins[strings.ToLower(u.Username)] = credential{ws: ws, user: u}
+		}
+	}
+	history := slices.Clone(o.History)
+	slices.SortStableFunc(history, func(a, b generator.Event) int { return int(a.ID - b.ID) })
+	s.log.Append(history...)
+	s.router = s.routes()
+	return s, nil
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
+
+// Log returns the server's event log.
+func (s *Server) Log() *Log { return s.log }
+
+// AppTokens returns the accepted application-token strings.
+func (s *Server) AppTokens() []string {
+	var out []string
+	for t := range s.appTokens {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *Server) routes() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: "No route for " + r.Method + " " + r.URL.Path})
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{status: http.StatusMethodNotAllowed, Code: 1000, Token: "BadRequest", Message: "Method " + r.Method + " is not allowed on " + r.URL.Path})
+	})
+	r.HandleFunc("/api/v1/authenticate", s.handleAuthenticate).Methods("POST")
+
+	api := r.PathPrefix("/api/v1").Subrouter()
+	api.Use(s.authenticated)
+	api.HandleFunc("/event", s.handleEvents).Methods("GET")
+	api.HandleFunc("/event/type", s.handleEventTypes).Methods("GET")
+	api.HandleFunc("/endpoint/{id}/event", s.handleScopedEvents("endpoint")).Methods("GET")
+	api.HandleFunc("/sim/{id}/event", s.handleScopedEvents("sim")).Methods("GET")
+	api.HandleFunc("/user/my/event", s.handleScopedEvents("my")).Methods("GET")
+	api.HandleFunc("/user/{id}/event", s.handleScopedEvents("user")).Methods("GET")
+	api.HandleFunc("/user/my", s.handleMyUser).Methods("GET")
+
+	api.HandleFunc("/sim", s.handleSIMs).Methods("GET")
+	api.HandleFunc("/sim/status", lookups(generator.SIMStatuses)).Methods("GET")
+	api.HandleFunc("/sim/migration/workspace", s.handleMigration).Methods("POST")
+	api.HandleFunc("/sim/{id}", s.handleSIM).Methods("GET")
+	api.HandleFunc("/sim/{id}", s.handlePatchSIM).Methods("PATCH")
+	api.HandleFunc("/sim/{id}", s.handleDeleteSIM).Methods("DELETE")
+	api.HandleFunc("/sim_batch/bic/{bic}", s.handleBatch).Methods("GET")
+	api.HandleFunc("/sim_batch/bic/{bic}", s.handleRegisterBatch).Methods("PATCH")
+
+	api.HandleFunc("/endpoint", s.handleEndpoints).Methods("GET")
+	api.HandleFunc("/endpoint", s.handleCreateEndpoint).Methods("POST")
+	api.HandleFunc("/endpoint/status", lookups(generator.EndpointStatuses)).Methods("GET")
+	api.HandleFunc("/endpoint/{id}", s.handleEndpoint).Methods("GET")
+	api.HandleFunc("/endpoint/{id}", s.handlePatchEndpoint).Methods("PATCH")
+	api.HandleFunc("/endpoint/{id}", s.handleDeleteEndpoint).Methods("DELETE")
+	api.HandleFunc("/endpoint/{id}/connectivity", s.handleConnectivity).Methods("GET")
+	api.HandleFunc("/endpoint/{id}/connectivity", s.handleResetConnectivity).Methods("PATCH")
+
+	api.HandleFunc("/service_profile", s.handleProfiles(func(w *generator.Workspace) []generator.Profile { return w.ServiceProfiles })).Methods("GET")
+	api.HandleFunc("/tariff_profile", s.handleProfiles(func(w *generator.Workspace) []generator.Profile { return w.TariffProfiles })).Methods("GET")
+
+	s.mockRoutes(r.PathPrefix("/mock").Subrouter())
+	return s.guard(r)
+}
+
+// guard limits request bodies and turns a panic into a 500, so one bad
+// request cannot take the server down.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				s.logger.Printf("panic serving %s %s: %v", r.Method, r.URL, v)
+				writeError(w, &apiError{status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"})
+			}
+		}()
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func varsOf(r *http.Request) map[string]string { return mux.Vars(r) }
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Open listens on addr (":0" picks a port) and serves in the background.
+func (s *Server) Open(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.logger}
+	go s.http.Serve(ln)
+	return nil
+}
+
+// URL returns the base URL the server listens on.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Close stops the server, letting requests in flight finish for up to
+// ShutdownTimeout.
+func (s *Server) Close() error {
+	if s.http == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	return s.http.Shutdown(ctx)
+}
+
+// apply runs a state change under the write lock and appends its events.
+func (s *Server) apply(change func() ([]generator.Event, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	events, err := change()
+	if err != nil {
+		return err
+	}
+	s.log.Append(events...)
+	return nil
+}
+
+func lookups(l []generator.Lookup) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, ctJSON, l) }
+}
+
+func (s *Server) handleProfiles(of func(*generator.Workspace) []generator.Profile) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		type profile struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		}
+		var out []profile
+		s.mu.RLock()
+		for _, p := range of(callerOf(r).ws) {
+			out = append(out, profile{p.ID, p.Name})
+		}
+		s.mu.RUnlock()
+		writeJSON(w, http.StatusOK, ctJSON, out)
+	}
+}
+
+func (s *Server) handleMyUser(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	if c.user == nil {
+		writeError(w, &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: "An application token has no user"})
+		return
+	}
+	writeJSON(w, http.StatusOK, ctJSON, struct {
+		ID           int64  `json:"id"`
+		Username     string `json:"username"`
+		Name         string `json:"name"`
+		Organisation struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"organisation"`
+	}{ID: c.user.ID, Username: c.user.Username, Name: c.user.Name, Organisation: struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}{c.ws.ID, c.ws.Name}})
+}

@@ -1,0 +1,213 @@
+package server
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+// SIM list paging (emnify-api.md §1.3): default 2000, maximum 2500.
+var simList = listSpec[*generator.SIM]{
+	def: 2000, maxPer: 2500,
+	filters: map[string]func(*generator.SIM, string) bool{
+		"id":              func(s *generator.SIM, v string) bool { return strconv.FormatInt(s.ID, 10) == v },
+		"iccid":           func(s *generator.SIM, v string) bool { return s.ICCID == v },
+		"iccid_with_luhn": func(s *generator.SIM, v string) bool { return s.ICCIDWithLuhn() == v },
+		"imsi":            func(s *generator.SIM, v string) bool { return s.IMSI.IMSI == v },
+		"msisdn":          func(s *generator.SIM, v string) bool { return s.MSISDN == v },
+		"status":          func(s *generator.SIM, v string) bool { return strconv.Itoa(int(s.Status)) == v },
+		"endpoint": func(s *generator.SIM, v string) bool {
+			if v == "null" {
+				return s.Endpoint == nil
+			}
+			return s.Endpoint != nil && strconv.FormatInt(s.Endpoint.ID, 10) == v
+		},
+	},
+	sorts: map[string]func(a, b *generator.SIM) int{
+		"id":              func(a, b *generator.SIM) int { return cmp.Compare(a.ID, b.ID) },
+		"iccid":           func(a, b *generator.SIM) int { return strings.Compare(a.ICCID, b.ICCID) },
+		"status":          func(a, b *generator.SIM) int { return cmp.Compare(a.Status, b.Status) },
+		"production_date": func(a, b *generator.SIM) int { return a.ProductionDate.Compare(b.ProductionDate) },
+		"endpoint":        func(a, b *generator.SIM) int { return cmp.Compare(endpointID(a), endpointID(b)) },
+	},
+}
+
+func endpointID(s *generator.SIM) int64 {
+	if s.Endpoint == nil {
+		return 0
+	}
+	return s.Endpoint.ID
+}
+
+func (s *Server) handleSIMs(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	serveList(w, r, callerOf(r).ws.SIMs(), simList, func(x *generator.SIM) any { return simResource(x) })
+}
+
+// sim finds a SIM of the caller's workspace; others' SIMs do not exist.
+// Call with the lock held.
+func (s *Server) sim(r *http.Request) (*generator.SIM, *apiError) {
+	id, apiErr := pathID(r, "id")
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	sim := s.world.Platform.SIM(id)
+	if sim == nil || sim.Workspace != callerOf(r).ws {
+		return nil, notFound("SIM", strconv.FormatInt(id, 10))
+	}
+	return sim, nil
+}
+
+func (s *Server) handleSIM(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sim, apiErr := s.sim(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	writeJSON(w, http.StatusOK, ctJSON, simResource(sim))
+}
+
+type statusRef struct {
+	ID *float64 `json:"id"` // clients send 1 or 1.0 (recorded)
+}
+
+// handlePatchSIM changes a SIM's status; customers may change nothing else.
+func (s *Server) handlePatchSIM(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Status *statusRef `json:"status"`
+	}
+	if apiErr := decode(r, &body); apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	if body.Status == nil || body.Status.ID == nil {
+		writeError(w, validation("Update SIM validation error", apiError{Code: 1402, Token: "Required", Message: "SIM - status is required."}))
+		return
+	}
+	a := callerOf(r).actor()
+	var apiErr *apiError
+	err := s.apply(func() ([]generator.Event, error) {
+		sim, e := s.sim(r)
+		if e != nil {
+			apiErr = e
+			return nil, e
+		}
+		switch generator.SIMStatus(*body.Status.ID) {
+		case generator.SIMActivated:
+			return s.world.Platform.ActivateSIM(a, sim)
+		case generator.SIMSuspended:
+			return s.world.Platform.SuspendSIM(a, sim)
+		case generator.SIMFactoryTest:
+			return s.world.Platform.StartFactoryTest(a, sim)
+		}
+		apiErr = validation(fmt.Sprintf("SIM status %v cannot be set; expected 1 (Activated), 2 (Suspended) or 4 (Factory Test); delete with DELETE", *body.Status.ID))
+		return nil, apiErr
+	})
+	s.finish(w, err, apiErr, ctBare)
+}
+
+// finish answers a write: 204, or the error.
+func (s *Server) finish(w http.ResponseWriter, err error, apiErr *apiError, contentType string) {
+	switch {
+	case apiErr != nil:
+		writeError(w, apiErr)
+	case err != nil:
+		writeError(w, refusal(err))
+	default:
+		noContent(w, contentType)
+	}
+}
+
+func (s *Server) handleDeleteSIM(w http.ResponseWriter, r *http.Request) {
+	a := callerOf(r).actor()
+	var apiErr *apiError
+	err := s.apply(func() ([]generator.Event, error) {
+		sim, e := s.sim(r)
+		if e != nil {
+			apiErr = e
+			return nil, e
+		}
+		return s.world.Platform.DeleteSIM(a, sim)
+	})
+	s.finish(w, err, apiErr, ctBare)
+}
+
+// batch finds a batch of the caller's workspace by BIC. Call with the lock
+// held.
+func (s *Server) batch(r *http.Request) *generator.Batch {
+	b := s.world.Platform.Batch(varsOf(r)["bic"])
+	if b == nil {
+		return nil
+	}
+	for _, x := range callerOf(r).ws.Batches() {
+		if x == b {
+			return b
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b := s.batch(r)
+	switch {
+	case b == nil:
+		writeError(w, &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: fmt.Sprintf("SIM batch with BIC '%s' not found.", varsOf(r)["bic"])})
+	case b.Registered:
+		writeError(w, badRequest(fmt.Sprintf("SIM batch with BIC '%s' is already registered.", b.BIC)))
+	default:
+		writeJSON(w, http.StatusOK, ctJSON, struct {
+			ID       int64     `json:"id"`
+			BIC      string    `json:"bic"`
+			Quantity int       `json:"quantity"`
+			Model    modelJSON `json:"model"`
+		}{b.ID, b.BIC, len(b.SIMs), classicModel})
+	}
+}
+
+// handleRegisterBatch registers a batch: 200 with its SIMs, event 48. A
+// BIC that cannot be registered gets 422 with an empty text/html body, as
+// recorded.
+func (s *Server) handleRegisterBatch(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		SIMStatus *statusRef `json:"sim_status"`
+		ID        *float64   `json:"id"` // the bare status object some clients send
+	}
+	if apiErr := decode(r, &body); apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	status := generator.SIMActivated
+	if body.SIMStatus != nil && body.SIMStatus.ID != nil {
+		status = generator.SIMStatus(*body.SIMStatus.ID)
+	} else if body.ID != nil {
+		status = generator.SIMStatus(*body.ID)
+	}
+	a := callerOf(r).actor()
+	var sims []map[string]any
+	err := s.apply(func() ([]generator.Event, error) {
+		b := s.batch(r)
+		if b == nil || (status != generator.SIMActivated && status != generator.SIMFactoryTest) {
+			return nil, fmt.Errorf("cannot register")
+		}
+		events, err := s.world.Platform.RegisterBatch(a, callerOf(r).ws, b, status)
+		for _, sim := range b.SIMs {
+			sims = append(sims, map[string]any{"id": sim.ID, "iccid": sim.ICCID})
+		}
+		return events, err
+	})
+	if err != nil {
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		return
+	}
+	writeJSON(w, http.StatusOK, ctBare, map[string]any{"sim": sims})
+}
