@@ -328,7 +328,14 @@ func (s *Server) handleConnectivity(w http.ResponseWriter, r *http.Request) {
 	if ep.Status == generator.EndpointEnabled && ep.SIM != nil && ep.SIM.Status == generator.SIMActivated {
 		status = "ATTACHED"
 	}
-	writeJSON(w, http.StatusOK, ctBare, map[string]any{"status": map[string]string{"description": status}, "services": []any{}})
+	writeJSON(w, http.StatusOK, ctBare, struct {
+		Status struct {
+			Description string `json:"description"`
+		} `json:"status"`
+		Services []any `json:"services"`
+	}{struct {
+		Description string `json:"description"`
+	}{status}, []any{}})
 }
 
 // handleResetConnectivity resets with {"location": null}, {"pdp_context":
