@@ -30,6 +30,9 @@ func (p *Platform) CreateEndpoint(a Actor, w *Workspace, spec EndpointSpec) (*En
 	e.SIM, e.IMSI = simRef(s), imsiRef(s)
 	e.Detail = assignDetail(ep.IMEI)
 	link(ep, s)
+	for i := range ae.events {
+		ae.events[i].FiledUnder = ep.ID
+	}
 	return ep, ae.events, nil
 }
 

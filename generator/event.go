@@ -34,6 +34,11 @@ type Event struct {
 	// Detail is the type-specific "detail" object, already encoded; nil
 	// means absent.
 	Detail json.RawMessage
+	// FiledUnder is the endpoint the platform files the event under when
+	// its JSON has no "endpoint" key: the events of creating an endpoint
+	// with a SIM are listed by GET /endpoint/{id}/event (recorded). It is
+	// not part of the JSON.
+	FiledUnder int64
 }
 
 // OrgRef is the organisation (workspace) an event belongs to.

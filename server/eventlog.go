@@ -84,10 +84,14 @@ func (l *Log) Append(events ...generator.Event) {
 		}
 		if e.Endpoint != nil {
 			r.ep = e.Endpoint.ID
-			l.byEndpoint[r.ep] = append(l.byEndpoint[r.ep], idx)
 			for _, k := range []string{e.Endpoint.Name, e.Endpoint.IPAddress, e.Endpoint.IMEI} {
 				addID(l.endpointByKey, k, r.ep)
 			}
+		} else {
+			r.ep = e.FiledUnder
+		}
+		if r.ep != 0 {
+			l.byEndpoint[r.ep] = append(l.byEndpoint[r.ep], idx)
 		}
 		if e.SIM != nil {
 			r.sim = e.SIM.ID
