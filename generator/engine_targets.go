@@ -3,6 +3,7 @@ package generator
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // This file resolves a step's target and actor into platform calls.
@@ -36,11 +37,20 @@ func slice[T any](list []T, t Target) ([]T, error) {
 	return list[t.From:to], nil
 }
 
+// prune drops deleted SIMs and endpoints from a group: the dead leave
+// their groups, so indices count the members that remain and long runs
+// with pick stay fast.
+func (g *group) prune() {
+	g.sims = slices.DeleteFunc(g.sims, func(s *SIM) bool { return s.Status == SIMDeleted })
+	g.endpoints = slices.DeleteFunc(g.endpoints, func(e *Endpoint) bool { return e.Status == EndpointDeleted })
+}
+
 func (r *run) sims(t Target) ([]*SIM, error) {
 	g, err := r.group(t)
 	if err != nil {
 		return nil, err
 	}
+	g.prune()
 	var out []*SIM
 	switch g.kind {
 	case GroupSIMs:
@@ -54,7 +64,11 @@ func (r *run) sims(t Target) ([]*SIM, error) {
 	case GroupBatches:
 		for _, b := range g.batches {
 			if b.Registered {
-				out = append(out, b.SIMs...)
+				for _, s := range b.SIMs {
+					if s.Status != SIMDeleted {
+						out = append(out, s)
+					}
+				}
 			}
 		}
 	}
@@ -67,6 +81,7 @@ func (r *run) endpoints(t Target) ([]*Endpoint, error) {
 		return nil, err
 	}
 	if g.kind == GroupEndpoints {
+		g.prune()
 		return slice(g.endpoints, t)
 	}
 	sims, err := r.sims(Target{Group: t.Group})
@@ -139,12 +154,12 @@ func (r *run) memberCalls(s *Step) ([]call, error) {
 		if err != nil {
 			return nil, err
 		}
+		op := map[Action]func(Actor, *SIM) ([]Event, error){
+			ActFactoryTest: r.p.StartFactoryTest, ActActivate: r.p.ActivateSIM,
+			ActSuspend: r.p.SuspendSIM, ActDelete: r.p.DeleteSIM,
+			ActReportUsage: func(_ Actor, sim *SIM) ([]Event, error) { return r.p.ReportTestUsage(sim, s.Data, s.SMS) },
+		}[s.Action]
 		for _, sim := range sims {
-			op := map[Action]func(Actor, *SIM) ([]Event, error){
-				ActFactoryTest: r.p.StartFactoryTest, ActActivate: r.p.ActivateSIM,
-				ActSuspend: r.p.SuspendSIM, ActDelete: r.p.DeleteSIM,
-				ActReportUsage: func(_ Actor, sim *SIM) ([]Event, error) { return r.p.ReportTestUsage(sim, s.Data, s.SMS) },
-			}[s.Action]
 			calls = append(calls, func() ([]Event, error) {
 				a, err := r.actor(s, sim.Workspace)
 				if err != nil {
@@ -158,15 +173,15 @@ func (r *run) memberCalls(s *Step) ([]call, error) {
 		if err != nil {
 			return nil, err
 		}
+		op := map[Action]func(Actor, *Endpoint) ([]Event, error){
+			ActEnable: r.p.EnableEndpoint, ActDisable: r.p.DisableEndpoint,
+			ActRelease: r.p.ReleaseSIM, ActResetConnectivity: r.p.ResetConnectivity,
+			ActDeleteEndpoint: func(_ Actor, ep *Endpoint) ([]Event, error) { return nil, r.p.DeleteEndpoint(ep) },
+		}[s.Action]
+		if op == nil {
+			return nil, fmt.Errorf("unknown action %d", s.Action)
+		}
 		for _, ep := range eps {
-			op := map[Action]func(Actor, *Endpoint) ([]Event, error){
-				ActEnable: r.p.EnableEndpoint, ActDisable: r.p.DisableEndpoint,
-				ActRelease: r.p.ReleaseSIM, ActResetConnectivity: r.p.ResetConnectivity,
-				ActDeleteEndpoint: func(_ Actor, ep *Endpoint) ([]Event, error) { return nil, r.p.DeleteEndpoint(ep) },
-			}[s.Action]
-			if op == nil {
-				return nil, fmt.Errorf("unknown action %d", s.Action)
-			}
 			calls = append(calls, func() ([]Event, error) {
 				a, err := r.actor(s, ep.Workspace)
 				if err != nil {

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -57,6 +56,7 @@ func writePage(w http.ResponseWriter, r *http.Request, contentType string, total
 		h.Set("X-Filter", f)
 	}
 	h.Set("Link", links(r, page, pages, perPage))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 }
@@ -71,14 +71,15 @@ func links(r *http.Request, page, pages, perPage int) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
+	q := r.URL.Query()
+	q.Del("page")
+	q.Del("per_page")
+	prefix := fmt.Sprintf("<%s://%s%s?", scheme, r.Host, r.URL.Path)
+	if rest := q.Encode(); rest != "" {
+		prefix += rest + "&"
+	}
 	link := func(p int, rel string) string {
-		q := url.Values{}
-		for k, v := range r.URL.Query() {
-			q[k] = v
-		}
-		q.Set("page", strconv.Itoa(p))
-		q.Set("per_page", strconv.Itoa(perPage))
-		return fmt.Sprintf(`<%s://%s%s?%s>;rel="%s"`, scheme, r.Host, r.URL.Path, q.Encode(), rel)
+		return fmt.Sprintf(`%spage=%d&per_page=%d>;rel="%s"`, prefix, p, perPage, rel)
 	}
 	parts := []string{link(1, "first")}
 	if page > 1 {

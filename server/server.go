@@ -45,11 +45,12 @@ type Options struct {
 
 // Server is the mock API. It is an http.Handler; Open also listens.
 type Server struct {
-	mu     sync.RWMutex // guards the world; the log has its own lock
-	world  *generator.World
-	log    *Log
-	clock  generator.Clock
-	secret []byte
+	mu       sync.RWMutex // guards the world; the log has its own lock
+	world    *generator.World
+	log      *Log
+	clock    generator.Clock
+	secret   []byte
+	verified sync.Map // token → claims, see verify
 
 	appTokens map[string]credential
 	logins    map[string]credential // username (lower case)

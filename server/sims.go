@@ -192,7 +192,11 @@ func (s *Server) handleRegisterBatch(w http.ResponseWriter, r *http.Request) {
 		status = generator.SIMStatus(*body.ID)
 	}
 	a := callerOf(r).actor()
-	var sims []map[string]any
+	type simRef struct {
+		ID    int64  `json:"id"`
+		ICCID string `json:"iccid"`
+	}
+	var sims []simRef
 	err := s.apply(func() ([]generator.Event, error) {
 		b := s.batch(r)
 		if b == nil || (status != generator.SIMActivated && status != generator.SIMFactoryTest) {
@@ -200,7 +204,7 @@ func (s *Server) handleRegisterBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		events, err := s.world.Platform.RegisterBatch(a, callerOf(r).ws, b, status)
 		for _, sim := range b.SIMs {
-			sims = append(sims, map[string]any{"id": sim.ID, "iccid": sim.ICCID})
+			sims = append(sims, simRef{sim.ID, sim.ICCID})
 		}
 		return events, err
 	})
@@ -209,5 +213,7 @@ func (s *Server) handleRegisterBatch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnprocessableEntity)
 		return
 	}
-	writeJSON(w, http.StatusOK, ctBare, map[string]any{"sim": sims})
+	writeJSON(w, http.StatusOK, ctBare, struct {
+		SIM []simRef `json:"sim"`
+	}{sims})
 }
