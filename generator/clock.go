@@ -124,3 +124,32 @@ func (h *timerHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return t
 }
+
+// Shifted is the wall clock moved forward by an offset that Advance grows:
+// a running server's clock that a test can push ahead (to expire tokens,
+// say) without waiting. It is safe for concurrent use.
+type Shifted struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+var _ Clock = (*Shifted)(nil)
+
+// Now returns the wall-clock time plus the offset.
+func (s *Shifted) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Now().Add(s.offset)
+}
+
+// After waits on the wall clock.
+func (s *Shifted) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Advance moves the clock forward by d.
+func (s *Shifted) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d > 0 {
+		s.offset += d
+	}
+}

@@ -422,3 +422,23 @@ func FormatDuration(d time.Duration) string {
 	}
 	return s
 }
+
+// Names returns what a later plan may refer to: each workspace key with its
+// user and token keys, and each group name with its kind.
+func (w *World) Names() (workspaces map[string][]string, groups map[string]GroupKind) {
+	workspaces, groups = map[string][]string{}, map[string]GroupKind{}
+	for key, ws := range w.Workspaces {
+		var actors []string
+		for k := range w.users[ws] {
+			actors = append(actors, k)
+		}
+		for k := range w.tokens[ws] {
+			actors = append(actors, k)
+		}
+		workspaces[key] = actors
+	}
+	for name, g := range w.groups {
+		groups[name] = g.kind
+	}
+	return workspaces, groups
+}

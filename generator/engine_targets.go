@@ -197,9 +197,12 @@ func (r *run) memberCalls(s *Step) ([]call, error) {
 // migrateCall migrates the selection in one request; with pick, a random
 // subset of that size.
 func (r *run) migrateCall(s *Step) ([]call, error) {
-	sims, err := r.sims(Target{Group: s.Target.Group, From: s.Target.From, To: s.Target.To})
+	sims, err := r.sims(s.Target)
 	if err != nil {
 		return nil, err
+	}
+	if len(sims) == 0 && s.Target.Pick > 0 {
+		return nil, nil // nothing left to pick from
 	}
 	target, ok := r.Workspaces[s.To]
 	if !ok {

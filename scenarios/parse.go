@@ -32,6 +32,16 @@ const (
 // an *Error naming file, line and column. Whether the steps are legal on the
 // platform is found by running the plan (see Run).
 func Parse(file string, data []byte) (*Scenario, error) {
+	return parse(file, data, nil)
+}
+
+// ParseFor parses a scenario that will run on an existing world: it may
+// name the world's workspaces, users, tokens and groups.
+func ParseFor(file string, data []byte, w *generator.World) (*Scenario, error) {
+	return parse(file, data, w)
+}
+
+func parse(file string, data []byte, w *generator.World) (*Scenario, error) {
 	p := &parser{file: file}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -51,6 +61,15 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, &Error{File: file, Line: 1, Col: 1, What: "the file holds no scenario", Expected: "a mapping with name, description, workspaces and steps"}
 	}
 	s := &scenarioParser{parser: p, groups: map[string]groupInfo{}, workspaces: map[string]*wsInfo{}}
+	if w != nil {
+		wss, groups := w.Names()
+		for key, actors := range wss {
+			s.workspaces[key] = &wsInfo{actors: actors, existing: true}
+		}
+		for name, kind := range groups {
+			s.groups[name] = groupInfo{kind: kind}
+		}
+	}
 	return s.scenario(doc.Content[0])
 }
 
@@ -76,7 +95,8 @@ type groupInfo struct {
 }
 
 type wsInfo struct {
-	actors []string
+	actors   []string
+	existing bool // the world has it; the scenario may name it again
 }
 
 type scenarioParser struct {
@@ -144,10 +164,13 @@ func (p *scenarioParser) workspace(n *yaml.Node) (generator.WorkspacePlan, error
 	if wp.Key, err = p.name(f.get("name"), "workspace name"); err != nil {
 		return wp, err
 	}
-	if p.workspaces[wp.Key] != nil {
-		return wp, p.fail(f.get("name"), "a name no other workspace has", "workspace %q is declared twice", wp.Key)
-	}
 	info := &wsInfo{}
+	var known []string // actors of the world's workspace of that name
+	if prev := p.workspaces[wp.Key]; prev != nil && !prev.existing {
+		return wp, p.fail(f.get("name"), "a name no other workspace has", "workspace %q is declared twice", wp.Key)
+	} else if prev != nil {
+		known = prev.actors
+	}
 	p.workspaces[wp.Key] = info
 	if n := f.get("organisation"); n != nil {
 		if wp.Name, err = p.str(n, "organisation"); err != nil {
@@ -184,6 +207,10 @@ func (p *scenarioParser) workspace(n *yaml.Node) (generator.WorkspacePlan, error
 	}
 	if len(wp.Tokens) == 0 {
 		info.actors = append(info.actors, "default")
+	}
+	if known != nil {
+		// The world's workspace is used as it is: its own users and tokens.
+		info.actors, info.existing = known, true
 	}
 	if n := f.get("ip-space"); n != nil {
 		if wp.IPSpace, err = p.prefix(n, "ip-space"); err != nil {

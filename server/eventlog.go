@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -134,6 +135,40 @@ func (l *Log) store(b []byte) (chunk, off, n uint32) {
 
 // raw returns a record's JSON; callers must not modify it.
 func (l *Log) raw(r *rec) []byte { return l.chunks[r.chunk][r.off : r.off+r.n] }
+
+// Truncate drops the events from position n on: what restoring a
+// snapshot does. Posting lists are in ascending order, so each is cut at
+// the first record at or past n.
+func (l *Log) Truncate(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n >= len(l.recs) {
+		return
+	}
+	if n == 0 {
+		l.chunks = nil
+	} else {
+		// Cap the last chunk at its end, so later appends go to a new one and
+		// never overwrite bytes a reader may still be sending.
+		last := l.recs[n-1]
+		end := last.off + last.n
+		l.chunks = l.chunks[:last.chunk+1]
+		l.chunks[last.chunk] = l.chunks[last.chunk][:end:end]
+	}
+	l.recs = l.recs[:n]
+	cut := func(list []int32) []int32 {
+		i, _ := slices.BinarySearch(list, int32(n))
+		return list[:i]
+	}
+	for _, m := range []map[int64][]int32{l.byOrg, l.byEndpoint, l.bySIM, l.byUser} {
+		for k, list := range m {
+			m[k] = cut(list)
+		}
+	}
+	for k, list := range l.byOrgType {
+		l.byOrgType[k] = cut(list)
+	}
+}
 
 // Len returns how many events the log holds.
 func (l *Log) Len() int {

@@ -1,17 +1,42 @@
 package server
 
 import (
+	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/gorilla/mux"
 )
 
 // The control API for tests lives under /mock/, outside the emnify API,
-// and needs no token: it is for the test harness on loopback.
+// and needs no token: it is for a test harness on loopback.
+//
+//	GET  /mock/workspaces               logins, application tokens, BICs, profiles
+//	GET  /mock/events                   the whole log as NDJSON
+//	POST /mock/scenarios                run a scenario (YAML body, or ?name=built-in)
+//	POST /mock/clock                    {"advance":"1h"}: move the server's clock
+//	POST /mock/snapshots                save the state; answers {"id":N}
+//	POST /mock/snapshots/{id}/restore   go back to a saved state
+//	POST /mock/reset                    go back to the state at start
 func (s *Server) mockRoutes(r *mux.Router) {
 	r.HandleFunc("/events", s.handleMockEvents).Methods("GET")
 	r.HandleFunc("/workspaces", s.handleMockWorkspaces).Methods("GET")
+	r.HandleFunc("/scenarios", s.handleMockScenario).Methods("POST")
+	r.HandleFunc("/clock", s.handleMockClock).Methods("POST")
+	r.HandleFunc("/snapshots", s.handleMockSnapshot).Methods("POST")
+	r.HandleFunc("/snapshots/{id}/restore", s.handleMockRestore).Methods("POST")
+	r.HandleFunc("/reset", s.handleMockReset).Methods("POST")
+}
+
+// snapshot is a saved state: a copy of the world and the log's length.
+type snapshot struct {
+	world  *generator.World
+	logLen int
 }
 
 // handleMockEvents returns the whole log, every workspace, in log order,
@@ -25,11 +50,164 @@ func (s *Server) handleMockEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// handleMockScenario runs a scenario into the live world: first dry, on a
+// copy, so a scenario that fails changes nothing. Its events start at the
+// server's present and follow the scenario's own timing, into the future
+// if it says so. Randomness continues the world's seeded source, so a
+// server started with --seed replays the same way. Workspaces the world has under the scenario's keys (acme,
+// production) are acted on; new ones get logins and an application token.
+func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
+	file, src := "request", []byte(nil)
+	if name := r.URL.Query().Get("name"); name != "" {
+		var ok bool
+		if src, ok = scenarios.Builtin(name); !ok {
+			writeError(w, notFound("Scenario", name))
+			return
+		}
+		file = name + ".yaml"
+	} else {
+		var err error
+		if src, err = io.ReadAll(r.Body); err != nil {
+			writeError(w, badRequest("read body: "+err.Error()))
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc, err := scenarios.ParseFor(file, src, s.world)
+	if err != nil {
+		writeError(w, validation(err.Error()))
+		return
+	}
+	if _, err := s.runOn(s.world.Clone(), sc, nil); err != nil {
+		writeError(w, validation(err.Error()))
+		return
+	}
+	var events []generator.Event
+	sum, err := s.runOn(s.world, sc, func(e generator.Event) error { events = append(events, e); return nil })
+	if err != nil { // unreachable: the dry run passed on an identical copy
+		writeError(w, validation(err.Error()))
+		return
+	}
+	s.log.Append(events...)
+	s.addCredentials()
+	writeJSON(w, http.StatusOK, ctBare, map[string]any{"scenario": sc.Name, "events": sum.Events})
+}
+
+// runOn runs a scenario on a world whose platform, between runs, keeps the
+// server's clock: for the run it follows the world's virtual clock, set to
+// the server's present.
+func (s *Server) runOn(world *generator.World, sc *scenarios.Scenario, emit func(generator.Event) error) (generator.Summary, error) {
+	world.Clock.Set(s.clock.Now())
+	world.Platform.Clock = world.Clock
+	defer func() { world.Platform.Clock = s.clock }()
+	return world.Run(sc.Plan, emit)
+}
+
+// addCredentials gives every user a login and every workspace without one
+// an application-token string. Call with the write lock held.
+func (s *Server) addCredentials() {
+	have := map[*generator.AppToken]bool{}
+	for _, c := range s.appTokens {
+		have[c.token] = true
+	}
+	for _, ws := range s.world.Platform.Workspaces() {
+		for _, u := range ws.Users {
+			s.logins[strings.ToLower(u.Username)] = credential{ws: ws, user: u}
+		}
+		for _, t := range ws.Tokens {
+			if !have[t] {
+				s.appTokens[randomToken()] = credential{ws: ws, token: t}
+			}
+		}
+	}
+}
+
+// advancer is a clock that can be pushed ahead.
+type advancer interface{ Advance(time.Duration) }
+
+func (s *Server) handleMockClock(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Advance string `json:"advance"`
+	}
+	if apiErr := decode(r, &body); apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	d, err := time.ParseDuration(body.Advance)
+	if err != nil || d < 0 {
+		writeError(w, badRequest(fmt.Sprintf("advance must be a duration such as 90s or 4h, got %q", body.Advance)))
+		return
+	}
+	a, ok := s.clock.(advancer)
+	if !ok {
+		writeError(w, &apiError{status: http.StatusConflict, Code: 1406, Token: "NotAllowed", Message: "this server's clock cannot be moved"})
+		return
+	}
+	a.Advance(d)
+	writeJSON(w, http.StatusOK, ctBare, map[string]string{"now": s.clock.Now().UTC().Format(generator.TimestampLayout)})
+}
+
+func (s *Server) handleMockSnapshot(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snapshots = append(s.snapshots, snapshot{world: s.world.Clone(), logLen: s.log.Len()})
+	writeJSON(w, http.StatusCreated, ctBare, map[string]int{"id": len(s.snapshots) - 1})
+}
+
+func (s *Server) handleMockRestore(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(varsOf(r)["id"])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil || id < 0 || id >= len(s.snapshots) {
+		writeError(w, notFound("Snapshot", varsOf(r)["id"]))
+		return
+	}
+	s.restore(s.snapshots[id])
+	noContent(w, ctBare)
+}
+
+func (s *Server) handleMockReset(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.restore(s.snapshots[0])
+	noContent(w, ctBare)
+}
+
+// restore makes a snapshot current; the snapshot stays reusable. Call with
+// the write lock held.
+func (s *Server) restore(snap snapshot) {
+	s.world = snap.world.Clone()
+	s.world.Platform.Clock = s.clock
+	s.log.Truncate(snap.logLen)
+	// Credentials point at workspaces; point them at the restored ones.
+	byID := map[int64]*generator.Workspace{}
+	for _, ws := range s.world.Platform.Workspaces() {
+		byID[ws.ID] = ws
+	}
+	for k, c := range s.appTokens {
+		if ws := byID[c.ws.ID]; ws != nil {
+			c.ws = ws
+			s.appTokens[k] = c
+		} else {
+			delete(s.appTokens, k)
+		}
+	}
+	for k, c := range s.logins {
+		if ws := byID[c.ws.ID]; ws != nil {
+			c.ws = ws
+			s.logins[k] = c
+		} else {
+			delete(s.logins, k)
+		}
+	}
+}
+
 type mockWorkspace struct {
 	ID        int64               `json:"id"`
 	Name      string              `json:"name"`
 	Users     []mockUser          `json:"users"`
-	AppTokens []string            `json:"application_tokens,omitempty"`
+	AppTokens []string            `json:"application_tokens"`
 	Batches   []mockBatch         `json:"registrable_batches"`
 	Profiles  map[string][]idName `json:"profiles"`
 	Counts    map[string]int      `json:"counts"`
@@ -53,12 +231,12 @@ type mockBatch struct {
 func (s *Server) handleMockWorkspaces(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var out []mockWorkspace
+	out := []mockWorkspace{}
 	for _, ws := range s.world.Platform.Workspaces() {
 		m := mockWorkspace{ID: ws.ID, Name: ws.Name, IPSpace: ws.IPSpace.Prefix.String(),
 			Profiles: map[string][]idName{"service": idNames(ws.ServiceProfiles), "tariff": idNames(ws.TariffProfiles)},
 			Counts:   map[string]int{"sims": len(ws.SIMs()), "endpoints": len(ws.Endpoints())},
-			Statuses: map[string]int{}, Batches: []mockBatch{}}
+			Statuses: map[string]int{}, Batches: []mockBatch{}, AppTokens: []string{}}
 		for _, u := range ws.Users {
 			m.Users = append(m.Users, mockUser{u.ID, u.Name, u.Username})
 		}

@@ -57,6 +57,8 @@ type Server struct {
 	password  string
 	logger    *log.Logger
 
+	snapshots []snapshot // [0] is the state at start; guarded by mu
+
 	router http.Handler
 	http   *http.Server
 	ln     net.Listener
@@ -106,6 +108,7 @@ func New(o Options) (*Server, error) {
 	history := slices.Clone(o.History)
 	slices.SortStableFunc(history, func(a, b generator.Event) int { return int(a.ID - b.ID) })
 	s.log.Append(history...)
+	s.snapshots = []snapshot{{world: o.World.Clone(), logLen: s.log.Len()}}
 	s.router = s.routes()
 	return s, nil
 }

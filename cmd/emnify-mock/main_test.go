@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/emnify-mock/emnify-mock/server"
 )
 
 // runCLI runs the tool in-process as main would, and returns its exit
@@ -191,5 +194,37 @@ func TestGenerate_BrokenScenarioWritesNothing(t *testing.T) {
 	code, _, stderr = runCLI(t, "generate", "--scenario", "no-such-thing")
 	if code != 2 || !strings.Contains(stderr, "neither a file nor a built-in scenario") {
 		t.Errorf("unknown scenario: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestServe_StartsAnswersAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	ready := make(chan *server.Server, 1)
+	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--app-token", "tok"}) }()
+	var srv *server.Server
+	select {
+	case srv = <-ready:
+	case err := <-done:
+		t.Fatalf("serve ended: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{srv.URL(), "application token  tok", "registrable BIC", "curl -s"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	res, err := http.Post(srv.URL()+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"tok"}`))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("authenticate: %v %v", err, res)
+	}
+	res.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if code, _, stderr := runCLI(t, "serve", "--addr", "nowhere"); code != 2 || !strings.Contains(stderr, "--addr must be HOST:PORT") {
+		t.Errorf("bad --addr: exit %d, %q", code, stderr)
 	}
 }

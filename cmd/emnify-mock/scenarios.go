@@ -122,23 +122,32 @@ func (c *ScenariosCommand) validate(args []string) error {
 	return nil
 }
 
-// loadScenario takes a built-in name or a file; a file wins when both
-// exist.
-func loadScenario(arg string) (*scenarios.Scenario, error) {
+// scenarioSource finds a scenario by built-in name or file; a file wins
+// when both exist.
+func scenarioSource(arg string) (file string, src []byte, err error) {
 	if src, err := os.ReadFile(arg); err == nil {
-		sc, err := scenarios.Parse(arg, src)
-		if err != nil {
-			return nil, &inputError{msg: err.Error()}
-		}
-		return sc, nil
+		return arg, src, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read scenario: %w", err)
+		return "", nil, fmt.Errorf("read scenario: %w", err)
 	}
-	if _, ok := scenarios.Builtin(arg); !ok {
-		return nil, &usageError{
-			err:  fmt.Errorf("--scenario %q is neither a file nor a built-in scenario (%s)", arg, strings.Join(scenarios.Names(), ", ")),
-			hint: "emnify-mock scenarios list",
-		}
+	if src, ok := scenarios.Builtin(arg); ok {
+		return arg + ".yaml", src, nil
 	}
-	return scenarios.Load(arg)
+	return "", nil, &usageError{
+		err:  fmt.Errorf("--scenario %q is neither a file nor a built-in scenario (%s)", arg, strings.Join(scenarios.Names(), ", ")),
+		hint: "emnify-mock scenarios list",
+	}
+}
+
+// loadScenario parses a scenario found by scenarioSource.
+func loadScenario(arg string) (*scenarios.Scenario, error) {
+	file, src, err := scenarioSource(arg)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := scenarios.Parse(file, src)
+	if err != nil {
+		return nil, &inputError{msg: err.Error()}
+	}
+	return sc, nil
 }

@@ -33,8 +33,10 @@ Flags:
                        random token, printed)
   --password P         password of every user (default emnify-mock)
   --scenario S         also run this scenario (built-in name or file) into the
-                       world at start-up; repeatable. A scenario whose workspace
-                       is named acme acts on the default workspace.
+                       world at start-up, as history; repeatable. It may name
+                       the default workspaces (acme, production) and their
+                       groups (fleet, trackers, cold-chain, sensors, spare, ...;
+                       see 'emnify-mock scenarios show serve-default').
 
 Examples:
   emnify-mock serve
@@ -81,24 +83,27 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if *seedFlag == "" {
 		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to get this workspace again)\n", seed, seed)
 	}
-	var plans []*scenarios.Scenario
-	def, err := scenarios.Load("serve-default")
-	if err != nil {
-		return err
-	}
-	plans = append(plans, def)
+	sources := []string{"serve-default"}
 	for _, name := range extra {
-		sc, err := loadScenario(name)
-		if err != nil {
+		if _, _, err := scenarioSource(name); err != nil {
 			return err
 		}
-		plans = append(plans, sc)
+		sources = append(sources, name)
 	}
 
 	now := time.Now().UTC().Truncate(time.Second)
 	world := generator.NewWorld(now.Add(-historyDays*24*time.Hour), seed)
 	var history []generator.Event
-	for _, sc := range plans {
+	for _, name := range sources {
+		file, src, _ := scenarioSource(name)
+		// Later scenarios may name the default workspace and its groups.
+		sc, err := scenarios.ParseFor(file, src, world)
+		if err != nil {
+			return &inputError{msg: err.Error()}
+		}
+		if _, err := world.Clone().Run(sc.Plan, nil); err != nil { // dry run first
+			return &inputError{msg: err.Error()}
+		}
 		if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
 			return &inputError{msg: err.Error()}
 		}
@@ -107,7 +112,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.Stderr, "note: the scenarios run %s past the present; their last events are in the future\n",
 			generator.FormatDuration(world.Clock.Now().Sub(now).Truncate(time.Second)))
 	}
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password})
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password,
+		Clock: &generator.Shifted{}}) // the real clock, that POST /mock/clock can push ahead
 	if err != nil {
 		return err
 	}
