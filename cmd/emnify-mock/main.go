@@ -24,6 +24,8 @@ Usage:
 
 Commands:
   serve      run the mock emnify REST API (the main job)
+  push       push events to a webhook as emnify's Data Streamer does
+  replay     send the events of a dead-letter file again
   generate   write realistic emnify events as NDJSON or a JSON array
   scenarios  list, show and validate YAML scenarios
   version    print the version
@@ -63,6 +65,11 @@ func (e *inputError) Error() string { return e.msg }
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, a second one aborts at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -79,6 +86,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &GenerateCommand{Stdout: stdout, Stderr: stderr}
 	case "serve":
 		cmd = &ServeCommand{Stdout: stdout, Stderr: stderr}
+	case "push":
+		cmd = &PushCommand{Stdout: stdout, Stderr: stderr}
+	case "replay":
+		cmd = &ReplayCommand{Stdout: stdout, Stderr: stderr}
 	case "scenarios":
 		cmd = &ScenariosCommand{Stdout: stdout, Stderr: stderr}
 	case "version":

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emnify-mock/emnify-mock/server"
@@ -226,5 +228,70 @@ func TestServe_StartsAnswersAndStops(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "serve", "--addr", "nowhere"); code != 2 || !strings.Contains(stderr, "--addr must be HOST:PORT") {
 		t.Errorf("bad --addr: exit %d, %q", code, stderr)
+	}
+}
+
+func TestPushAndReplay(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	failing := true
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var e struct {
+			ID json.Number `json:"id"`
+		}
+		json.NewDecoder(r.Body).Decode(&e)
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			w.WriteHeader(503)
+			return
+		}
+		got[e.ID.String()]++
+	}))
+	defer ts.Close()
+	dir := t.TempDir()
+	dead := filepath.Join(dir, "dead.ndjson")
+
+	code, out, stderr := runCLI(t, "push", "--to", ts.URL, "--scenario", "onboarding", "--seed", "2", "--retry", "none", "--dead-letters", dead, "--json")
+	if code != 1 || !strings.Contains(stderr, "16 events could not be delivered") {
+		t.Fatalf("push to a failing hook: exit %d, %s", code, stderr)
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st["dead_letters"].(float64) != 16 || st["acknowledged"].(float64) != 0 {
+		t.Fatalf("summary %q", out)
+	}
+	b, _ := os.ReadFile(dead)
+	if n := strings.Count(string(b), "\n"); n != 16 || !strings.Contains(string(b), `"last_error":"HTTP 503"`) {
+		t.Fatalf("%d dead letters: %s", n, b)
+	}
+
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	code, out, stderr = runCLI(t, "replay", "--dead-letters", dead, "--to", ts.URL)
+	if code != 0 || !strings.Contains(out, "acknowledged 16") {
+		t.Fatalf("replay: exit %d, %s %s", code, out, stderr)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Error("the drained dead-letter file is still there")
+	}
+	if len(got) != 16 {
+		t.Errorf("the hook got %d distinct events, want 16", len(got))
+	}
+
+	for _, args := range [][]string{
+		{"push"},
+		{"push", "--to", "ftp://x"},
+		{"push", "--to", ts.URL, "--size", "0"},
+		{"push", "--to", ts.URL, "--retry", "forever"},
+		{"push", "--to", ts.URL, "--header", "NoColon"},
+		{"push", "--to", ts.URL, "--method", "GET"},
+		{"push", "--to", ts.URL, "--duplicate", "2"},
+		{"push", "--to", ts.URL, "--sign-secret", "nope"},
+		{"replay", "--dead-letters", filepath.Join(dir, "missing.ndjson"), "--to", ts.URL},
+	} {
+		if code, out, stderr := runCLI(t, args...); code != 2 || out != "" || !strings.Contains(stderr, "Try: ") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, stderr)
+		}
 	}
 }

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/streamer"
+)
+
+// deliveryFlags are the flags push and replay share.
+type deliveryFlags struct {
+	to, method, retry, deadLetters, signSecret string
+	size, workers, attempts                    int
+	timeout, initialDelay, maxDelay, maxDelayF time.Duration
+	headers                                    stringList
+	duplicate, drop, delayP                    float64
+	reorder                                    int
+	jsonOut                                    bool
+}
+
+const deliveryHelp = `Delivery:
+  --to URL             the webhook to deliver to (required)
+  --size N             1 sends one event object per request (default); more
+                       sends JSON arrays of up to N events, as emnify's bulk
+                       webhooks do (its default is 3000)
+  --method M           POST (default), PUT or PATCH
+  --header 'Name:value'  add a header to every request; repeatable
+  --timeout D          per request (default 10s)
+  --workers N          requests in flight at once (default 16)
+  --retry PRESET       emnify (default), svix, standard-webhooks or none
+  --attempts N, --initial-delay D, --max-delay D
+                       override the preset: capped exponential back-off with
+                       full jitter; Retry-After is honoured on 429 and 503,
+                       3xx counts as failure, 410 stops delivery
+  --dead-letters FILE  where undelivered events go, one NDJSON record each
+                       (default emnify-mock-dead-letters.ndjson; created only
+                       if needed)
+  --sign-secret whsec_...  sign with Standard Webhooks headers
+  --json               print the summary as JSON
+
+Faults, seeded by --seed, to prove a consumer idempotent and order-tolerant:
+  --duplicate P        resend an acknowledged request with probability P
+  --reorder N          shuffle requests within windows of N
+  --delay P --max-delay-fault D   hold a request back up to D with probability P
+  --drop P             fail a first attempt unsent with probability P (it is retried)
+`
+
+func (d *deliveryFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.to, "to", "", "")
+	fs.IntVar(&d.size, "size", 1, "")
+	fs.StringVar(&d.method, "method", "POST", "")
+	fs.Var(&d.headers, "header", "")
+	fs.DurationVar(&d.timeout, "timeout", streamer.DefaultTimeout, "")
+	fs.IntVar(&d.workers, "workers", streamer.DefaultWorkers, "")
+	fs.StringVar(&d.retry, "retry", "emnify", "")
+	fs.IntVar(&d.attempts, "attempts", 0, "")
+	fs.DurationVar(&d.initialDelay, "initial-delay", 0, "")
+	fs.DurationVar(&d.maxDelay, "max-delay", 0, "")
+	fs.StringVar(&d.deadLetters, "dead-letters", "emnify-mock-dead-letters.ndjson", "")
+	fs.StringVar(&d.signSecret, "sign-secret", "", "")
+	fs.BoolVar(&d.jsonOut, "json", false, "")
+	fs.Float64Var(&d.duplicate, "duplicate", 0, "")
+	fs.IntVar(&d.reorder, "reorder", 0, "")
+	fs.Float64Var(&d.delayP, "delay", 0, "")
+	fs.DurationVar(&d.maxDelayF, "max-delay-fault", time.Second, "")
+	fs.Float64Var(&d.drop, "drop", 0, "")
+}
+
+// options checks the flags and builds the streamer's options.
+func (d *deliveryFlags) options(seed uint64, hint string) (streamer.Options, error) {
+	bad := func(format string, a ...any) error {
+		return &usageError{err: fmt.Errorf(format, a...), hint: hint}
+	}
+	o := streamer.Options{URL: d.to, Method: strings.ToUpper(d.method), Size: d.size, Timeout: d.timeout, Workers: d.workers, Seed: seed,
+		Faults: streamer.Faults{Duplicate: d.duplicate, ReorderWindow: d.reorder, Delay: d.delayP, MaxDelay: d.maxDelayF, Drop: d.drop}}
+	switch {
+	case d.to == "":
+		return o, bad("--to URL is required")
+	case !strings.HasPrefix(d.to, "http://") && !strings.HasPrefix(d.to, "https://"):
+		return o, bad("--to must be an http:// or https:// URL, got %q", d.to)
+	case d.size < 1 || d.size > 10000:
+		return o, bad("--size must be from 1 to 10000 (emnify's range), got %d", d.size)
+	case d.workers < 1:
+		return o, bad("--workers must be 1 or more, got %d", d.workers)
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"duplicate", d.duplicate}, {"delay", d.delayP}, {"drop", d.drop}} {
+		if p.v < 0 || p.v > 1 {
+			return o, bad("--%s is a probability from 0 to 1, got %v", p.name, p.v)
+		}
+	}
+	policy, ok := streamer.Presets[d.retry]
+	if !ok {
+		return o, bad("--retry must be one of %s, got %q", streamer.PresetNames(), d.retry)
+	}
+	if d.attempts > 0 || d.initialDelay > 0 || d.maxDelay > 0 {
+		policy.Schedule = nil
+		if d.attempts > 0 {
+			policy.Attempts = d.attempts
+		}
+		if d.initialDelay > 0 {
+			policy.Initial = d.initialDelay
+		}
+		if d.maxDelay > 0 {
+			policy.Max = d.maxDelay
+		}
+		if policy.Initial == 0 {
+			policy.Initial = time.Second
+		}
+		if policy.Max < policy.Initial {
+			policy.Max = policy.Initial
+		}
+	}
+	if err := policy.Validate(); err != nil {
+		return o, bad("%v", err)
+	}
+	o.Retry = policy
+	o.Headers = http.Header{}
+	for _, h := range d.headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return o, bad("--header must be 'Name:value' as emnify's data streams take it, got %q", h)
+		}
+		o.Headers.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	if d.signSecret != "" {
+		signer, err := streamer.NewSigner(d.signSecret)
+		if err != nil {
+			return o, bad("--sign-secret: %v", err)
+		}
+		o.Signer = signer
+	}
+	if _, err := streamer.New(o); err != nil {
+		return o, bad("%v", err)
+	}
+	return o, nil
+}
+
+// lazyFile creates its file on the first write, so a delivery without dead
+// letters leaves no empty file behind.
+type lazyFile struct {
+	path string
+	f    *os.File
+	err  error
+}
+
+func (l *lazyFile) Write(b []byte) (int, error) {
+	if l.f == nil && l.err == nil {
+		l.f, l.err = os.Create(l.path)
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.f.Write(b)
+}
+
+func (l *lazyFile) Close() error {
+	if l.f == nil {
+		return l.err
+	}
+	return l.f.Close()
+}
+
+// deliver runs the streamer over the items produce sends, shows progress
+// on a terminal, writes dead letters to deadPath, and prints the summary.
+// Every item sent gets an outcome, even after ctx is done (then a dead
+// letter); a producer that makes items stops making them when send
+// reports false, one that replays items sends them all.
+func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut bool, stdout, stderr io.Writer,
+	produce func(send func(streamer.Item) bool)) (streamer.Stats, error) {
+	s, err := streamer.New(o)
+	if err != nil {
+		return streamer.Stats{}, err
+	}
+	dead := &lazyFile{path: deadPath}
+	ledger := streamer.NewLedger(dead, o.URL, nil)
+	var sent, acked, retrying, deadN atomic.Int64
+	s.OnResult = func(out streamer.Outcome) {
+		ledger.Record(out)
+		if out.Acked {
+			acked.Add(int64(len(out.Items)))
+		} else {
+			deadN.Add(int64(len(out.Items)))
+		}
+	}
+	s.OnTry = func(a streamer.Attempt) {
+		if a.N == 2 {
+			retrying.Add(1)
+		}
+	}
+	in := make(chan streamer.Item, 1024)
+	go func() {
+		produce(func(it streamer.Item) bool {
+			in <- it // the streamer reads until in is closed, so this never blocks for good
+			sent.Add(1)
+			return ctx.Err() == nil
+		})
+		close(in)
+	}()
+	stopProgress := progress(stderr, func() string {
+		return fmt.Sprintf("sent %d  acknowledged %d  retried %d  dead %d", sent.Load(), acked.Load(), retrying.Load(), deadN.Load())
+	})
+	st := s.Run(ctx, in)
+	stopProgress()
+	lerr := ledger.Close()
+	if cerr := dead.Close(); lerr == nil {
+		lerr = cerr
+	}
+	if jsonOut {
+		b, _ := json.Marshal(struct {
+			streamer.Stats
+			DeadLetters string  `json:"dead_letters_file,omitempty"`
+			Seconds     float64 `json:"duration_seconds"`
+		}{st, map[bool]string{true: deadPath}[st.Dead > 0], st.Duration.Seconds()})
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		fmt.Fprintf(stdout, "events %d  requests %d  acknowledged %d  retried %d  duplicates sent %d  dead letters %d  in %s\n",
+			st.Events, st.Requests, st.Acked, st.Retried, st.Duplicates, st.Dead, st.Duration.Round(time.Millisecond))
+	}
+	switch {
+	case lerr != nil:
+		return st, lerr
+	case st.Dead > 0:
+		return st, fmt.Errorf("%d events could not be delivered; they are in %s (emnify-mock replay --dead-letters %s --to URL)", st.Dead, deadPath, deadPath)
+	case ctx.Err() != nil:
+		return st, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return st, nil
+}
+
+// progress redraws a status line on a terminal every 200ms until stopped;
+// elsewhere it prints nothing.
+func progress(w io.Writer, line func() string) (stop func()) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				fmt.Fprintf(w, "\r\033[K%s", line())
+			case <-done:
+				fmt.Fprintf(w, "\r\033[K")
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
