@@ -84,4 +84,3 @@ func BenchmarkDeliver(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 }
-
