@@ -198,3 +198,27 @@ func (l *Log) Since(i int) ([][]byte, int) {
 }
 
 func (r *rec) time() time.Time { return time.UnixMilli(r.ts).UTC() }
+
+// Entry is a logged event as the Data Streamer reads it.
+type Entry struct {
+	Pos   int // position in the log
+	ID    int64
+	Org   int64
+	Type  int
+	Alert bool
+	JSON  []byte // do not modify
+}
+
+// Entries returns up to max entries from position from on, in log order,
+// and the position after the last one read.
+func (l *Log) Entries(from, max int) ([]Entry, int) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []Entry
+	i := from
+	for ; i < len(l.recs) && len(out) < max; i++ {
+		r := &l.recs[i]
+		out = append(out, Entry{Pos: i, ID: r.id, Org: r.org, Type: int(r.typ), Alert: r.alert, JSON: l.raw(r)})
+	}
+	return out, i
+}

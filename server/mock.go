@@ -23,6 +23,7 @@ import (
 //	POST /mock/snapshots                save the state; answers {"id":N}
 //	POST /mock/snapshots/{id}/restore   go back to a saved state
 //	POST /mock/reset                    go back to the state at start
+//	GET  /mock/deliveries               each data stream's delivery state
 func (s *Server) mockRoutes(r *mux.Router) {
 	r.HandleFunc("/events", s.handleMockEvents).Methods("GET")
 	r.HandleFunc("/workspaces", s.handleMockWorkspaces).Methods("GET")
@@ -31,6 +32,7 @@ func (s *Server) mockRoutes(r *mux.Router) {
 	r.HandleFunc("/snapshots", s.handleMockSnapshot).Methods("POST")
 	r.HandleFunc("/snapshots/{id}/restore", s.handleMockRestore).Methods("POST")
 	r.HandleFunc("/reset", s.handleMockReset).Methods("POST")
+	r.HandleFunc("/deliveries", s.handleMockDeliveries).Methods("GET")
 }
 
 // snapshot is a saved state: a copy of the world and the log's length.

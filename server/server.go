@@ -41,6 +41,7 @@ type Options struct {
 	Clock     generator.Clock // default the real clock
 	Secret    []byte          // JWT key; default random
 	Logger    *log.Logger
+	Streams   StreamOptions // the Data Streamer's retries and clock
 }
 
 // Server is the mock API. It is an http.Handler; Open also listens.
@@ -58,6 +59,7 @@ type Server struct {
 	logger    *log.Logger
 
 	snapshots []snapshot // [0] is the state at start; guarded by mu
+	streams   *streamSet
 
 	router http.Handler
 	http   *http.Server
@@ -77,7 +79,7 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("server: a world with at least one workspace is required")
 	}
 	s := &Server{world: o.World, log: NewLog(), clock: o.Clock, secret: o.Secret, password: o.Password, logger: o.Logger,
-		appTokens: map[string]credential{}, logins: map[string]credential{}}
+		appTokens: map[string]credential{}, logins: map[string]credential{}, streams: newStreamSet(o.Streams)}
 	if s.clock == nil {
 		s.clock = generator.Real{}
 	}
@@ -173,6 +175,10 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("/service_profile", s.handleProfiles(func(w *generator.Workspace) []generator.Profile { return w.ServiceProfiles })).Methods("GET")
 	api.HandleFunc("/tariff_profile", s.handleProfiles(func(w *generator.Workspace) []generator.Profile { return w.TariffProfiles })).Methods("GET")
 
+	v2 := r.PathPrefix("/api/v2").Subrouter()
+	v2.Use(s.authenticated)
+	s.streamRoutes(v2)
+
 	s.mockRoutes(r.PathPrefix("/mock").Subrouter())
 	return s.guard(r)
 }
@@ -212,9 +218,11 @@ func (s *Server) Open(addr string) error {
 // URL returns the base URL the server listens on.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
-// Close stops the server, letting requests in flight finish for up to
-// ShutdownTimeout.
+// Close stops the data streams and the server, letting requests in
+// flight finish for up to ShutdownTimeout.
 func (s *Server) Close() error {
+	s.streams.stop()
+	s.streams.wg.Wait()
 	if s.http == nil {
 		return nil
 	}

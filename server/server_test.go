@@ -30,7 +30,7 @@ type mock struct {
 	token string // auth_token for the application token
 }
 
-func mustOpen(tb testing.TB) *mock {
+func mustOpen(tb testing.TB, options ...func(*server.Options)) *mock {
 	tb.Helper()
 	sc, err := scenarios.Load("serve-default")
 	if err != nil {
@@ -42,12 +42,16 @@ func mustOpen(tb testing.TB) *mock {
 		tb.Fatal(err)
 	}
 	clock := generator.NewVirtual(t0)
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{testToken}, Clock: clock, Secret: []byte("test secret")})
+	o := server.Options{World: world, History: history, AppTokens: []string{testToken}, Clock: clock, Secret: []byte("test secret")}
+	for _, f := range options {
+		f(&o)
+	}
+	srv, err := server.New(o)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	m := &mock{t: tb, srv: srv, http: httptest.NewServer(srv), clock: clock, world: world}
-	tb.Cleanup(m.http.Close)
+	tb.Cleanup(func() { srv.Close(); m.http.Close() })
 	m.token = m.login(map[string]string{"application_token": testToken})
 	return m
 }

@@ -1,0 +1,513 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/streamer"
+	"github.com/gorilla/mux"
+)
+
+// The Data Streamer (v2 API): a workspace registers a webhook as a data
+// stream and receives every matching event appended to the log from then
+// on (or from the start, with historic data), pushed by the streamer
+// engine. The request and response shapes follow emnify's specification
+// (emnify-api.md §5.1); they are not recorded, so details are design.md's.
+
+// Data stream statuses (GET /api/v2/data_stream/status).
+var streamStatuses = numbered("Running", "Paused", "Error", "Pending")
+
+// numbered makes a lookup list with ids from 1.
+func numbered(names ...string) []generator.Lookup {
+	out := make([]generator.Lookup, len(names))
+	for i, n := range names {
+		out[i] = generator.Lookup{ID: i + 1, Description: n}
+	}
+	return out
+}
+
+const (
+	streamRunning = 1
+	streamPaused  = 2
+	streamError   = 3
+	streamPending = 4
+)
+
+// StreamOptions configure the Data Streamer inside the server.
+type StreamOptions struct {
+	Retry   streamer.Policy // default the emnify preset
+	Clock   generator.Clock // back-off waits; default the real clock
+	Timeout int             // seconds per request; default 10
+}
+
+// stream is one registered data stream and its delivery loop.
+type stream struct {
+	ID         int64
+	Name       string
+	Org        int64
+	URL        string
+	Method     string
+	Headers    []string
+	Size       int
+	Types      []int // event_type_id filter; empty: all
+	AlertOnly  bool
+	Historic   bool
+	mu         sync.Mutex
+	status     int
+	cursor     int    // log position of the first event not yet delivered
+	lastError  string // why it is in Error
+	delivered  int64
+	requests   int64
+	lastStatus int
+	wake       chan struct{} // status changed
+	cancel     context.CancelFunc
+}
+
+type streamSet struct {
+	mu      sync.Mutex
+	streams map[int64]*stream
+	nextID  int64
+	opts    StreamOptions
+	ctx     context.Context
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func newStreamSet(o StreamOptions) *streamSet {
+	if o.Retry.Attempts == 0 {
+		o.Retry = streamer.Presets["emnify"]
+	}
+	if o.Clock == nil {
+		o.Clock = generator.Real{}
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &streamSet{streams: map[int64]*stream{}, nextID: 1000, opts: o, ctx: ctx, stop: stop}
+}
+
+func (s *Server) streamRoutes(api *mux.Router) {
+	api.HandleFunc("/data_stream", s.handleStreams).Methods("GET")
+	api.HandleFunc("/data_stream", s.handleCreateStream).Methods("POST")
+	api.HandleFunc("/data_stream/status", lookups(streamStatuses)).Methods("GET")
+	api.HandleFunc("/data_stream/connection_type", lookups(numbered("AwsKinesis", "S3", "RestAPI", "KeenIO", "Datadog", "EventHubs", "PubSub"))).Methods("GET")
+	api.HandleFunc("/data_stream/type", lookups(numbered("Usage", "Events"))).Methods("GET")
+	api.HandleFunc("/data_stream/filter_field_type", lookups(numbered("event_type_id", "alert"))).Methods("GET")
+	api.HandleFunc("/data_stream/{id}", s.handleStream).Methods("GET")
+	api.HandleFunc("/data_stream/{id}", s.handlePatchStream).Methods("PATCH")
+	api.HandleFunc("/data_stream/{id}", s.handleDeleteStream).Methods("DELETE")
+	api.HandleFunc("/data_stream/{id}/restart", s.handleRestartStream).Methods("POST")
+}
+
+type streamBody struct {
+	Name string `json:"name"`
+	Type *struct {
+		ID int `json:"id"`
+	} `json:"data_stream_type"`
+	Destination *struct {
+		ConnectionType json.RawMessage `json:"connection_type"`
+		Credentials    struct {
+			URL     string   `json:"url"`
+			Method  string   `json:"method"`
+			Headers []string `json:"headers"`
+			Size    int      `json:"size"`
+		} `json:"credentials"`
+	} `json:"destination"`
+	Filters  []json.RawMessage `json:"filters"`
+	Status   *statusRef        `json:"status"`
+	Historic bool              `json:"stream_historic_data"`
+}
+
+// streamJSON is a stream as the API shows it; header values are masked,
+// as emnify masks them.
+func (st *stream) view() any {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	masked := []string{}
+	for _, h := range st.Headers {
+		name, _, _ := strings.Cut(h, ":")
+		masked = append(masked, name+":******")
+	}
+	filters := []any{}
+	if len(st.Types) > 0 {
+		filters = append(filters, map[string]any{"field": "event_type_id", "value": st.Types})
+	}
+	if st.AlertOnly {
+		filters = append(filters, map[string]any{"field": "alert", "value": true})
+	}
+	type creds struct {
+		URL     string   `json:"url"`
+		Method  string   `json:"method"`
+		Headers []string `json:"headers"`
+		Size    int      `json:"size"`
+	}
+	return struct {
+		ID          int64            `json:"id"`
+		Name        string           `json:"name"`
+		Type        generator.Lookup `json:"data_stream_type"`
+		Destination struct {
+			ConnectionType generator.Lookup `json:"connection_type"`
+			Credentials    creds            `json:"credentials"`
+			Format         string           `json:"format"`
+		} `json:"destination"`
+		Filters  []any            `json:"filters"`
+		Status   generator.Lookup `json:"status"`
+		Historic bool             `json:"stream_historic_data"`
+	}{ID: st.ID, Name: st.Name, Type: generator.Lookup{ID: 2, Description: "Events"},
+		Destination: struct {
+			ConnectionType generator.Lookup `json:"connection_type"`
+			Credentials    creds            `json:"credentials"`
+			Format         string           `json:"format"`
+		}{generator.Lookup{ID: 3, Description: "RestAPI"}, creds{st.URL, st.Method, masked, st.Size}, "Json"},
+		Filters: filters, Status: streamStatuses[st.status-1], Historic: st.Historic}
+}
+
+func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
+	var b streamBody
+	if apiErr := decode(r, &b); apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	invalid := func(msg string) {
+		writeError(w, validation("Data stream validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: msg}))
+	}
+	if b.Destination == nil || b.Destination.Credentials.URL == "" {
+		invalid("destination.credentials.url is required")
+		return
+	}
+	if b.Type != nil && b.Type.ID != 2 {
+		invalid("only data_stream_type 2 (Events) is supported by the mock")
+		return
+	}
+	if ct := strings.Trim(string(b.Destination.ConnectionType), `"`); ct != "" && !strings.Contains(ct, "RestAPI") && ct != "3" && !strings.Contains(ct, `"id":3`) {
+		invalid("only the RestAPI connection type is supported by the mock")
+		return
+	}
+	c := b.Destination.Credentials
+	st := &stream{Name: b.Name, Org: callerOf(r).ws.ID, URL: c.URL, Method: strings.ToUpper(c.Method), Headers: c.Headers,
+		Size: c.Size, Historic: b.Historic, status: streamPending, wake: make(chan struct{}, 1)}
+	if st.Method == "" {
+		st.Method = http.MethodPost
+	}
+	if st.Size == 0 {
+		st.Size = 3000 // emnify's default
+	}
+	if st.Size < 1 || st.Size > 10000 {
+		invalid("credentials.size must be from 1 to 10000")
+		return
+	}
+	for _, f := range b.Filters {
+		if err := st.addFilter(f); err != nil {
+			invalid(err.Error())
+			return
+		}
+	}
+	o, err := s.deliveryOptions(st)
+	if err != nil {
+		invalid(err.Error())
+		return
+	}
+	ss := s.streams
+	ss.mu.Lock()
+	ss.nextID++
+	st.ID = ss.nextID
+	ss.streams[st.ID] = st
+	ss.mu.Unlock()
+	if !st.Historic {
+		st.cursor = s.log.Len()
+	}
+	if b.Status != nil && b.Status.ID != nil && int(*b.Status.ID) == streamPaused {
+		st.status = streamPaused
+	} else {
+		st.status = streamRunning
+	}
+	s.startStream(st, o)
+	w.Header().Set("Location", fmt.Sprintf("%s/api/v2/data_stream/%d", baseURL(r), st.ID))
+	writeJSON(w, http.StatusCreated, ctJSON, st.view())
+}
+
+// addFilter reads {"field":"event_type_id","value":[..]}, {"field":
+// "alert","value":true}, or {"or":[...]} of those.
+func (st *stream) addFilter(raw json.RawMessage) error {
+	var f struct {
+		Field string            `json:"field"`
+		Value json.RawMessage   `json:"value"`
+		Or    []json.RawMessage `json:"or"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return fmt.Errorf("filter %s: %v", raw, err)
+	}
+	for _, sub := range f.Or {
+		if err := st.addFilter(sub); err != nil {
+			return err
+		}
+	}
+	switch f.Field {
+	case "":
+		return nil
+	case "event_type_id":
+		var ids []int
+		if json.Unmarshal(f.Value, &ids) != nil {
+			var one int
+			if err := json.Unmarshal(f.Value, &one); err != nil {
+				return fmt.Errorf("event_type_id filter needs ids, got %s", f.Value)
+			}
+			ids = []int{one}
+		}
+		st.Types = append(st.Types, ids...)
+	case "alert":
+		st.AlertOnly = string(f.Value) == "true"
+	default:
+		return fmt.Errorf("filters take the fields event_type_id and alert, got %q", f.Field)
+	}
+	return nil
+}
+
+func (s *Server) deliveryOptions(st *stream) (streamer.Options, error) {
+	h := http.Header{}
+	for _, kv := range st.Headers {
+		name, value, ok := strings.Cut(kv, ":")
+		if !ok {
+			return streamer.Options{}, fmt.Errorf("headers are \"name:value\", got %q", kv)
+		}
+		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	o := streamer.Options{URL: st.URL, Method: st.Method, Headers: h, Size: st.Size, Retry: s.streams.opts.Retry,
+		Clock: s.streams.opts.Clock, Timeout: timeSeconds(s.streams.opts.Timeout), Workers: 4}
+	_, err := streamer.New(o)
+	return o, err
+}
+
+func (s *Server) startStream(st *stream, o streamer.Options) {
+	ctx, cancel := context.WithCancel(s.streams.ctx)
+	st.cancel = cancel
+	s.streams.wg.Add(1)
+	go func() {
+		defer s.streams.wg.Done()
+		s.runStream(ctx, st, o)
+	}()
+}
+
+// runStream delivers the stream's events while it runs: it reads the log
+// from its cursor, keeps the events that match, and moves the cursor past
+// them once all are acknowledged. If any ends as a dead letter, the stream
+// goes to Error with the cursor at the first undelivered event, and waits
+// for a restart; paused, it waits for a resume, losing nothing.
+func (s *Server) runStream(ctx context.Context, st *stream, o streamer.Options) {
+	for ctx.Err() == nil {
+		st.mu.Lock()
+		status, cursor := st.status, st.cursor
+		st.mu.Unlock()
+		changed := s.log.Changed()
+		if status != streamRunning {
+			select {
+			case <-st.wake:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		entries, next := s.log.Entries(cursor, 10*st.Size)
+		var items []streamer.Item
+		pos := map[int64]int{}
+		for _, e := range entries {
+			if e.Org == st.Org && (len(st.Types) == 0 || slices.Contains(st.Types, e.Type)) && (!st.AlertOnly || e.Alert) {
+				items = append(items, streamer.Item{ID: e.ID, JSON: e.JSON})
+				if _, seen := pos[e.ID]; !seen {
+					pos[e.ID] = e.Pos
+				}
+			}
+		}
+		if len(items) == 0 {
+			st.mu.Lock()
+			st.cursor = next
+			st.mu.Unlock()
+			if next == cursor {
+				select {
+				case <-changed:
+				case <-st.wake:
+				case <-ctx.Done():
+				}
+			}
+			continue
+		}
+		firstDead, lastErr, lastStatus := -1, "", 0
+		sr, _ := streamer.New(o)
+		var mu sync.Mutex
+		sr.OnResult = func(out streamer.Outcome) {
+			mu.Lock()
+			defer mu.Unlock()
+			if out.Acked {
+				return
+			}
+			lastErr, lastStatus = out.Err, out.Status
+			for _, it := range out.Items {
+				if p := pos[it.ID]; firstDead < 0 || p < firstDead {
+					firstDead = p
+				}
+			}
+		}
+		sr.OnTry = func(a streamer.Attempt) {
+			st.mu.Lock()
+			st.requests++
+			st.lastStatus = a.Status
+			st.mu.Unlock()
+		}
+		in := make(chan streamer.Item, len(items))
+		for _, it := range items {
+			in <- it
+		}
+		close(in)
+		stats := sr.Run(ctx, in)
+		st.mu.Lock()
+		st.delivered += stats.Acked
+		if firstDead >= 0 {
+			st.status, st.cursor, st.lastError = streamError, firstDead, fmt.Sprintf("%s (HTTP %d)", lastErr, lastStatus)
+		} else {
+			st.cursor = next
+		}
+		st.mu.Unlock()
+	}
+}
+
+func (s *Server) streamOf(w http.ResponseWriter, r *http.Request) *stream {
+	id, apiErr := pathID(r, "id")
+	if apiErr == nil {
+		s.streams.mu.Lock()
+		st := s.streams.streams[id]
+		s.streams.mu.Unlock()
+		if st != nil && st.Org == callerOf(r).ws.ID {
+			return st
+		}
+		apiErr = notFound("Data stream", strconv.FormatInt(id, 10))
+	}
+	writeError(w, apiErr)
+	return nil
+}
+
+func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request) {
+	s.streams.mu.Lock()
+	var ids []int64
+	for id, st := range s.streams.streams {
+		if st.Org == callerOf(r).ws.ID {
+			ids = append(ids, id)
+		}
+	}
+	s.streams.mu.Unlock()
+	slices.Sort(ids)
+	out := []any{}
+	for _, id := range ids {
+		s.streams.mu.Lock()
+		st := s.streams.streams[id]
+		s.streams.mu.Unlock()
+		out = append(out, st.view())
+	}
+	writeJSON(w, http.StatusOK, ctJSON, out)
+}
+
+func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	if st := s.streamOf(w, r); st != nil {
+		writeJSON(w, http.StatusOK, ctJSON, st.view())
+	}
+}
+
+// handlePatchStream pauses ({"status":{"id":2}}) or resumes ({"id":1}) a
+// stream; paused, its events wait and are delivered on resume.
+func (s *Server) handlePatchStream(w http.ResponseWriter, r *http.Request) {
+	st := s.streamOf(w, r)
+	if st == nil {
+		return
+	}
+	var b streamBody
+	if apiErr := decode(r, &b); apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	st.mu.Lock()
+	if b.Name != "" {
+		st.Name = b.Name
+	}
+	if b.Status != nil && b.Status.ID != nil {
+		switch int(*b.Status.ID) {
+		case streamRunning, streamPaused:
+			if st.status != streamError {
+				st.status = int(*b.Status.ID)
+			}
+		default:
+			st.mu.Unlock()
+			writeError(w, validation("status must be 1 (Running) or 2 (Paused)"))
+			return
+		}
+	}
+	st.mu.Unlock()
+	st.poke()
+	noContent(w, ctBare)
+}
+
+func (st *stream) poke() {
+	select {
+	case st.wake <- struct{}{}:
+	default:
+	}
+}
+
+// handleRestartStream takes a stream out of Error: delivery resumes from
+// the first undelivered event.
+func (s *Server) handleRestartStream(w http.ResponseWriter, r *http.Request) {
+	st := s.streamOf(w, r)
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	st.status, st.lastError = streamRunning, ""
+	st.mu.Unlock()
+	st.poke()
+	noContent(w, ctBare)
+}
+
+func (s *Server) handleDeleteStream(w http.ResponseWriter, r *http.Request) {
+	st := s.streamOf(w, r)
+	if st == nil {
+		return
+	}
+	st.cancel()
+	s.streams.mu.Lock()
+	delete(s.streams.streams, st.ID)
+	s.streams.mu.Unlock()
+	noContent(w, ctBare)
+}
+
+// handleMockDeliveries shows each stream's delivery state.
+func (s *Server) handleMockDeliveries(w http.ResponseWriter, r *http.Request) {
+	type view struct {
+		ID         int64  `json:"id"`
+		Org        int64  `json:"organisation_id"`
+		URL        string `json:"url"`
+		Status     string `json:"status"`
+		Delivered  int64  `json:"delivered"`
+		Requests   int64  `json:"requests"`
+		LastStatus int    `json:"last_http_status"`
+		LastError  string `json:"last_error,omitempty"`
+		Pending    int    `json:"log_position"`
+	}
+	s.streams.mu.Lock()
+	out := []view{}
+	for _, st := range s.streams.streams {
+		st.mu.Lock()
+		out = append(out, view{st.ID, st.Org, st.URL, streamStatuses[st.status-1].Description, st.delivered, st.requests, st.lastStatus, st.lastError, st.cursor})
+		st.mu.Unlock()
+	}
+	s.streams.mu.Unlock()
+	slices.SortFunc(out, func(a, b view) int { return int(a.ID - b.ID) })
+	writeJSON(w, http.StatusOK, ctBare, out)
+}
+
+func timeSeconds(n int) time.Duration { return time.Duration(n) * time.Second }

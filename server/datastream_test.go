@@ -1,0 +1,160 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server"
+	"github.com/emnify-mock/emnify-mock/streamer"
+)
+
+// hook is a webhook receiver that records event ids and can be told to fail.
+type hook struct {
+	mu      sync.Mutex
+	types   []int
+	headers []http.Header
+	fail    atomic.Bool
+	ts      *httptest.Server
+}
+
+func newHook(t *testing.T) *hook {
+	h := &hook{}
+	h.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if h.fail.Load() {
+			w.WriteHeader(500)
+			return
+		}
+		var one struct {
+			Type struct {
+				ID int `json:"id"`
+			} `json:"event_type"`
+		}
+		var many []json.RawMessage
+		if json.Unmarshal(b, &many) != nil {
+			many = []json.RawMessage{b}
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.headers = append(h.headers, r.Header)
+		for _, e := range many {
+			json.Unmarshal(e, &one)
+			h.types = append(h.types, one.Type.ID)
+		}
+	}))
+	t.Cleanup(h.ts.Close)
+	return h
+}
+
+func (h *hook) got() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var s []string
+	for _, t := range h.types {
+		s = append(s, fmt.Sprint(t))
+	}
+	return strings.Join(s, " ")
+}
+
+// eventually waits up to 5s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func (m *mock) createStream(url, extra string) int64 {
+	m.t.Helper()
+	b := m.api("POST", "/api/v2/data_stream", `{"name":"hook","data_stream_type":{"id":2},"destination":{"connection_type":"RestAPI",`+
+		`"credentials":{"url":"`+url+`","headers":["X-Key:s3cret"],"size":1}}`+extra+`}`, 201)
+	var v struct {
+		ID int64 `json:"id"`
+	}
+	json.Unmarshal(b, &v)
+	return v.ID
+}
+
+func TestDataStream_FilterPauseResume(t *testing.T) {
+	m := mustOpen(t)
+	h := newHook(t)
+	id := m.createStream(h.ts.URL, `,"filters":[{"field":"event_type_id","value":[9,43]}]`)
+	ep := m.acme().Endpoints()[0]
+	m.api("PATCH", fmt.Sprintf("/api/v1/sim/%d", ep.SIM.ID), `{"status":{"id":2}}`, 204)             // 9
+	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", ep.ID), `{"location":null}`, 204) // 68: filtered out
+	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d", ep.ID), `{"status":{"id":1}}`, 204)            // 43
+	eventually(t, "9 and 43", func() bool { return h.got() == "9 43" })
+	if got := h.headers[0].Get("X-Key"); got != "s3cret" {
+		t.Errorf("custom header %q", got)
+	}
+	if b := m.api("GET", fmt.Sprintf("/api/v2/data_stream/%d", id), nil, 200); !strings.Contains(string(b), `"X-Key:******"`) || !strings.Contains(string(b), `"status":{"id":1,"description":"Running"}`) {
+		t.Errorf("stream %s", b)
+	}
+
+	m.api("PATCH", fmt.Sprintf("/api/v2/data_stream/%d", id), `{"status":{"id":2}}`, 204)
+	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d", ep.ID), `{"status":{"id":0}}`, 204) // 42: filtered
+	m.api("PATCH", fmt.Sprintf("/api/v1/sim/%d", ep.SIM.ID), `{"status":{"id":1}}`, 204)  // 8: filtered
+	m.api("PATCH", fmt.Sprintf("/api/v1/sim/%d", ep.SIM.ID), `{"status":{"id":2}}`, 204)  // 9, kept while paused
+	time.Sleep(100 * time.Millisecond)
+	if got := h.got(); got != "9 43" {
+		t.Fatalf("paused stream delivered: %s", got)
+	}
+	m.api("PATCH", fmt.Sprintf("/api/v2/data_stream/%d", id), `{"status":{"id":1}}`, 204)
+	eventually(t, "the kept event after resume", func() bool { return h.got() == "9 43 9" })
+}
+
+func TestDataStream_ErrorAndRestart(t *testing.T) {
+	m := mustOpen(t, func(o *server.Options) {
+		o.Streams = server.StreamOptions{Retry: streamer.Policy{Attempts: 2, Initial: time.Second, Max: time.Second}, Clock: generator.NewInstant(t0)}
+	})
+	h := newHook(t)
+	h.fail.Store(true)
+	id := m.createStream(h.ts.URL, "")
+	ep := m.acme().Endpoints()[1]
+	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", ep.ID), `{"location":null}`, 204)
+	path := fmt.Sprintf("/api/v2/data_stream/%d", id)
+	eventually(t, "status Error", func() bool {
+		return strings.Contains(string(m.api("GET", path, nil, 200)), `"description":"Error"`)
+	})
+	if b := m.api("GET", "/mock/deliveries", nil, 200); !strings.Contains(string(b), `"last_http_status":500`) {
+		t.Errorf("deliveries %s", b)
+	}
+	h.fail.Store(false)
+	m.api("POST", path+"/restart", nil, 204)
+	eventually(t, "delivery after restart", func() bool { return h.got() == "68" })
+	eventually(t, "status Running", func() bool {
+		return strings.Contains(string(m.api("GET", path, nil, 200)), `"description":"Running"`)
+	})
+	m.api("DELETE", path, nil, 204)
+	m.api("GET", path, nil, 404)
+}
+
+func TestDataStream_HistoricAndLookups(t *testing.T) {
+	m := mustOpen(t)
+	h := newHook(t)
+	m.createStream(h.ts.URL, `,"stream_historic_data":true`)
+	var want int
+	events, _ := m.srv.Log().Since(0)
+	for _, e := range events {
+		if strings.Contains(string(e), fmt.Sprintf(`"organisation":{"id":%d,`, m.acme().ID)) {
+			want++
+		}
+	}
+	eventually(t, "the history", func() bool { return strings.Count(h.got(), " ")+1 == want })
+	if b := m.api("GET", "/api/v2/data_stream/status", nil, 200); string(b) != `[{"id":1,"description":"Running"},{"id":2,"description":"Paused"},{"id":3,"description":"Error"},{"id":4,"description":"Pending"}]` {
+		t.Errorf("statuses %s", b)
+	}
+	m.api("POST", "/api/v2/data_stream", `{"destination":{"credentials":{}}}`, 422)
+}
