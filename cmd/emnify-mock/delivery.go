@@ -186,6 +186,8 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 	dead := &lazyFile{path: deadPath}
 	ledger := streamer.NewLedger(dead, o.URL, nil)
 	var sent, acked, retrying, deadN atomic.Int64
+	var faultMu sync.Mutex
+	faults := map[string]int{}
 	s.OnResult = func(out streamer.Outcome) {
 		ledger.Record(out)
 		if out.Acked {
@@ -197,6 +199,11 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 	s.OnTry = func(a streamer.Attempt) {
 		if a.N == 2 {
 			retrying.Add(1)
+		}
+		if a.Fault != "" {
+			faultMu.Lock()
+			faults[a.Fault]++
+			faultMu.Unlock()
 		}
 	}
 	in := make(chan streamer.Item, 1024)
@@ -220,13 +227,17 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 	if jsonOut {
 		b, _ := json.Marshal(struct {
 			streamer.Stats
-			DeadLetters string  `json:"dead_letters_file,omitempty"`
-			Seconds     float64 `json:"duration_seconds"`
-		}{st, map[bool]string{true: deadPath}[st.Dead > 0], st.Duration.Seconds()})
+			Faults      map[string]int `json:"faults_injected"`
+			DeadLetters string         `json:"dead_letters_file,omitempty"`
+			Seconds     float64        `json:"duration_seconds"`
+		}{st, faults, map[bool]string{true: deadPath}[st.Dead > 0], st.Duration.Seconds()})
 		fmt.Fprintln(stdout, string(b))
 	} else {
 		fmt.Fprintf(stdout, "events %d  requests %d  acknowledged %d  retried %d  duplicates sent %d  dead letters %d  in %s\n",
 			st.Events, st.Requests, st.Acked, st.Retried, st.Duplicates, st.Dead, st.Duration.Round(time.Millisecond))
+		if len(faults) > 0 {
+			fmt.Fprintf(stdout, "faults injected: %d dropped first attempts, %d delayed requests (seeded: --seed repeats them)\n", faults["drop"], faults["delay"])
+		}
 	}
 	switch {
 	case lerr != nil:
