@@ -277,3 +277,12 @@ func (c *Churn) migrate(w *Workspace) ([]Event, error) {
 	sims := w.sims[start : start+1+c.f.IntN(min(3, len(w.sims)-start))]
 	return c.p.MigrateSIMs(ByUser(w.Users[0]), append([]*SIM(nil), sims...), target, c.f.IntN(5) > 0)
 }
+
+// World returns the churn's platform and clock as a world, for a server to
+// serve; it names no workspaces or groups.
+func (c *Churn) World() *World {
+	return &World{
+		Platform: c.p, Clock: c.clk, Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
+		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
+	}
+}

@@ -36,7 +36,7 @@ var bigLog = sync.OnceValues(func() (*server.Server, string) {
 	for range 1_000_000 {
 		history = append(history, churn.Next())
 	}
-	srv, err := server.New(server.Options{World: &generator.World{Platform: churn.Platform()}, History: history, AppTokens: []string{testToken}, Secret: []byte("bench")})
+	srv, err := server.New(server.Options{World: churn.World(), History: history, AppTokens: []string{testToken}, Secret: []byte("bench")})
 	if err != nil {
 		panic(err)
 	}

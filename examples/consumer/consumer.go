@@ -1,0 +1,236 @@
+// Package consumer is a reference consumer of emnify events: a webhook
+// receiver that keeps a device inventory, as a backend team would write
+// one. It dedupes by event id, ignores events older than what it already
+// applied, and treats deletion as final. Naive mode is the same receiver
+// without those three safeguards, to show what emnify-mock's features
+// catch.
+//
+// The routes are the contract emnify-mock's Gherkin features use:
+//
+//	POST /webhook        emnify events: one object or an array
+//	GET  /sims/{iccid}   {"iccid", "status", "workspace"}; 404 if unknown
+//	GET  /stats          {"events": applied, "by_type": {"8": n, ...}}
+//	POST /admin/poll     {"api": URL, "application_token": T}: catch up by
+//	                     reading GET /api/v1/event of that API
+package consumer
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Consumer is the inventory and its HTTP handler.
+type Consumer struct {
+	naive  bool
+	mu     sync.Mutex
+	seen   map[string]bool
+	sims   map[string]*SIM
+	events int
+	byType map[string]int
+	mux    *http.ServeMux
+}
+
+// SIM is the consumer's view of one SIM.
+type SIM struct {
+	ICCID     string `json:"iccid"`
+	Status    string `json:"status"`
+	Workspace int64  `json:"workspace"`
+	statusAt  int64  // id of the event that set the status
+	placedAt  int64  // id of the event that set the workspace
+}
+
+// New returns a reference consumer, or a naive one.
+func New(naive bool) *Consumer {
+	c := &Consumer{naive: naive, seen: map[string]bool{}, sims: map[string]*SIM{}, byType: map[string]int{}, mux: http.NewServeMux()}
+	c.mux.HandleFunc("POST /webhook", c.handleWebhook)
+	c.mux.HandleFunc("GET /sims/{iccid}", c.handleSIM)
+	c.mux.HandleFunc("GET /stats", c.handleStats)
+	c.mux.HandleFunc("POST /admin/poll", c.handlePoll)
+	return c
+}
+
+func (c *Consumer) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.mux.ServeHTTP(w, r) }
+
+// event is the part of an emnify event the inventory needs.
+type event struct {
+	ID           int64 `json:"id"`
+	Organisation struct {
+		ID int64 `json:"id"`
+	} `json:"organisation"`
+	Type struct {
+		ID int `json:"id"`
+	} `json:"event_type"`
+	SIM *struct {
+		ICCID string `json:"iccid"`
+	} `json:"sim"`
+	Detail struct {
+		Type   string `json:"type"`
+		Target struct {
+			ID int64 `json:"id"`
+		} `json:"target_workspace"`
+		SIMs []struct {
+			ICCID string `json:"iccid"`
+		} `json:"sims"`
+	} `json:"detail"`
+}
+
+func (c *Consumer) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var events []event
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("[")) {
+		err = json.Unmarshal(body, &events)
+	} else {
+		var e event
+		err = json.Unmarshal(body, &e)
+		events = []event{e}
+	}
+	if err != nil {
+		http.Error(w, "not an emnify event: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	for _, e := range events {
+		c.apply(e)
+	}
+	c.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+var statusOf = map[int]string{8: "Activated", 9: "Suspended", 10: "Deleted", 45: "Factory Test", 48: "Issued"}
+
+// apply changes the inventory; call with the lock held.
+func (c *Consumer) apply(e event) {
+	// The two halves of a migration share an id, in two workspaces.
+	key := fmt.Sprintf("%d/%d", e.ID, e.Organisation.ID)
+	if !c.naive && c.seen[key] {
+		return
+	}
+	c.seen[key] = true
+	c.events++
+	c.byType[strconv.Itoa(e.Type.ID)]++
+	if e.Type.ID == 69 {
+		if e.Detail.Type == "target" {
+			for _, s := range e.Detail.SIMs {
+				c.place(c.sim(s.ICCID), e.Detail.Target.ID, e.ID)
+			}
+		}
+		return
+	}
+	if e.SIM == nil {
+		return
+	}
+	s := c.sim(e.SIM.ICCID)
+	c.place(s, e.Organisation.ID, e.ID)
+	if status, ok := statusOf[e.Type.ID]; ok {
+		if !c.naive && (s.Status == "Deleted" || e.ID < s.statusAt) {
+			return // deletion is final; an older event does not undo a newer one
+		}
+		s.Status, s.statusAt = status, e.ID
+	}
+}
+
+func (c *Consumer) sim(iccid string) *SIM {
+	s := c.sims[iccid]
+	if s == nil {
+		s = &SIM{ICCID: iccid}
+		c.sims[iccid] = s
+	}
+	return s
+}
+
+func (c *Consumer) place(s *SIM, ws, id int64) {
+	if !c.naive && id < s.placedAt {
+		return
+	}
+	s.Workspace, s.placedAt = ws, id
+}
+
+func (c *Consumer) handleSIM(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	s, ok := c.sims[r.PathValue("iccid")]
+	var b []byte
+	if ok {
+		b, _ = json.Marshal(s)
+	}
+	c.mu.Unlock()
+	if !ok {
+		http.Error(w, `{"error":"unknown SIM"}`, http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+func (c *Consumer) handleStats(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	b, _ := json.Marshal(map[string]any{"events": c.events, "by_type": c.byType})
+	c.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+// handlePoll catches up by reading the API's event list, page by page in
+// id order; events already applied are skipped by the dedupe.
+func (c *Consumer) handlePoll(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		API   string `json:"api"`
+		Token string `json:"application_token"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.API == "" {
+		http.Error(w, "want {\"api\": URL, \"application_token\": T}", http.StatusBadRequest)
+		return
+	}
+	if err := c.poll(strings.TrimSuffix(req.API, "/"), req.Token); err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (c *Consumer) poll(api, appToken string) error {
+	res, err := http.Post(api+"/api/v1/authenticate", "application/json", strings.NewReader(fmt.Sprintf(`{"application_token":%q}`, appToken)))
+	if err != nil {
+		return err
+	}
+	var auth struct {
+		Token string `json:"auth_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&auth)
+	res.Body.Close()
+	if auth.Token == "" {
+		return fmt.Errorf("authenticate: HTTP %d", res.StatusCode)
+	}
+	for page := 1; ; page++ {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/event?sort=id&per_page=1000&page=%d", api, page), nil)
+		req.Header.Set("Authorization", "Bearer "+auth.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		var events []event
+		err = json.NewDecoder(res.Body).Decode(&events)
+		res.Body.Close()
+		if err != nil {
+			return fmt.Errorf("page %d: %w", page, err)
+		}
+		c.mu.Lock()
+		for _, e := range events {
+			c.apply(e)
+		}
+		c.mu.Unlock()
+		pages, _ := strconv.Atoi(res.Header.Get("X-Total-Pages"))
+		if page >= pages {
+			return nil
+		}
+	}
+}

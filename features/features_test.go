@@ -1,0 +1,57 @@
+package features_test
+
+import (
+	"bytes"
+	"flag"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cucumber/godog"
+	"github.com/emnify-mock/emnify-mock/examples/consumer"
+	"github.com/emnify-mock/emnify-mock/features"
+)
+
+var opts = godog.Options{Format: "pretty", Strict: true}
+
+func init() { godog.BindFlags("godog.", flag.CommandLine, &opts) }
+
+// TestFeatures runs every shipped feature against the reference consumer
+// on loopback: go test ./features -godog.format=progress -godog.tags=@x
+func TestFeatures(t *testing.T) {
+	o := opts
+	o.TestingT, o.FS, o.Paths = t, features.Shipped, []string{"."}
+	suite := godog.TestSuite{
+		Name:                "emnify-mock",
+		ScenarioInitializer: features.InitializeScenario(features.Options{NewConsumer: func() http.Handler { return consumer.New(false) }}),
+		Options:             &o,
+	}
+	if suite.Run() != 0 {
+		t.Fatal("the features failed against the reference consumer")
+	}
+}
+
+// TestFeatures_CatchTheNaiveConsumer proves the features can fail: the
+// naive consumer (no dedupe, trusts arrival order) must fail the duplicate
+// and reordering features, with messages that say what was wrong.
+func TestFeatures_CatchTheNaiveConsumer(t *testing.T) {
+	var out bytes.Buffer
+	suite := godog.TestSuite{
+		Name:                "naive",
+		ScenarioInitializer: features.InitializeScenario(features.Options{NewConsumer: func() http.Handler { return consumer.New(true) }}),
+		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, FS: features.Shipped, Paths: []string{"."}, Output: &out},
+	}
+	if suite.Run() == 0 {
+		t.Fatal("the naive consumer passed every feature")
+	}
+	report := out.String()
+	for _, want := range []string{
+		"the consumer counted",                    // duplicates double-counted
+		`the consumer shows status "Suspended", the platform's events say "Deleted"`, // a deleted SIM resurrected
+		"as delivered (acknowledgement order)",    // the timeline in the message
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the failure report lacks %q:\n%s", want, report)
+		}
+	}
+}

@@ -1,0 +1,493 @@
+// Package features is emnify-mock's Gherkin harness: a godog step library
+// that runs the mock emnify platform in-process, delivers its events to a
+// consumer (pushed as the Data Streamer does, with faults, or polled), and
+// checks what the consumer made of them against the platform's own event
+// log. The shipped features are embedded; `emnify-mock verify` and
+// `go test ./features` run them.
+package features
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cucumber/godog"
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/scenarios"
+	"github.com/emnify-mock/emnify-mock/server"
+	"github.com/emnify-mock/emnify-mock/streamer"
+)
+
+// Shipped are the features that come with emnify-mock.
+//
+//go:embed *.feature
+var Shipped embed.FS
+
+// Options say which consumer the steps check.
+type Options struct {
+	// Consumer is the base URL of the consumer under test. Its contract:
+	// POST /webhook takes emnify events; GET on the probe returns a SIM's
+	// {"status", "workspace"}; GET /stats returns {"events": n};
+	// POST /admin/poll {"api", "application_token"} makes it catch up.
+	Consumer string
+	// Probe is the path of a SIM in the consumer, with {sim.iccid};
+	// default "/sims/{sim.iccid}".
+	Probe string
+	// NewConsumer, when Consumer is empty, makes a consumer to run
+	// in-process for each scenario (the reference one in go test).
+	NewConsumer func() http.Handler
+}
+
+const appToken = "features-app-token"
+
+// world is one Gherkin scenario's state.
+type world struct {
+	opts     Options
+	consumer string
+	mock     *server.Server
+	mockURL  string
+	events   []generator.Event // the platform's log, in order: the ground truth
+	delivery streamer.Options
+	mu       sync.Mutex
+	acked    []streamer.Outcome // in the order acknowledged
+	stats    streamer.Stats
+	slowest  time.Duration
+	closers  []func()
+}
+
+type worldKey struct{}
+
+func get(ctx context.Context) *world { return ctx.Value(worldKey{}).(*world) }
+
+// InitializeScenario registers the steps; each scenario gets its own
+// platform (and in-process consumer), so scenarios may run concurrently.
+func InitializeScenario(o Options) func(*godog.ScenarioContext) {
+	if o.Probe == "" {
+		o.Probe = "/sims/{sim.iccid}"
+	}
+	return func(sc *godog.ScenarioContext) {
+		sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
+			w := &world{opts: o, consumer: strings.TrimSuffix(o.Consumer, "/"), delivery: streamer.Options{Size: 1, Workers: 1, Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}}}
+			if w.consumer == "" {
+				if o.NewConsumer == nil {
+					return ctx, errors.New("no consumer: give Options.Consumer or Options.NewConsumer")
+				}
+				ts := httptest.NewServer(o.NewConsumer())
+				w.consumer = ts.URL
+				w.closers = append(w.closers, ts.Close)
+			}
+			return context.WithValue(ctx, worldKey{}, w), nil
+		})
+		sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
+			w := get(ctx)
+			for _, c := range slices.Backward(w.closers) {
+				c()
+			}
+			return ctx, nil
+		})
+		for _, s := range Steps {
+			sc.Step(s.Pattern, s.Func)
+		}
+	}
+}
+
+// Step is one step of the library, with an example for --list-steps.
+type Step struct {
+	Pattern string
+	Example string
+	Func    any
+}
+
+// Steps is the step library.
+var Steps = []Step{
+	{`^the platform runs the scenario "([^"]*)"$`, `Given the platform runs the scenario "factory-test-activation"`, platformRuns},
+	{`^the platform runs (\d+) events of the fleet churn$`, `Given the platform runs 2000 events of the fleet churn`, platformChurns},
+	{`^deliveries send (\d+) events? per request$`, `And deliveries send 10 events per request`, deliverySize},
+	{`^deliveries use (\d+) connections?$`, `And deliveries use 32 connections`, connections},
+	{`^(\d+)% of deliveries are sent twice$`, `And 30% of deliveries are sent twice`, duplicates},
+	{`^deliveries are reordered in windows of (\d+)$`, `And deliveries are reordered in windows of 8`, reordered},
+	{`^(\d+)% of first delivery attempts fail$`, `And 20% of first delivery attempts fail`, failures},
+	{`^the delivery faults are seeded with (\d+)$`, `And the delivery faults are seeded with 7`, faultSeed},
+	{`^the events are pushed to the consumer$`, `When the events are pushed to the consumer`, push},
+	{`^the consumer misses the webhooks$`, `When the consumer misses the webhooks`, missWebhooks},
+	{`^the consumer catches up by polling the platform$`, `And the consumer catches up by polling the platform`, poll},
+	{`^every event was acknowledged with a 2xx$`, `Then every event was acknowledged with a 2xx`, allAcked},
+	{`^every delivery took less than (\d+)ms$`, `Then every delivery took less than 250ms`, fastEnough},
+	{`^the consumer took at least (\d+) events per second$`, `Then the consumer took at least 1000 events per second`, rateAtLeast},
+	{`^within (\d+)s GET "([^"]*)" returns JSON where "([^"]*)" is "([^"]*)"$`, `Then within 5s GET "/sims/{sim.iccid}" returns JSON where "status" is "{sim.status}"`, jsonIs},
+	{`^within (\d+)s the consumer's view of every SIM matches the platform$`, `Then within 5s the consumer's view of every SIM matches the platform`, viewMatches},
+	{`^within (\d+)s the consumer counted every event exactly once$`, `Then within 5s the consumer counted every event exactly once`, countedOnce},
+}
+
+// platformRuns starts the mock platform in-process with the scenario's
+// world and history (a built-in name or a file).
+func platformRuns(ctx context.Context, name string) error {
+	src, ok := scenarios.Builtin(name)
+	file := name + ".yaml"
+	if !ok {
+		var err error
+		if src, err = os.ReadFile(name); err != nil {
+			return fmt.Errorf("scenario %q is neither built in (%s) nor a readable file: %v", name, strings.Join(scenarios.Names(), ", "), err)
+		}
+		file = name
+	}
+	sc, err := scenarios.Parse(file, src)
+	if err != nil {
+		return err
+	}
+	start := sc.Plan.Start
+	if start.IsZero() {
+		start = generator.DefaultStart
+	}
+	world := generator.NewWorld(start, 1)
+	var history []generator.Event
+	if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
+		return err
+	}
+	return get(ctx).startPlatform(world, history)
+}
+
+func platformChurns(ctx context.Context, n int) error {
+	churn, err := generator.NewChurn(1, generator.ChurnOptions{Workspaces: 1})
+	if err != nil {
+		return err
+	}
+	var history []generator.Event
+	for range n {
+		history = append(history, churn.Next())
+	}
+	return get(ctx).startPlatform(churn.World(), history)
+}
+
+func (w *world) startPlatform(world *generator.World, history []generator.Event) error {
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{appToken}})
+	if err != nil {
+		return err
+	}
+	ts := httptest.NewServer(srv)
+	w.mock, w.mockURL = srv, ts.URL
+	w.closers = append(w.closers, ts.Close, func() { srv.Close() })
+	raw, _ := srv.Log().Since(0)
+	w.events = nil
+	for _, b := range raw {
+		var e generator.Event
+		if err := json.Unmarshal(b, &e); err != nil {
+			return err
+		}
+		w.events = append(w.events, e)
+	}
+	return nil
+}
+
+func deliverySize(ctx context.Context, n int) error { get(ctx).delivery.Size = n; return nil }
+func connections(ctx context.Context, n int) error  { get(ctx).delivery.Workers = n; return nil }
+func duplicates(ctx context.Context, p int) error {
+	get(ctx).delivery.Faults.Duplicate = float64(p) / 100
+	return nil
+}
+func reordered(ctx context.Context, n int) error {
+	get(ctx).delivery.Faults.ReorderWindow = n
+	return nil
+}
+func failures(ctx context.Context, p int) error {
+	get(ctx).delivery.Faults.Drop = float64(p) / 100
+	return nil
+}
+func faultSeed(ctx context.Context, n int) error { get(ctx).delivery.Seed = uint64(n); return nil }
+
+// push delivers the platform's events to the consumer's webhook, as the
+// Data Streamer does, with the faults set so far.
+func push(ctx context.Context) error {
+	w := get(ctx)
+	if w.mock == nil {
+		return errors.New("no platform yet: start with a step like 'the platform runs the scenario \"onboarding\"'")
+	}
+	o := w.delivery
+	o.URL = w.consumer + "/webhook"
+	o.Clock = generator.NewInstant(time.Now())
+	s, err := streamer.New(o)
+	if err != nil {
+		return err
+	}
+	s.OnResult = func(out streamer.Outcome) {
+		w.mu.Lock()
+		w.acked = append(w.acked, out)
+		w.mu.Unlock()
+	}
+	s.OnTry = func(a streamer.Attempt) {
+		w.mu.Lock()
+		w.slowest = max(w.slowest, a.Latency)
+		w.mu.Unlock()
+	}
+	in := make(chan streamer.Item, len(w.events))
+	for _, e := range w.events {
+		in <- streamer.Item{ID: e.ID, JSON: e.AppendJSON(nil)}
+	}
+	close(in)
+	w.stats = s.Run(ctx, in)
+	return nil
+}
+
+func missWebhooks(ctx context.Context) error { return nil } // the events are in the log, nobody pushes them
+
+func poll(ctx context.Context) error {
+	w := get(ctx)
+	body := fmt.Sprintf(`{"api":%q,"application_token":%q}`, w.mockURL, appToken)
+	res, err := http.Post(w.consumer+"/admin/poll", "application/json", strings.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("ask the consumer to poll: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("POST %s/admin/poll: HTTP %d %s", w.consumer, res.StatusCode, b)
+	}
+	return nil
+}
+
+func allAcked(ctx context.Context) error {
+	w := get(ctx)
+	if w.stats.Events == 0 {
+		return errors.New("nothing was pushed")
+	}
+	for _, o := range w.acked {
+		if !o.Acked {
+			return fmt.Errorf("%d of %d events were not acknowledged; first: event %d after %d attempts: %s",
+				w.stats.Dead, w.stats.Events, o.Items[0].ID, o.Attempts, o.Err)
+		}
+	}
+	return nil
+}
+
+func rateAtLeast(ctx context.Context, rate int) error {
+	w := get(ctx)
+	got := float64(w.stats.Acked) / w.stats.Duration.Seconds()
+	if got < float64(rate) {
+		return fmt.Errorf("the consumer took %.0f events per second (%d in %s), want at least %d", got, w.stats.Acked, w.stats.Duration, rate)
+	}
+	return nil
+}
+
+func fastEnough(ctx context.Context, ms int) error {
+	w := get(ctx)
+	if limit := time.Duration(ms) * time.Millisecond; w.slowest >= limit {
+		return fmt.Errorf("the slowest delivery took %s, want under %s (%d requests)", w.slowest, limit, w.stats.Requests)
+	}
+	return nil
+}
+
+// truth is what a correct consumer knows of a SIM after every event, each
+// once, in log order.
+type truth struct {
+	ICCID     string
+	Status    string
+	Workspace int64
+	events    []generator.Event
+}
+
+var statusOf = map[int]string{8: "Activated", 9: "Suspended", 10: "Deleted", 45: "Factory Test", 48: "Issued"}
+
+func (w *world) truths() []*truth {
+	byICCID := map[string]*truth{}
+	var order []*truth
+	at := func(iccid string) *truth {
+		t := byICCID[iccid]
+		if t == nil {
+			t = &truth{ICCID: iccid}
+			byICCID[iccid] = t
+			order = append(order, t)
+		}
+		return t
+	}
+	for _, e := range w.events {
+		if e.EventType() == generator.TypeSIMMigration {
+			var d generator.MigrationDetail
+			json.Unmarshal(e.Detail, &d)
+			for _, s := range d.SIMs {
+				t := at(s.ICCID)
+				t.events = append(t.events, e)
+				if d.Type == "target" {
+					t.Workspace = d.TargetWorkspace.ID
+				}
+			}
+			continue
+		}
+		if e.SIM == nil {
+			continue
+		}
+		t := at(e.SIM.ICCID)
+		t.events = append(t.events, e)
+		t.Workspace = e.Organisation.ID
+		if st, ok := statusOf[e.Type.ID]; ok {
+			t.Status = st
+		}
+	}
+	return order
+}
+
+// fill replaces {sim.iccid}, {sim.status}, {sim.workspace} (the first SIM
+// the events name), {events.count} and {count.N} (events of type N).
+func (w *world) fill(s string) string {
+	ts := w.truths()
+	repl := []string{"{events.count}", fmt.Sprint(len(w.events))}
+	if len(ts) > 0 {
+		repl = append(repl, "{sim.iccid}", ts[0].ICCID, "{sim.status}", ts[0].Status, "{sim.workspace}", fmt.Sprint(ts[0].Workspace))
+	}
+	s = strings.NewReplacer(repl...).Replace(s)
+	return regexp.MustCompile(`\{count\.(\d+)\}`).ReplaceAllStringFunc(s, func(m string) string {
+		n := 0
+		for _, e := range w.events {
+			if fmt.Sprint(e.Type.ID) == m[7:len(m)-1] {
+				n++
+			}
+		}
+		return fmt.Sprint(n)
+	})
+}
+
+// getJSON fetches a consumer URL and returns a field by dotted path.
+func (w *world) getJSON(path, field string) (string, error) {
+	res, err := http.Get(w.consumer + path)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		return "", fmt.Errorf("GET %s: HTTP %d %s", path, res.StatusCode, bytes.TrimSpace(b))
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return "", fmt.Errorf("GET %s: not JSON: %s", path, b)
+	}
+	for _, k := range strings.Split(field, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "", fmt.Errorf("GET %s: no %q in %s", path, field, b)
+		}
+		v = m[k]
+	}
+	if v == nil {
+		return "null", nil
+	}
+	return fmt.Sprint(v), nil
+}
+
+// within retries check until it passes or the time is up.
+func within(secs int, check func() error) error {
+	deadline := time.Now().Add(time.Duration(secs) * time.Second)
+	for {
+		err := check()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func jsonIs(ctx context.Context, secs int, path, field, want string) error {
+	w := get(ctx)
+	path, want = w.fill(path), w.fill(want)
+	return within(secs, func() error {
+		got, err := w.getJSON(path, field)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("GET %s: %q is %q, want %q%s", path, field, got, want, w.timelineFor(path))
+		}
+		return nil
+	})
+}
+
+func viewMatches(ctx context.Context, secs int) error {
+	w := get(ctx)
+	ts := w.truths()
+	if len(ts) == 0 {
+		return errors.New("the events name no SIM")
+	}
+	return within(secs, func() error {
+		for _, t := range ts {
+			path := strings.ReplaceAll(w.opts.Probe, "{sim.iccid}", t.ICCID)
+			for _, f := range []struct{ field, want string }{{"status", t.Status}, {"workspace", fmt.Sprint(t.Workspace)}} {
+				if f.want == "" {
+					continue
+				}
+				got, err := w.getJSON(path, f.field)
+				if err != nil {
+					return err
+				}
+				if got != f.want {
+					return fmt.Errorf("SIM %s: the consumer shows %s %q, the platform's events say %q%s", t.ICCID, f.field, got, f.want, w.timeline(t))
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func countedOnce(ctx context.Context, secs int) error {
+	w := get(ctx)
+	want := fmt.Sprint(len(w.events))
+	return within(secs, func() error {
+		got, err := w.getJSON("/stats", "events")
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("the consumer counted %s events, the platform emitted %s (%d requests, %d sent twice on purpose)",
+				got, want, w.stats.Requests, w.stats.Duplicates)
+		}
+		return nil
+	})
+}
+
+// timeline shows a SIM's events in log order and in the order the consumer
+// acknowledged them: what a failure message needs.
+func (w *world) timeline(t *truth) string {
+	var b strings.Builder
+	b.WriteString("\n  the platform's events for this SIM, in order:")
+	for _, e := range t.events {
+		fmt.Fprintf(&b, "\n    %d  %s  %s", e.ID, e.Timestamp.Format(generator.TimestampLayout), e.Description)
+	}
+	if len(w.acked) > 0 {
+		b.WriteString("\n  as delivered (acknowledgement order):")
+		w.mu.Lock()
+		n := 0
+		for _, o := range w.acked {
+			for _, it := range o.Items {
+				for _, e := range t.events {
+					if e.ID == it.ID {
+						n++
+						fmt.Fprintf(&b, "\n    %d. %d  %s (attempts %d, acknowledged %v)", n, e.ID, e.Type.Description, o.Attempts, o.Acked)
+					}
+				}
+			}
+		}
+		w.mu.Unlock()
+	}
+	return b.String()
+}
+
+func (w *world) timelineFor(path string) string {
+	for _, t := range w.truths() {
+		if strings.Contains(path, t.ICCID) {
+			return w.timeline(t)
+		}
+	}
+	return ""
+}
