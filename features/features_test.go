@@ -23,7 +23,7 @@ func TestFeatures(t *testing.T) {
 	o.TestingT, o.FS, o.Paths = t, features.Shipped, []string{"."}
 	suite := godog.TestSuite{
 		Name:                "emnify-mock",
-		ScenarioInitializer: features.InitializeScenario(features.Options{NewConsumer: func() http.Handler { return consumer.New(false) }}),
+		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }}),
 		Options:             &o,
 	}
 	if suite.Run() != 0 {
@@ -38,7 +38,7 @@ func TestFeatures_CatchTheNaiveConsumer(t *testing.T) {
 	var out bytes.Buffer
 	suite := godog.TestSuite{
 		Name:                "naive",
-		ScenarioInitializer: features.InitializeScenario(features.Options{NewConsumer: func() http.Handler { return consumer.New(true) }}),
+		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(true) }}),
 		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, FS: features.Shipped, Paths: []string{"."}, Output: &out},
 	}
 	if suite.Run() == 0 {
@@ -46,9 +46,9 @@ func TestFeatures_CatchTheNaiveConsumer(t *testing.T) {
 	}
 	report := out.String()
 	for _, want := range []string{
-		"the consumer counted",                    // duplicates double-counted
+		"the consumer counted", // duplicates double-counted
 		`the consumer shows status "Suspended", the platform's events say "Deleted"`, // a deleted SIM resurrected
-		"as delivered (acknowledgement order)",    // the timeline in the message
+		"as delivered (acknowledgement order)",                                       // the timeline in the message
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the failure report lacks %q:\n%s", want, report)

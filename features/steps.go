@@ -9,7 +9,9 @@ package features
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +51,10 @@ type Options struct {
 	// NewConsumer, when Consumer is empty, makes a consumer to run
 	// in-process for each scenario (the reference one in go test).
 	NewConsumer func() http.Handler
+	// Seed seeds each scenario's platform; 0 draws a new seed per
+	// scenario, so that scenarios run against one long-lived consumer
+	// never share a SIM.
+	Seed uint64
 }
 
 const appToken = "features-app-token"
@@ -63,6 +70,8 @@ type world struct {
 	mu       sync.Mutex
 	acked    []streamer.Outcome // in the order acknowledged
 	stats    streamer.Stats
+	seed     uint64
+	counted  int // the consumer's event count when the scenario began
 	slowest  time.Duration
 	closers  []func()
 }
@@ -87,6 +96,16 @@ func InitializeScenario(o Options) func(*godog.ScenarioContext) {
 				ts := httptest.NewServer(o.NewConsumer())
 				w.consumer = ts.URL
 				w.closers = append(w.closers, ts.Close)
+			}
+			w.seed = o.Seed
+			if w.seed == 0 {
+				var b [8]byte
+				rand.Read(b[:])
+				w.seed = binary.LittleEndian.Uint64(b[:])
+			}
+			// A long-lived consumer has counted earlier scenarios' events.
+			if n, err := w.getJSON("/stats", "events"); err == nil {
+				w.counted, _ = strconv.Atoi(n)
 			}
 			return context.WithValue(ctx, worldKey{}, w), nil
 		})
@@ -121,6 +140,7 @@ var Steps = []Step{
 	{`^(\d+)% of first delivery attempts fail$`, `And 20% of first delivery attempts fail`, failures},
 	{`^the delivery faults are seeded with (\d+)$`, `And the delivery faults are seeded with 7`, faultSeed},
 	{`^the events are pushed to the consumer$`, `When the events are pushed to the consumer`, push},
+	{`^the consumer's webhook is registered as a data stream with historic data$`, `When the consumer's webhook is registered as a data stream with historic data`, registerStream},
 	{`^the consumer misses the webhooks$`, `When the consumer misses the webhooks`, missWebhooks},
 	{`^the consumer catches up by polling the platform$`, `And the consumer catches up by polling the platform`, poll},
 	{`^every event was acknowledged with a 2xx$`, `Then every event was acknowledged with a 2xx`, allAcked},
@@ -151,7 +171,7 @@ func platformRuns(ctx context.Context, name string) error {
 	if start.IsZero() {
 		start = generator.DefaultStart
 	}
-	world := generator.NewWorld(start, 1)
+	world := generator.NewWorld(start, get(ctx).seed)
 	var history []generator.Event
 	if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
 		return err
@@ -160,7 +180,7 @@ func platformRuns(ctx context.Context, name string) error {
 }
 
 func platformChurns(ctx context.Context, n int) error {
-	churn, err := generator.NewChurn(1, generator.ChurnOptions{Workspaces: 1})
+	churn, err := generator.NewChurn(get(ctx).seed, generator.ChurnOptions{Workspaces: 1})
 	if err != nil {
 		return err
 	}
@@ -172,7 +192,8 @@ func platformChurns(ctx context.Context, n int) error {
 }
 
 func (w *world) startPlatform(world *generator.World, history []generator.Event) error {
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{appToken}})
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{appToken},
+		Streams: server.StreamOptions{Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}, Clock: generator.NewInstant(time.Now())}})
 	if err != nil {
 		return err
 	}
@@ -237,6 +258,39 @@ func push(ctx context.Context) error {
 	}
 	close(in)
 	w.stats = s.Run(ctx, in)
+	return nil
+}
+
+// registerStream registers the consumer's webhook through the platform's
+// v2 data-stream API, as a team does in production; the platform's Data
+// Streamer then delivers the history and everything after.
+func registerStream(ctx context.Context) error {
+	w := get(ctx)
+	if w.mock == nil {
+		return errors.New("no platform yet: start with a step like 'the platform runs the scenario \"onboarding\"'")
+	}
+	res, err := http.Post(w.mockURL+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"`+appToken+`"}`))
+	if err != nil {
+		return err
+	}
+	var auth struct {
+		Token string `json:"auth_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&auth)
+	res.Body.Close()
+	body := fmt.Sprintf(`{"name":"features","data_stream_type":{"id":2},"stream_historic_data":true,`+
+		`"destination":{"connection_type":"RestAPI","credentials":{"url":%q,"size":%d}}}`, w.consumer+"/webhook", w.delivery.Size)
+	req, _ := http.NewRequest("POST", w.mockURL+"/api/v2/data_stream", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+auth.Token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("register the data stream: HTTP %d %s", res.StatusCode, b)
+	}
 	return nil
 }
 
@@ -442,15 +496,15 @@ func viewMatches(ctx context.Context, secs int) error {
 
 func countedOnce(ctx context.Context, secs int) error {
 	w := get(ctx)
-	want := fmt.Sprint(len(w.events))
 	return within(secs, func() error {
-		got, err := w.getJSON("/stats", "events")
+		s, err := w.getJSON("/stats", "events")
 		if err != nil {
 			return err
 		}
-		if got != want {
-			return fmt.Errorf("the consumer counted %s events, the platform emitted %s (%d requests, %d sent twice on purpose)",
-				got, want, w.stats.Requests, w.stats.Duplicates)
+		total, _ := strconv.Atoi(s)
+		if got := total - w.counted; got != len(w.events) {
+			return fmt.Errorf("the consumer counted %d events, the platform emitted %d (%d requests, %d sent twice on purpose)",
+				got, len(w.events), w.stats.Requests, w.stats.Duplicates)
 		}
 		return nil
 	})

@@ -253,11 +253,7 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 // progress redraws a status line on a terminal every 200ms until stopped;
 // elsewhere it prints nothing.
 func progress(w io.Writer, line func() string) (stop func()) {
-	f, ok := w.(*os.File)
-	if !ok {
-		return func() {}
-	}
-	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+	if !isTerminal(w) {
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -278,4 +274,14 @@ func progress(w io.Writer, line func() string) (stop func()) {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

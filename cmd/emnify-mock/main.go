@@ -26,6 +26,7 @@ Commands:
   serve      run the mock emnify REST API (the main job)
   push       push events to a webhook as emnify's Data Streamer does
   replay     send the events of a dead-letter file again
+  verify     run Gherkin features against your consumer
   generate   write realistic emnify events as NDJSON or a JSON array
   scenarios  list, show and validate YAML scenarios
   version    print the version
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &PushCommand{Stdout: stdout, Stderr: stderr}
 	case "replay":
 		cmd = &ReplayCommand{Stdout: stdout, Stderr: stderr}
+	case "verify":
+		cmd = &VerifyCommand{Stdout: stdout, Stderr: stderr}
 	case "scenarios":
 		cmd = &ScenariosCommand{Stdout: stdout, Stderr: stderr}
 	case "version":

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/emnify-mock/emnify-mock/examples/consumer"
 	"github.com/emnify-mock/emnify-mock/server"
 )
 
@@ -292,6 +293,29 @@ func TestPushAndReplay(t *testing.T) {
 	} {
 		if code, out, stderr := runCLI(t, args...); code != 2 || out != "" || !strings.Contains(stderr, "Try: ") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, stderr)
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	good := httptest.NewServer(consumer.New(false))
+	defer good.Close()
+	code, out, stderr := runCLI(t, "verify", "--consumer", good.URL, "--format", "progress")
+	if code != 0 || !strings.Contains(out, "8 scenarios (8 passed)") {
+		t.Fatalf("reference consumer: exit %d\n%s\n%s", code, out, stderr)
+	}
+	naive := httptest.NewServer(consumer.New(true))
+	defer naive.Close()
+	code, out, _ = runCLI(t, "verify", "--consumer", naive.URL, "--format", "junit", "--tags", "~@slow")
+	if code != 1 || !strings.Contains(out, "<testsuites") || !strings.Contains(out, "failure") {
+		t.Fatalf("naive consumer: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runCLI(t, "verify", "--list-steps"); code != 0 || strings.Count(out, "\n    ") < 15 {
+		t.Errorf("--list-steps: exit %d\n%s", code, out)
+	}
+	for _, args := range [][]string{{"verify"}, {"verify", "--consumer", "x"}, {"verify", "--consumer", good.URL, "--format", "xml"}, {"verify", "--consumer", good.URL, "/no/such/features"}} {
+		if code, out, _ := runCLI(t, args...); code != 2 || out != "" {
+			t.Errorf("%v: exit %d, stdout %q", args, code, out)
 		}
 	}
 }

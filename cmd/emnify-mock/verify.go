@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/cucumber/godog"
+	"github.com/emnify-mock/emnify-mock/features"
+)
+
+const verifyUsage = `Usage: emnify-mock verify --consumer URL [flags] [PATH...]
+
+Runs Gherkin features against your running consumer: for each scenario it
+starts the mock emnify platform in-process, delivers the events to your
+consumer (pushed, with faults, or registered as a data stream, or polled),
+and checks what your consumer shows against the platform's event log.
+Without PATH it runs the shipped features; with PATH, your .feature files
+or folders.
+
+Your consumer's contract (see examples/consumer for a reference one):
+  POST /webhook        takes emnify events: one object or a JSON array
+  GET  <probe>         a SIM as JSON with "status" and "workspace"
+  GET  /stats          JSON with "events": how many distinct events it applied
+  POST /admin/poll     {"api": URL, "application_token": T}: catch up from
+                       GET /api/v1/event (only the polling feature needs it)
+
+Flags:
+  --consumer URL       base URL of the consumer (required)
+  --probe TEMPLATE     path of a SIM, with {sim.iccid} (default /sims/{sim.iccid})
+  --format F           pretty (default), progress, junit or cucumber (JSON)
+  --tags EXPR          run only matching scenarios, e.g. '@fast && ~@slow'
+  --list-steps         print every step with an example, and exit
+
+Examples:
+  go run ./examples/consumer/cmd/consumer --addr 127.0.0.1:9000 &
+  emnify-mock verify --consumer http://127.0.0.1:9000
+  emnify-mock verify --consumer http://127.0.0.1:9000 --format junit > report.xml
+  emnify-mock verify --consumer http://127.0.0.1:9000 ./my-features
+`
+
+// VerifyCommand runs features against a consumer.
+type VerifyCommand struct {
+	Stdout, Stderr io.Writer
+}
+
+// Run parses the flags and runs the suite.
+func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	consumer := fs.String("consumer", "", "")
+	probe := fs.String("probe", "/sims/{sim.iccid}", "")
+	format := fs.String("format", "pretty", "")
+	tags := fs.String("tags", "", "")
+	list := fs.Bool("list-steps", false, "")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	hint := "emnify-mock verify --help"
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(c.Stdout, verifyUsage)
+			return err
+		}
+		return &usageError{err: err, hint: hint}
+	}
+	if *list {
+		for _, s := range features.Steps {
+			fmt.Fprintf(c.Stdout, "%s\n    %s\n", s.Pattern, s.Example)
+		}
+		return nil
+	}
+	switch {
+	case *consumer == "":
+		return &usageError{err: errors.New("--consumer URL is required"), hint: hint}
+	case !strings.HasPrefix(*consumer, "http://") && !strings.HasPrefix(*consumer, "https://"):
+		return &usageError{err: fmt.Errorf("--consumer must be an http:// URL, got %q", *consumer), hint: hint}
+	case !strings.Contains(*probe, "{sim.iccid}"):
+		return &usageError{err: fmt.Errorf("--probe must contain {sim.iccid}, got %q", *probe), hint: hint}
+	}
+	switch *format {
+	case "pretty", "progress", "junit", "cucumber":
+	default:
+		return &usageError{err: fmt.Errorf("--format must be pretty, progress, junit or cucumber, got %q", *format), hint: hint}
+	}
+	o := godog.Options{Format: *format, Tags: *tags, Strict: true, Output: c.Stdout, Paths: fs.Args(), NoColors: !isTerminal(c.Stdout)}
+	if len(o.Paths) == 0 {
+		o.FS, o.Paths = features.Shipped, []string{"."}
+	} else {
+		for _, p := range o.Paths {
+			if _, err := os.Stat(p); err != nil {
+				return &usageError{err: fmt.Errorf("feature path: %w", err), hint: hint}
+			}
+		}
+	}
+	suite := godog.TestSuite{
+		Name:                "emnify-mock verify",
+		ScenarioInitializer: features.InitializeScenario(features.Options{Consumer: *consumer, Probe: *probe}),
+		Options:             &o,
+	}
+	if suite.Run() != 0 {
+		return errors.New("the consumer failed the features (see the report above)")
+	}
+	return nil
+}
