@@ -392,10 +392,17 @@ func (w *world) truths() []*truth {
 }
 
 // fill replaces {sim.iccid}, {sim.status}, {sim.workspace} (the first SIM
-// the events name), {events.count} and {count.N} (events of type N).
+// the events name), {endpoint.id} (the first endpoint they name),
+// {events.count} and {count.N} (events of type N).
 func (w *world) fill(s string) string {
 	ts := w.truths()
 	repl := []string{"{events.count}", fmt.Sprint(len(w.events))}
+	for _, e := range w.events {
+		if e.Endpoint != nil {
+			repl = append(repl, "{endpoint.id}", fmt.Sprint(e.Endpoint.ID))
+			break
+		}
+	}
 	if len(ts) > 0 {
 		repl = append(repl, "{sim.iccid}", ts[0].ICCID, "{sim.status}", ts[0].Status, "{sim.workspace}", fmt.Sprint(ts[0].Workspace))
 	}
