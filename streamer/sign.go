@@ -2,8 +2,10 @@ package streamer
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -48,4 +50,12 @@ func (s *Signer) set(h http.Header, id string, ts time.Time, body []byte) {
 	h.Set("webhook-id", id)
 	h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
 	h.Set("webhook-signature", s.Sign(id, ts, body))
+}
+
+// SignRequest signs a load-test request: a fresh message id (a random
+// hex string, so every request is a new message) and the current time.
+func (s *Signer) SignRequest(h http.Header, body []byte) {
+	var b [12]byte
+	rand.Read(b[:])
+	s.set(h, "msg_"+hex.EncodeToString(b[:]), time.Now(), body)
 }

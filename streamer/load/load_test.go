@@ -1,0 +1,152 @@
+package load_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/streamer/load"
+)
+
+func bodies(tb testing.TB, shard, of int) *load.Bodies {
+	tb.Helper()
+	c, err := generator.NewChurn(1, generator.ChurnOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := load.NewBodies(c.Next, 500, shard, of)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func TestBodies_UniqueIDsAndShards(t *testing.T) {
+	seen := map[int64]int{}
+	for shard := range 2 {
+		b := bodies(t, shard, 2)
+		for range 600 {
+			body, release := b.Body(3)
+			var events []struct {
+				ID int64 `json:"id"`
+			}
+			if err := json.Unmarshal(body, &events); err != nil || len(events) != 3 {
+				t.Fatalf("body %s: %v", body, err)
+			}
+			for _, e := range events {
+				seen[e.ID]++
+				if seen[e.ID] > 1 {
+					t.Fatalf("id %d sent twice", e.ID)
+				}
+				if len(itoa(e.ID)) != 15 {
+					t.Fatalf("id %d is not 15 digits", e.ID)
+				}
+			}
+			release()
+		}
+	}
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestRun_LatencyCountsFromTheIntendedInstant: a receiver that takes 20ms
+// with one worker cannot keep up with 100 requests per second; the queue
+// grows, and latency (from the intended instant) shows it, though every
+// request is served in 20ms.
+func TestRun_LatencyCountsFromTheIntendedInstant(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(20 * time.Millisecond) }))
+	defer ts.Close()
+	rec, err := load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 100, Duration: time.Second},
+		Duration: time.Second, Bodies: bodies(t, 0, 1), MaxWorkers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := rec.Report()
+	if r.Requests != 100 {
+		t.Fatalf("%d requests, want 100", r.Requests)
+	}
+	// 100 requests of 20ms each take 2s: the last waited about 1s.
+	if p99 := time.Duration(r.Latencies.P99); p99 < 700*time.Millisecond {
+		t.Errorf("p99 latency %s hides the queue", p99)
+	}
+	if lag := time.Duration(r.ScheduleLag.P99); lag < 700*time.Millisecond || r.LateSends < 50 {
+		t.Errorf("schedule lag p99 %s, %d late sends: the queue is not reported", lag, r.LateSends)
+	}
+}
+
+func TestRun_ReportFields(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ts.Close()
+	rec, err := load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 200, Duration: time.Second},
+		Duration: time.Second, Bodies: bodies(t, 0, 1), Size: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rec.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(r)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for _, k := range []string{"requests", "rate", "throughput", "duration", "latencies", "status_codes", "errors", "success", "events", "schedule_lag", "timeline", "latency_histogram"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("report lacks %q", k)
+		}
+	}
+	lat := m["latencies"].(map[string]any)
+	for _, k := range []string{"total", "mean", "50th", "90th", "95th", "99th", "max", "min"} {
+		if _, ok := lat[k]; !ok {
+			t.Errorf("latencies lack %q (vegeta's name)", k)
+		}
+	}
+	if r.Requests != 200 || r.Events != 400 || r.Success != 1 || r.StatusCodes["200"] != 200 {
+		t.Errorf("requests %d events %d success %v codes %v", r.Requests, r.Events, r.Success, r.StatusCodes)
+	}
+	if r.Rate < 190 || r.Rate > 210 {
+		t.Errorf("rate %.1f, want about 200", r.Rate)
+	}
+}
+
+// TestMerge_IsExact: merging the reports of two halves gives the histogram
+// and counts of the whole.
+func TestMerge_IsExact(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	whole, a, b := load.NewRecorder(start, nil), load.NewRecorder(start, nil), load.NewRecorder(start, nil)
+	for i := range 10_000 {
+		res := load.Result{Intended: start.Add(time.Duration(i) * time.Millisecond), Status: 200, Events: 1, BytesOut: 700}
+		res.Sent = res.Intended.Add(time.Duration(i%7) * time.Microsecond)
+		res.Done = res.Sent.Add(time.Duration(1+i*i%5000) * time.Microsecond)
+		if i%3 == 0 {
+			res.Status = 500
+		}
+		whole.Record(res)
+		if i%2 == 0 {
+			a.Record(res)
+		} else {
+			b.Record(res)
+		}
+	}
+	rw, _ := whole.Report()
+	ra, _ := a.Report()
+	rb, _ := b.Report()
+	m, err := load.Merge(ra, rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Histogram != rw.Histogram || m.LagHistogram != rw.LagHistogram {
+		t.Error("merged histograms differ from the whole's")
+	}
+	if m.Latencies != rw.Latencies || m.Requests != rw.Requests || m.Success != rw.Success || m.StatusCodes["500"] != rw.StatusCodes["500"] || m.Rate != rw.Rate {
+		t.Errorf("merged %+v\nwhole %+v", m.Latencies, rw.Latencies)
+	}
+	for i := range rw.Timeline {
+		if m.Timeline[i].Requests != rw.Timeline[i].Requests {
+			t.Fatalf("second %d: %d requests merged, %d whole", i, m.Timeline[i].Requests, rw.Timeline[i].Requests)
+		}
+	}
+}

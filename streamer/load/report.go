@@ -1,0 +1,320 @@
+package load
+
+import (
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram bounds: 1µs to 10 minutes, 3 significant digits.
+const (
+	histMin    = int64(time.Microsecond)
+	histMax    = int64(10 * time.Minute)
+	histDigits = 3
+)
+
+func newHist() *hdr.Histogram { return hdr.New(histMin, histMax, histDigits) }
+
+// Result is one request of a run.
+type Result struct {
+	Intended time.Time // when the pacer wanted it sent
+	Sent     time.Time
+	Done     time.Time
+	Status   int
+	Err      string
+	Events   int
+	BytesOut int
+	BytesIn  int
+}
+
+// Latencies are in nanoseconds, with vegeta's key names.
+type Latencies struct {
+	Total int64 `json:"total"`
+	Mean  int64 `json:"mean"`
+	P50   int64 `json:"50th"`
+	P90   int64 `json:"90th"`
+	P95   int64 `json:"95th"`
+	P99   int64 `json:"99th"`
+	P999  int64 `json:"99.9th"`
+	Max   int64 `json:"max"`
+	Min   int64 `json:"min"`
+}
+
+// Bytes are totals and means, as vegeta reports them.
+type Bytes struct {
+	Total uint64  `json:"total"`
+	Mean  float64 `json:"mean"`
+}
+
+// Second is one second of the run, for the plots.
+type Second struct {
+	T        int     `json:"t"` // seconds since the start
+	Requests int     `json:"requests"`
+	OK       int     `json:"ok"`
+	Events   int     `json:"events"`
+	P50      int64   `json:"p50"`
+	P99      int64   `json:"p99"`
+	Target   float64 `json:"target_rate"`
+}
+
+// Report sums up a run. The top-level fields that mean what vegeta's mean
+// carry its names (requests, rate, throughput, duration, latencies,
+// status_codes, errors, success, bytes_in, bytes_out, earliest, latest,
+// end, wait); the rest are ours. Histograms are HdrHistogram's compressed
+// encoding in base64, so reports of several shards merge exactly.
+type Report struct {
+	Latencies   Latencies      `json:"latencies"`
+	BytesIn     Bytes          `json:"bytes_in"`
+	BytesOut    Bytes          `json:"bytes_out"`
+	Earliest    time.Time      `json:"earliest"`
+	Latest      time.Time      `json:"latest"`
+	End         time.Time      `json:"end"`
+	Duration    time.Duration  `json:"duration"`
+	Wait        time.Duration  `json:"wait"`
+	Requests    uint64         `json:"requests"`
+	Rate        float64        `json:"rate"`
+	Throughput  float64        `json:"throughput"`
+	Success     float64        `json:"success"`
+	StatusCodes map[string]int `json:"status_codes"`
+	Errors      []string       `json:"errors"`
+
+	Events          uint64    `json:"events"`
+	EventsPerSecond float64   `json:"events_per_second"`
+	TargetRate      float64   `json:"target_rate,omitempty"`
+	ScheduleLag     Latencies `json:"schedule_lag"`
+	LateSends       uint64    `json:"late_sends"`
+	Timeline        []Second  `json:"timeline"`
+	Histogram       string    `json:"latency_histogram"`
+	LagHistogram    string    `json:"schedule_lag_histogram"`
+	Shard           string    `json:"shard,omitempty"`
+	Shards          int       `json:"shards,omitempty"`
+}
+
+// lateAfter is how far behind its intended instant a send counts as late.
+const lateAfter = time.Millisecond
+
+// Recorder gathers results into histograms; memory does not grow with the
+// number of requests (one histogram per second of the run, and one overall).
+type Recorder struct {
+	mu       sync.Mutex
+	start    time.Time
+	pacer    Pacer
+	lat, lag *hdr.Histogram
+	seconds  []*second
+	codes    map[string]int
+	errors   map[string]int
+	r        Report
+}
+
+type second struct {
+	requests, ok, events int
+	lat                  *hdr.Histogram
+}
+
+// NewRecorder starts recording a run that starts at start.
+func NewRecorder(start time.Time, p Pacer) *Recorder {
+	return &Recorder{start: start, pacer: p, lat: newHist(), lag: newHist(), codes: map[string]int{}, errors: map[string]int{}}
+}
+
+// Record adds one result.
+func (rc *Recorder) Record(res Result) {
+	lat := res.Done.Sub(res.Intended)
+	lag := res.Sent.Sub(res.Intended)
+	ok := res.Err == "" && res.Status >= 200 && res.Status < 300
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.lat.RecordValue(clamp(lat))
+	rc.lag.RecordValue(clamp(lag))
+	r := &rc.r
+	r.Requests++
+	if ok {
+		r.Success++
+		r.Events += uint64(res.Events)
+	}
+	if lag > lateAfter {
+		r.LateSends++
+	}
+	r.BytesOut.Total += uint64(res.BytesOut)
+	r.BytesIn.Total += uint64(res.BytesIn)
+	if r.Earliest.IsZero() || res.Intended.Before(r.Earliest) {
+		r.Earliest = res.Intended
+	}
+	if res.Intended.After(r.Latest) {
+		r.Latest = res.Intended
+	}
+	if res.Done.After(r.End) {
+		r.End = res.Done
+	}
+	rc.codes[strconv.Itoa(res.Status)]++
+	if res.Err != "" && (len(rc.errors) < 20 || rc.errors[res.Err] > 0) {
+		rc.errors[res.Err]++
+	}
+	s := int(res.Intended.Sub(rc.start) / time.Second)
+	for len(rc.seconds) <= s {
+		rc.seconds = append(rc.seconds, &second{lat: newHist()})
+	}
+	sec := rc.seconds[s]
+	sec.requests++
+	if ok {
+		sec.ok++
+		sec.events += res.Events
+	}
+	sec.lat.RecordValue(clamp(lat))
+}
+
+func clamp(d time.Duration) int64 { return min(max(int64(d), histMin), histMax) }
+
+// Live returns what the last whole second and the run so far look like,
+// for progress lines.
+func (rc *Recorder) Live() (requests uint64, errors uint64, p50, p99 time.Duration, lastRate int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if n := len(rc.seconds); n >= 2 {
+		lastRate = rc.seconds[n-2].requests
+	}
+	return rc.r.Requests, rc.r.Requests - uint64(rc.r.Success), time.Duration(rc.lat.ValueAtQuantile(50)), time.Duration(rc.lat.ValueAtQuantile(99)), lastRate
+}
+
+// Report finishes the run's report.
+func (rc *Recorder) Report() (*Report, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	r := rc.r
+	r.StatusCodes, r.Errors = rc.codes, []string{}
+	for e := range rc.errors {
+		r.Errors = append(r.Errors, e)
+	}
+	sort.Strings(r.Errors)
+	for i, s := range rc.seconds {
+		sec := Second{T: i, Requests: s.requests, OK: s.ok, Events: s.events,
+			P50: s.lat.ValueAtQuantile(50), P99: s.lat.ValueAtQuantile(99)}
+		if rc.pacer != nil {
+			sec.Target = rc.pacer.Rate(time.Duration(i)*time.Second + time.Second/2)
+		}
+		r.Timeline = append(r.Timeline, sec)
+	}
+	var err error
+	if r.Histogram, err = encode(rc.lat); err == nil {
+		r.LagHistogram, err = encode(rc.lag)
+	}
+	finish(&r, rc.lat, rc.lag)
+	return &r, err
+}
+
+// finish derives the summary numbers from the counts and histograms.
+func finish(r *Report, lat, lag *hdr.Histogram) {
+	r.Latencies, r.ScheduleLag = latencies(lat), latencies(lag)
+	if r.Requests > 0 {
+		r.Success = r.Success / float64(r.Requests)
+		r.BytesIn.Mean = float64(r.BytesIn.Total) / float64(r.Requests)
+		r.BytesOut.Mean = float64(r.BytesOut.Total) / float64(r.Requests)
+	}
+	r.Duration = r.Latest.Sub(r.Earliest)
+	r.Wait = r.End.Sub(r.Latest)
+	if r.Duration > 0 {
+		r.Rate = float64(r.Requests) / r.Duration.Seconds()
+	}
+	if total := r.Duration + r.Wait; total > 0 {
+		r.Throughput = r.Success * float64(r.Requests) / total.Seconds()
+		r.EventsPerSecond = float64(r.Events) / total.Seconds()
+	}
+}
+
+func latencies(h *hdr.Histogram) Latencies {
+	if h.TotalCount() == 0 {
+		return Latencies{}
+	}
+	return Latencies{
+		Total: int64(h.Mean() * float64(h.TotalCount())), Mean: int64(h.Mean()),
+		P50: h.ValueAtQuantile(50), P90: h.ValueAtQuantile(90), P95: h.ValueAtQuantile(95),
+		P99: h.ValueAtQuantile(99), P999: h.ValueAtQuantile(99.9), Max: h.Max(), Min: h.Min(),
+	}
+}
+
+func encode(h *hdr.Histogram) (string, error) {
+	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return "", fmt.Errorf("encode histogram: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+func decode(s string) (*hdr.Histogram, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	return hdr.Decode(b)
+}
+
+// Merge combines the reports of several shards of one run: counts add up,
+// histograms merge exactly, the timeline adds second by second.
+func Merge(reports ...*Report) (*Report, error) {
+	if len(reports) == 0 {
+		return nil, fmt.Errorf("nothing to merge")
+	}
+	lat, lag := newHist(), newHist()
+	m := &Report{StatusCodes: map[string]int{}, Errors: []string{}, Shards: len(reports)}
+	seenErr := map[string]bool{}
+	var success float64
+	for i, r := range reports {
+		for _, p := range []struct {
+			enc string
+			to  *hdr.Histogram
+		}{{r.Histogram, lat}, {r.LagHistogram, lag}} {
+			h, err := decode(p.enc)
+			if err != nil {
+				return nil, fmt.Errorf("report %d: histogram: %w", i+1, err)
+			}
+			p.to.Merge(h)
+		}
+		m.Requests += r.Requests
+		success += r.Success * float64(r.Requests)
+		m.Events += r.Events
+		m.LateSends += r.LateSends
+		m.BytesIn.Total += r.BytesIn.Total
+		m.BytesOut.Total += r.BytesOut.Total
+		m.TargetRate += r.TargetRate
+		if m.Earliest.IsZero() || r.Earliest.Before(m.Earliest) {
+			m.Earliest = r.Earliest
+		}
+		if r.Latest.After(m.Latest) {
+			m.Latest = r.Latest
+		}
+		if r.End.After(m.End) {
+			m.End = r.End
+		}
+		for k, v := range r.StatusCodes {
+			m.StatusCodes[k] += v
+		}
+		for _, e := range r.Errors {
+			if !seenErr[e] {
+				seenErr[e] = true
+				m.Errors = append(m.Errors, e)
+			}
+		}
+		for _, s := range r.Timeline {
+			for len(m.Timeline) <= s.T {
+				m.Timeline = append(m.Timeline, Second{T: len(m.Timeline)})
+			}
+			t := &m.Timeline[s.T]
+			t.Requests += s.Requests
+			t.OK += s.OK
+			t.Events += s.Events
+			t.Target += s.Target
+			t.P50, t.P99 = max(t.P50, s.P50), max(t.P99, s.P99) // per-second histograms are not kept: an upper bound
+		}
+	}
+	m.Success = success
+	var err error
+	if m.Histogram, err = encode(lat); err == nil {
+		m.LagHistogram, err = encode(lag)
+	}
+	finish(m, lat, lag)
+	return m, err
+}
