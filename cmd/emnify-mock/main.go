@@ -27,6 +27,8 @@ Commands:
   push       push events to a webhook as emnify's Data Streamer does
   replay     send the events of a dead-letter file again
   verify     run Gherkin features against your consumer
+  load       load-test a webhook receiver with an open-model pacer
+  report     merge the JSON reports of load-test shards
   generate   write realistic emnify events as NDJSON or a JSON array
   scenarios  list, show and validate YAML scenarios
   version    print the version
@@ -91,6 +93,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &PushCommand{Stdout: stdout, Stderr: stderr}
 	case "replay":
 		cmd = &ReplayCommand{Stdout: stdout, Stderr: stderr}
+	case "load":
+		cmd = &LoadCommand{Stdout: stdout, Stderr: stderr}
+	case "report":
+		cmd = &ReportCommand{Stdout: stdout, Stderr: stderr}
 	case "verify":
 		cmd = &VerifyCommand{Stdout: stdout, Stderr: stderr}
 	case "scenarios":

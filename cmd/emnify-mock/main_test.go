@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -316,6 +317,39 @@ func TestVerify(t *testing.T) {
 	for _, args := range [][]string{{"verify"}, {"verify", "--consumer", "x"}, {"verify", "--consumer", good.URL, "--format", "xml"}, {"verify", "--consumer", good.URL, "/no/such/features"}} {
 		if code, out, _ := runCLI(t, args...); code != 2 || out != "" {
 			t.Errorf("%v: exit %d, stdout %q", args, code, out)
+		}
+	}
+}
+
+func TestLoadAndMerge(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ts.Close()
+	dir := t.TempDir()
+	var files []string
+	for i := range 2 {
+		j := filepath.Join(dir, fmt.Sprintf("shard%d.json", i))
+		files = append(files, j)
+		code, out, stderr := runCLI(t, "load", "--to", ts.URL, "--rate", "200", "--duration", "1s", "--shard", fmt.Sprintf("%d/2", i), "--json", j, "--report", filepath.Join(dir, "r.html"))
+		if code != 0 || !strings.Contains(out, "Requests      [total, rate, throughput]         200") {
+			t.Fatalf("load: exit %d\n%s\n%s", code, out, stderr)
+		}
+	}
+	code, out, stderr := runCLI(t, append([]string{"report", "merge"}, append(files, "--json", filepath.Join(dir, "m.json"))...)...)
+	if code != 0 || !strings.Contains(out, "Requests      [total, rate, throughput]         400") {
+		t.Fatalf("merge: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "r.html")); err != nil || !strings.Contains(string(b), "<svg") {
+		t.Errorf("html report: %v", err)
+	}
+	for _, args := range [][]string{
+		{"load", "--to", "http://192.0.2.1/hook"},
+		{"load", "--to", ts.URL, "--shard", "2/2"},
+		{"load", "--to", ts.URL, "--ramp", "fast"},
+		{"load", "--to", ts.URL, "--rate", "-1"},
+		{"report", "merge"},
+	} {
+		if code, out, stderr := runCLI(t, args...); code != 2 || out != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, stderr)
 		}
 	}
 }

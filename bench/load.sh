@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Reruns the load-test measurements of issue 6 on this machine: rate
+# accuracy at 5,000 and 10,000 requests/s, throughput at --rate 0 against
+# vegeta in the same run, events/s with --size 1000, and memory over a
+# 60 s run. Everything runs against a discarding receiver on loopback.
+# Usage: bench/load.sh [seconds-for-the-memory-run]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
+go build -o "$out/emnify-mock" ./cmd/emnify-mock
+go build -o "$out/receiver" ./bench/receiver
+if ! command -v vegeta >/dev/null; then
+  echo "installing vegeta (go install github.com/tsenart/vegeta/v12@v12.13.0)"
+  GOBIN="$out" go install github.com/tsenart/vegeta/v12@v12.13.0
+fi
+VEGETA=$(command -v vegeta || echo "$out/vegeta")
+"$out/receiver" -addr 127.0.0.1:9099 2>/dev/null &
+sleep 0.5
+URL=http://127.0.0.1:9099/hook
+field() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+echo "== rate accuracy (10 s each)"
+for rate in 5000 10000; do
+  "$out/emnify-mock" load --to $URL --rate $rate --duration 10s --json "$out/r$rate.json" >/dev/null 2>&1
+  field "$out/r$rate.json" "f'target {r[\"target_rate\"]:.0f}/s  achieved {r[\"rate\"]:.1f}/s  ({(r[\"rate\"]/r[\"target_rate\"]-1)*100:+.2f}%)  p99 {r[\"latencies\"][\"99th\"]/1e6:.2f} ms'"
+done
+
+echo "== --rate 0 --size 1 against vegeta -rate=0 -max-workers=64, same body size (10 s each)"
+"$out/emnify-mock" load --to $URL --rate 0 --max-workers 64 --duration 10s --json "$out/fast.json" >/dev/null 2>&1
+ours=$(field "$out/fast.json" "round(r['rate'])")
+bytes=$(field "$out/fast.json" "round(r['bytes_out']['mean'])")
+"$out/emnify-mock" generate --count 1 --seed 1 > "$out/body.json"
+printf 'POST %s\nContent-Type: application/json\n@%s\n' "$URL" "$out/body.json" > "$out/targets"
+"$VEGETA" attack -targets "$out/targets" -rate=0 -max-workers=64 -duration=10s | "$VEGETA" report -type=json > "$out/vegeta.json"
+theirs=$(field "$out/vegeta.json" "round(r['rate'])")
+echo "emnify-mock ${ours}/s (mean body ${bytes} B)   vegeta ${theirs}/s (body $(wc -c < "$out/body.json") B)   ratio $(python3 -c "print(f'{$ours/$theirs:.2f}x')")"
+
+echo "== --rate 0 --size 1000 (10 s)"
+"$out/emnify-mock" load --to $URL --rate 0 --size 1000 --max-workers 8 --duration 10s --json "$out/bulk.json" >/dev/null 2>&1
+field "$out/bulk.json" "f'{r[\"events_per_second\"]:.0f} events/s in {r[\"requests\"]} requests'"
+
+secs=${1:-60}
+echo "== memory over a ${secs} s run at 5000/s (RSS sampled every 10 s)"
+"$out/emnify-mock" load --to $URL --rate 5000 --duration ${secs}s >/dev/null 2>&1 &
+pid=$!
+sleep 1
+while kill -0 $pid 2>/dev/null; do
+  rss=$(awk '/VmRSS/{print $2}' /proc/$pid/status 2>/dev/null || true)
+  [ -n "$rss" ] && echo "  t=$(( $(date +%s) - $(stat -c %Y /proc/$pid) ))s  RSS ${rss} kB"
+  sleep 10
+done

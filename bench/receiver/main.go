@@ -1,0 +1,27 @@
+// Command receiver is a webhook receiver for benchmarks: it reads every
+// request body, throws it away and answers 200. Optionally it holds each
+// request a while, to stand in for a receiver with work to do.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9099", "where to listen")
+	hold := flag.Duration("hold", 0, "how long to hold each request")
+	flag.Parse()
+	fmt.Fprintf(os.Stderr, "receiver on http://%s (hold %s)\n", *addr, *hold)
+	log.Fatal(http.ListenAndServe(*addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if *hold > 0 {
+			time.Sleep(*hold)
+		}
+	})))
+}

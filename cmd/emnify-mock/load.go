@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/streamer"
+	"github.com/emnify-mock/emnify-mock/streamer/load"
+)
+
+const loadUsage = `Usage: emnify-mock load --to URL --rate R --duration D [flags]
+
+Finds out how many emnify events per second a webhook receiver takes. An
+open-model pacer sends each request at its intended instant whatever the
+receiver does (--rate is the total rate of this instance, not per worker);
+latency is measured from that instant into HDR histograms, so a receiver
+that falls behind shows its queueing delay. Bodies carry realistic events
+with unique ids, prepared ahead.
+
+Load:
+  --to URL             the receiver (loopback only, unless --allow-remote)
+  --rate R             requests per second (default 100); 0: as fast as
+                       possible with --max-workers requests in flight
+  --duration D         how long (default 10s)
+  --ramp FROM:TO       ramp the rate linearly from FROM to TO over --duration
+  --steps R@D,...      rates in steps, e.g. 1000@10s,5000@10s,10000@10s
+  --size N             events per request: 1 an object (default), more an array
+  --scenario S         events from this scenario (default: fleet churn)
+  --seed N             event seed (default 1)
+  --max-workers N      requests in flight at most (default 512)
+  --timeout D          per request (default 10s)
+  --method M, --header 'Name:value'..., --sign-secret whsec_...
+  --shard i/n          instance i of n: disjoint event ids and seeds (run n
+                       instances, then 'emnify-mock report merge')
+  --allow-remote       allow a target that is not a loopback address
+
+Reports:
+  a text summary on stdout; a progress line on stderr (a terminal: live;
+  otherwise every 5s)
+  --json FILE          the report as JSON (vegeta's field names where they
+                       mean the same, plus the raw HDR histograms)
+  --report FILE.html   one self-contained page with latency and throughput
+                       over time and the latency distribution
+  --metrics-addr HOST:PORT  Prometheus metrics at /metrics during the run
+
+Examples:
+  emnify-mock load --to http://127.0.0.1:9000/hook --rate 5000 --duration 10s
+  emnify-mock load --to http://127.0.0.1:9000/hook --ramp 100:5000 --duration 1m --report ramp.html
+  emnify-mock load --to http://127.0.0.1:9000/hook --rate 0 --size 1000 --max-workers 8
+  emnify-mock load --to http://127.0.0.1:9000/hook --rate 2000 --shard 0/2 --json a.json &
+  emnify-mock load --to http://127.0.0.1:9000/hook --rate 2000 --shard 1/2 --json b.json
+  emnify-mock report merge a.json b.json --report total.html
+`
+
+// LoadCommand runs a load test against a webhook receiver.
+type LoadCommand struct {
+	Stdout, Stderr io.Writer
+}
+
+// Run parses the flags, runs the load and writes the reports.
+func (c *LoadCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	to := fs.String("to", "", "")
+	rate := fs.Float64("rate", 100, "")
+	duration := fs.Duration("duration", 10*time.Second, "")
+	ramp := fs.String("ramp", "", "")
+	steps := fs.String("steps", "", "")
+	size := fs.Int("size", 1, "")
+	scenario := fs.String("scenario", "", "")
+	seed := fs.Uint64("seed", 1, "")
+	maxWorkers := fs.Int("max-workers", load.DefaultMaxWorkers, "")
+	timeout := fs.Duration("timeout", load.DefaultTimeout, "")
+	method := fs.String("method", "POST", "")
+	var headers stringList
+	fs.Var(&headers, "header", "")
+	secret := fs.String("sign-secret", "", "")
+	shardFlag := fs.String("shard", "0/1", "")
+	remote := fs.Bool("allow-remote", false, "")
+	jsonOut := fs.String("json", "", "")
+	htmlOut := fs.String("report", "", "")
+	metricsAddr := fs.String("metrics-addr", "", "")
+	if err := parseFlags(fs, args, loadUsage, c.Stdout); err != nil {
+		return err
+	}
+	bad := func(format string, a ...any) error {
+		return &usageError{err: fmt.Errorf(format, a...), hint: "emnify-mock load --help"}
+	}
+	u, err := url.Parse(*to)
+	switch {
+	case *to == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return bad("--to must be an http:// URL of the receiver, got %q", *to)
+	case !*remote && !loopback(u.Hostname()):
+		return bad("--to %s is not a loopback address; pass --allow-remote to load another host", u.Host)
+	case *duration <= 0:
+		return bad("--duration must be positive, got %s", *duration)
+	case *size < 1 || *size > 10000:
+		return bad("--size must be from 1 to 10000, got %d", *size)
+	case *maxWorkers < 1:
+		return bad("--max-workers must be 1 or more, got %d", *maxWorkers)
+	}
+	pacer, err := load.ParsePacer(*rate, *ramp, *steps, *duration)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if s, ok := pacer.(load.Steps); ok {
+		*duration = 0
+		for _, st := range s {
+			*duration += st.Duration
+		}
+	}
+	shard, of, err := parseShard(*shardFlag)
+	if err != nil {
+		return bad("%v", err)
+	}
+	h := http.Header{}
+	for _, kv := range headers {
+		name, value, ok := strings.Cut(kv, ":")
+		if !ok {
+			return bad("--header must be 'Name:value', got %q", kv)
+		}
+		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	o := load.Options{URL: *to, Method: strings.ToUpper(*method), Headers: h, Size: *size, Timeout: *timeout,
+		MaxWorkers: *maxWorkers, Pacer: pacer, Duration: *duration}
+	if *secret != "" {
+		if o.Signer, err = streamer.NewSigner(*secret); err != nil {
+			return bad("--sign-secret: %v", err)
+		}
+	}
+	next, err := eventSourceFor(*scenario, *seed+uint64(shard))
+	if err != nil {
+		return err
+	}
+	if o.Bodies, err = load.NewBodies(next, 10_000, shard, of); err != nil {
+		return err
+	}
+	shardName := fmt.Sprintf("%d/%d", shard, of)
+	metrics := load.NewMetrics(shardName)
+	metrics.SetTarget(pacer.Rate(0))
+	o.Observe = metrics.Observe
+	if *metricsAddr != "" {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		srv := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		fmt.Fprintf(c.Stderr, "metrics at http://%s/metrics\n", ln.Addr())
+	}
+
+	start := time.Now()
+	var rec *load.Recorder
+	done := make(chan struct{})
+	go c.progress(done, start, *duration, func() *load.Recorder { return rec }, pacer)
+	rec, err = load.Run(ctx, o)
+	close(done)
+	if err != nil {
+		return err
+	}
+	r, err := rec.Report()
+	if err != nil {
+		return err
+	}
+	if c, ok := pacer.(load.Constant); ok {
+		r.TargetRate = c.Per
+	}
+	r.Shard = shardName
+	r.WriteText(c.Stdout)
+	if err := writeReports(r, *jsonOut, *htmlOut, "Load on "+*to); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return nil
+}
+
+// progress prints the run's state: a live line on a terminal, a plain
+// line every 5s elsewhere.
+func (c *LoadCommand) progress(done <-chan struct{}, start time.Time, d time.Duration, rec func() *load.Recorder, p load.Pacer) {
+	term := isTerminal(c.Stderr)
+	every := 5 * time.Second
+	if term {
+		every = 500 * time.Millisecond
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			if term {
+				fmt.Fprint(c.Stderr, "\r\033[K")
+			}
+			return
+		case <-t.C:
+			r := rec()
+			if r == nil {
+				continue
+			}
+			n, errs, p50, p99, last := r.Live()
+			line := fmt.Sprintf("%d requests  rate %d/s (target %.0f/s)  p50 %s  p99 %s  errors %d  left %s",
+				n, last, p.Rate(time.Since(start)), p50.Round(time.Microsecond), p99.Round(time.Microsecond), errs, max(0, d-time.Since(start)).Round(time.Second))
+			if term {
+				fmt.Fprintf(c.Stderr, "\r\033[K%s", line)
+			} else {
+				fmt.Fprintln(c.Stderr, line)
+			}
+		}
+	}
+}
+
+func writeReports(r *load.Report, jsonPath, htmlPath, title string) error {
+	if jsonPath != "" {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write --json: %w", err)
+		}
+	}
+	if htmlPath != "" {
+		f, err := os.Create(htmlPath)
+		if err != nil {
+			return fmt.Errorf("write --report: %w", err)
+		}
+		defer f.Close()
+		if err := r.WriteHTML(f, title); err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	return nil
+}
+
+// eventSourceFor returns events of a scenario (repeated as needed) or of
+// the fleet churn.
+func eventSourceFor(scenario string, seed uint64) (func() generator.Event, error) {
+	if scenario == "" {
+		churn, err := generator.NewChurn(seed, generator.ChurnOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return churn.Next, nil
+	}
+	sc, err := loadScenario(scenario)
+	if err != nil {
+		return nil, err
+	}
+	var events []generator.Event
+	if _, err := generator.RunPlan(sc.Plan, seed, func(e generator.Event) error { events = append(events, e); return nil }); err != nil {
+		return nil, &inputError{msg: err.Error()}
+	}
+	if len(events) == 0 {
+		return nil, fmt.Errorf("scenario %s makes no events", sc.Name)
+	}
+	i := 0
+	return func() generator.Event { e := events[i%len(events)]; i++; return e }, nil
+}
+
+func parseShard(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("--shard must be i/n with 0 <= i < n, such as 0/4; got %q", s)
+	}
+	return i, n, nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

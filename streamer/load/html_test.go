@@ -1,0 +1,61 @@
+package load_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/streamer/load"
+)
+
+// TestReport_HTML renders a report: the page parses, holds three plots with
+// the run's data, and needs nothing from the network.
+func TestReport_HTML(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	rec := load.NewRecorder(start, load.Constant{Per: 100, Duration: 5 * time.Second})
+	for i := range 500 {
+		in := start.Add(time.Duration(i) * 10 * time.Millisecond)
+		rec.Record(load.Result{Intended: in, Sent: in, Done: in.Add(time.Duration(2+i%40) * time.Millisecond), Status: 200, Events: 1})
+	}
+	r, err := rec.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf, "Load on http://127.0.0.1:9000/hook"); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	dec := xml.NewDecoder(strings.NewReader(page))
+	dec.Strict = true
+	dec.AutoClose = nil
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the page does not parse: %v", err)
+		}
+	}
+	for _, want := range []string{"500 at", "<polyline", "Latency over time", "Throughput over time", "Latency distribution", fmt.Sprintf("%.2f ms", float64(r.Latencies.P99)/1e6)} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, "<svg"); n != 3 {
+		t.Errorf("%d plots, want 3", n)
+	}
+	if strings.Contains(page, "http://") && !strings.Contains(page, "http://www.w3.org/2000/svg") || strings.Contains(page, "<script") {
+		t.Error("the page loads something from elsewhere")
+	}
+	var text bytes.Buffer
+	r.WriteText(&text)
+	if !strings.Contains(text.String(), "Requests      [total, rate, throughput]         500") {
+		t.Errorf("text report:\n%s", text.String())
+	}
+}
