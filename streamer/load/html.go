@@ -100,13 +100,20 @@ func chart(title, xlabel, ylabel string, ss []series, nines bool) template.HTML 
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="grid"/>`, L, W-R, py(y), py(y))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="end">%s</text>`, L-6, py(y)+4, trim(y))
 	}
-	for i := 0; i <= 5; i++ {
-		x := maxX * float64(i) / 5
+	step := niceStep(maxX / 6)
+	if nines {
+		step = 1
+	}
+	for x := 0.0; x <= maxX+1e-9; x += step {
 		label := trim(x)
 		if nines {
-			label = fmt.Sprintf("%.4g%%", 100*(1-math.Pow(10, -x)))
+			label = ninesLabel(int(math.Round(x)))
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="middle">%s</text>`, px(x), H-B+16, label)
+		anchor := "middle"
+		if x+step > maxX+1e-9 && px(x) > W-R-30 {
+			anchor = "end" // keep the last label inside the frame
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="%s">%s</text>`, px(x), H-B+16, anchor, label)
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="axis" text-anchor="middle">%s</text>`, (L+W-R)/2, H-6, xlabel)
 	fmt.Fprintf(&b, `<text x="14" y="%.1f" class="axis" transform="rotate(-90 14 %.1f)" text-anchor="middle">%s</text>`, (T+H-B)/2, (T+H-B)/2, template.HTMLEscapeString(ylabel))
@@ -129,12 +136,39 @@ func chart(title, xlabel, ylabel string, ss []series, nines bool) template.HTML 
 	return template.HTML(b.String())
 }
 
+// ninesLabel names a percentile by its nines: 0%, 90%, 99%, 99.9%, ...
+func ninesLabel(n int) string {
+	switch n {
+	case 0:
+		return "0%"
+	case 1:
+		return "90%"
+	case 2:
+		return "99%"
+	}
+	return "99." + strings.Repeat("9", n-2) + "%"
+}
+
 func niceCeil(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
 	m := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, f := range []float64{1, 2, 2.5, 5, 10} {
+	for _, f := range []float64{1, 2, 4, 8, 10} { // quarters of these are round
+		if f*m >= v {
+			return f * m
+		}
+	}
+	return 10 * m
+}
+
+// niceStep rounds a tick step up to 1, 2 or 5 times a power of ten.
+func niceStep(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	m := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, f := range []float64{1, 2, 5, 10} {
 		if f*m >= v {
 			return f * m
 		}
