@@ -98,27 +98,29 @@ type Report struct {
 // lateAfter is how far behind its intended instant a send counts as late.
 const lateAfter = time.Millisecond
 
-// Recorder gathers results into histograms; memory does not grow with the
-// number of requests (one histogram per second of the run, and one overall).
+// openSeconds is how many recent seconds keep a histogram: results of a
+// second can still arrive a little later (requests that waited).
+const openSeconds = 4
+
+// Recorder gathers results into histograms. Memory stays flat however long
+// the run: two histograms for the whole run, histograms for the last few
+// seconds only, and for older seconds just their counts and percentiles.
 type Recorder struct {
 	mu       sync.Mutex
 	start    time.Time
 	pacer    Pacer
 	lat, lag *hdr.Histogram
-	seconds  []*second
+	seconds  []Second               // the timeline; percentiles set when a second closes
+	open     map[int]*hdr.Histogram // latency of the seconds still open
+	spare    []*hdr.Histogram
 	codes    map[string]int
 	errors   map[string]int
 	r        Report
 }
 
-type second struct {
-	requests, ok, events int
-	lat                  *hdr.Histogram
-}
-
 // NewRecorder starts recording a run that starts at start.
 func NewRecorder(start time.Time, p Pacer) *Recorder {
-	return &Recorder{start: start, pacer: p, lat: newHist(), lag: newHist(), codes: map[string]int{}, errors: map[string]int{}}
+	return &Recorder{start: start, pacer: p, lat: newHist(), lag: newHist(), open: map[int]*hdr.Histogram{}, codes: map[string]int{}, errors: map[string]int{}}
 }
 
 // Record adds one result.
@@ -154,17 +156,51 @@ func (rc *Recorder) Record(res Result) {
 	if res.Err != "" && (len(rc.errors) < 20 || rc.errors[res.Err] > 0) {
 		rc.errors[res.Err]++
 	}
-	s := int(res.Intended.Sub(rc.start) / time.Second)
+	s := max(int(res.Intended.Sub(rc.start)/time.Second), 0)
 	for len(rc.seconds) <= s {
-		rc.seconds = append(rc.seconds, &second{lat: newHist()})
+		rc.seconds = append(rc.seconds, Second{T: len(rc.seconds)})
 	}
-	sec := rc.seconds[s]
-	sec.requests++
+	sec := &rc.seconds[s]
+	sec.Requests++
 	if ok {
-		sec.ok++
-		sec.events += res.Events
+		sec.OK++
+		sec.Events += res.Events
 	}
-	sec.lat.RecordValue(clamp(lat))
+	if h := rc.second(s); h != nil {
+		h.RecordValue(clamp(lat))
+	}
+}
+
+// second returns the open histogram of second s, closing seconds that are
+// too old; nil if s itself is closed already (its latency still counts in
+// the run's histogram).
+func (rc *Recorder) second(s int) *hdr.Histogram {
+	if h, ok := rc.open[s]; ok {
+		return h
+	}
+	for t, h := range rc.open {
+		if t <= s-openSeconds {
+			rc.close(t, h)
+		}
+	}
+	if len(rc.seconds) > s+openSeconds {
+		return nil // long closed
+	}
+	var h *hdr.Histogram
+	if n := len(rc.spare); n > 0 {
+		h, rc.spare = rc.spare[n-1], rc.spare[:n-1]
+	} else {
+		h = newHist()
+	}
+	rc.open[s] = h
+	return h
+}
+
+func (rc *Recorder) close(t int, h *hdr.Histogram) {
+	rc.seconds[t].P50, rc.seconds[t].P99 = h.ValueAtQuantile(50), h.ValueAtQuantile(99)
+	delete(rc.open, t)
+	h.Reset()
+	rc.spare = append(rc.spare, h)
 }
 
 func clamp(d time.Duration) int64 { return min(max(int64(d), histMin), histMax) }
@@ -175,7 +211,7 @@ func (rc *Recorder) Live() (requests uint64, errors uint64, p50, p99 time.Durati
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if n := len(rc.seconds); n >= 2 {
-		lastRate = rc.seconds[n-2].requests
+		lastRate = rc.seconds[n-2].Requests
 	}
 	return rc.r.Requests, rc.r.Requests - uint64(rc.r.Success), time.Duration(rc.lat.ValueAtQuantile(50)), time.Duration(rc.lat.ValueAtQuantile(99)), lastRate
 }
@@ -190,9 +226,10 @@ func (rc *Recorder) Report() (*Report, error) {
 		r.Errors = append(r.Errors, e)
 	}
 	sort.Strings(r.Errors)
-	for i, s := range rc.seconds {
-		sec := Second{T: i, Requests: s.requests, OK: s.ok, Events: s.events,
-			P50: s.lat.ValueAtQuantile(50), P99: s.lat.ValueAtQuantile(99)}
+	for t, h := range rc.open {
+		rc.close(t, h)
+	}
+	for i, sec := range rc.seconds {
 		if rc.pacer != nil {
 			sec.Target = rc.pacer.Rate(time.Duration(i)*time.Second + time.Second/2)
 		}

@@ -83,12 +83,22 @@ func Run(ctx context.Context, o Options) (*Recorder, error) {
 			}
 		}()
 	}
-	fast := isFast(o.Pacer)
-	n := min(initialWorkers, o.MaxWorkers)
-	if fast {
-		n = o.MaxWorkers // as fast as possible: a closed loop of MaxWorkers
+	if isFast(o.Pacer) {
+		// As fast as possible: a closed loop of MaxWorkers, each sending as
+		// soon as its last request is answered; no pacer in between.
+		for range o.MaxWorkers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil && time.Since(start) < o.Duration {
+					o.hit(rec, time.Now())
+				}
+			}()
+		}
+		wg.Wait()
+		return rec, nil
 	}
-	for range n {
+	for range min(initialWorkers, o.MaxWorkers) {
 		spawn()
 	}
 
@@ -96,23 +106,15 @@ func Run(ctx context.Context, o Options) (*Recorder, error) {
 	// that waits for a free worker keeps its intended instant, so the wait
 	// is measured (no coordinated omission).
 	for i := uint64(0); ctx.Err() == nil; i++ {
-		var intended time.Time
-		if fast {
-			if time.Since(start) >= o.Duration {
-				break
-			}
-			intended = time.Now()
-		} else {
-			at, ok := o.Pacer.At(i)
-			if !ok {
-				break
-			}
-			intended = start.Add(at)
-			if wait := time.Until(intended); wait > 0 {
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-				}
+		at, ok := o.Pacer.At(i)
+		if !ok {
+			break
+		}
+		intended := start.Add(at)
+		if wait := time.Until(intended); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
 			}
 		}
 		select {
