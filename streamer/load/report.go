@@ -124,12 +124,22 @@ func NewRecorder(start time.Time, p Pacer) *Recorder {
 }
 
 // Record adds one result.
-func (rc *Recorder) Record(res Result) {
+func (rc *Recorder) Record(res Result) { rc.RecordAll([]Result{res}) }
+
+// RecordAll adds results under one lock: workers hand in batches, so they
+// do not queue on the lock at high rates.
+func (rc *Recorder) RecordAll(results []Result) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for i := range results {
+		rc.record(&results[i])
+	}
+}
+
+func (rc *Recorder) record(res *Result) {
 	lat := res.Done.Sub(res.Intended)
 	lag := res.Sent.Sub(res.Intended)
 	ok := res.Err == "" && res.Status >= 200 && res.Status < 300
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
 	rc.lat.RecordValue(clamp(lat))
 	rc.lag.RecordValue(clamp(lag))
 	r := &rc.r

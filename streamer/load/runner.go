@@ -78,8 +78,10 @@ func Run(ctx context.Context, o Options) (*Recorder, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			b := newBatch(rec)
+			defer b.flush()
 			for intended := range ticks {
-				o.hit(rec, intended)
+				b.add(o.hit(intended))
 			}
 		}()
 	}
@@ -90,8 +92,10 @@ func Run(ctx context.Context, o Options) (*Recorder, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				b := newBatch(rec)
+				defer b.flush()
 				for ctx.Err() == nil && time.Since(start) < o.Duration {
-					o.hit(rec, time.Now())
+					b.add(o.hit(time.Now()))
 				}
 			}()
 		}
@@ -140,8 +144,35 @@ func isFast(p Pacer) bool {
 	return ok && c.Per <= 0
 }
 
-// hit sends one request and records it.
-func (o *Options) hit(rec *Recorder, intended time.Time) {
+// batch collects a worker's results and hands them to the recorder 64 at
+// a time, or every 100ms at low rates, so progress stays live.
+type batch struct {
+	rec     *Recorder
+	results []Result
+	since   time.Time
+}
+
+func newBatch(rec *Recorder) *batch { return &batch{rec: rec, results: make([]Result, 0, 64)} }
+
+func (b *batch) add(r Result) {
+	if len(b.results) == 0 {
+		b.since = r.Done
+	}
+	b.results = append(b.results, r)
+	if len(b.results) == cap(b.results) || r.Done.Sub(b.since) > 100*time.Millisecond {
+		b.flush()
+	}
+}
+
+func (b *batch) flush() {
+	if len(b.results) > 0 {
+		b.rec.RecordAll(b.results)
+		b.results = b.results[:0]
+	}
+}
+
+// hit sends one request and returns its result.
+func (o *Options) hit(intended time.Time) Result {
 	body, release := o.Bodies.Body(o.Size)
 	defer release()
 	res := Result{Intended: intended, Events: o.Size, BytesOut: len(body)}
@@ -170,8 +201,8 @@ func (o *Options) hit(rec *Recorder, intended time.Time) {
 	if err != nil {
 		res.Err = err.Error()
 	}
-	rec.Record(res)
 	if o.Observe != nil {
 		o.Observe(res)
 	}
+	return res
 }
