@@ -65,6 +65,7 @@ func Run(ctx context.Context, o Options) (*Recorder, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			Transport: &http.Transport{
 				MaxIdleConnsPerHost: o.MaxWorkers, DialContext: (&net.Dialer{Timeout: o.Timeout}).DialContext,
+				DisableCompression: true, // webhook answers are small; no gzip negotiation
 			},
 		}
 	}
