@@ -157,11 +157,9 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	c := callerOf(r)
 	var created *generator.Endpoint
-	var apiErr *apiError
 	err := s.apply(func() ([]generator.Event, error) {
 		svc, tariff, e := profiles(c.ws, &b, "Create endpoint")
 		if e != nil {
-			apiErr = e
 			return nil, e
 		}
 		spec := generator.EndpointSpec{ServiceProfile: *svc, TariffProfile: *tariff, Status: generator.EndpointStatus(*b.Status.ID)}
@@ -178,16 +176,14 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		if b.IPAddress != nil {
 			ip, err := netip.ParseAddr(*b.IPAddress)
 			if err != nil {
-				apiErr = validation("Create endpoint validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: "Endpoint - ip_address is invalid."})
-				return nil, apiErr
+				return nil, validation("Create endpoint validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: "Endpoint - ip_address is invalid."})
 			}
 			spec.IP = ip
 		}
 		if b.SIM != nil && b.SIM.ID != nil {
 			sim := s.world.Platform.SIM(*b.SIM.ID)
 			if sim == nil || sim.Workspace != c.ws {
-				apiErr = validation("Create endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
-				return nil, apiErr
+				return nil, validation("Create endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
 			}
 			spec.SIM = sim
 			spec.ActivateSIM = spec.Status == generator.EndpointEnabled && (b.SIM.Activate == nil || *b.SIM.Activate)
@@ -200,8 +196,8 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		created = ep
 		return events, err
 	})
-	if apiErr != nil || err != nil {
-		s.finish(w, err, apiErr, ctBare)
+	if err != nil {
+		s.finish(w, err, ctBare)
 		return
 	}
 	w.Header().Set("Location", fmt.Sprintf("%s/api/v1/endpoint/%d", baseURL(r), created.ID))
@@ -228,16 +224,13 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	c := callerOf(r)
 	p := s.world.Platform
-	var apiErr *apiError
 	err := s.apply(func() ([]generator.Event, error) {
 		ep, e := s.endpoint(r)
 		if e != nil {
-			apiErr = e
 			return nil, e
 		}
 		svc, tariff, e := profiles(c.ws, &b, "Update endpoint")
 		if e != nil {
-			apiErr = e
 			return nil, e
 		}
 		// Check the SIM and status parts first.
@@ -245,8 +238,7 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 		release := b.SIM != nil && b.SIM.ID == nil
 		if b.SIM != nil && b.SIM.ID != nil {
 			if assign = p.SIM(*b.SIM.ID); assign == nil || assign.Workspace != c.ws {
-				apiErr = validation("Update endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
-				return nil, apiErr
+				return nil, validation("Update endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
 			}
 			if ep.SIM == assign {
 				assign = nil // already there
@@ -261,8 +253,7 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 		if b.Status != nil && b.Status.ID != nil {
 			st := generator.EndpointStatus(*b.Status.ID)
 			if st != generator.EndpointEnabled && st != generator.EndpointDisabled {
-				apiErr = validation(fmt.Sprintf("Endpoint status %v cannot be set; expected 0 (Enabled) or 1 (Disabled)", *b.Status.ID))
-				return nil, apiErr
+				return nil, validation(fmt.Sprintf("Endpoint status %v cannot be set; expected 0 (Enabled) or 1 (Disabled)", *b.Status.ID))
 			}
 			holdsSIM := (ep.SIM != nil && !release) || assign != nil
 			if st != ep.Status {
@@ -297,20 +288,18 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		return events, p.UpdateEndpoint(ep, u)
 	})
-	s.finish(w, err, apiErr, ctBare)
+	s.finish(w, err, ctBare)
 }
 
 func (s *Server) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request) {
-	var apiErr *apiError
 	err := s.apply(func() ([]generator.Event, error) {
 		ep, e := s.endpoint(r)
 		if e != nil {
-			apiErr = e
 			return nil, e
 		}
 		return nil, s.world.Platform.DeleteEndpoint(ep)
 	})
-	s.finish(w, err, apiErr, ctBare)
+	s.finish(w, err, ctBare)
 }
 
 // handleConnectivity reports a connectivity status derived from state:
@@ -353,14 +342,12 @@ func (s *Server) handleResetConnectivity(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	a := callerOf(r).actor()
-	var apiErr *apiError
 	err := s.apply(func() ([]generator.Event, error) {
 		ep, e := s.endpoint(r)
 		if e != nil {
-			apiErr = e
 			return nil, e
 		}
 		return s.world.Platform.ResetConnectivity(a, ep)
 	})
-	s.finish(w, err, apiErr, "text/html; charset=UTF-8")
+	s.finish(w, err, "text/html; charset=UTF-8")
 }

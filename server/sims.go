@@ -2,6 +2,7 @@ package server
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -92,11 +93,9 @@ func (s *Server) handlePatchSIM(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := callerOf(r).actor()
-	var apiErr *apiError
 	err := s.apply(func() ([]generator.Event, error) {
 		sim, e := s.sim(r)
 		if e != nil {
-			apiErr = e
 			return nil, e
 		}
 		switch generator.SIMStatus(*body.Status.ID) {
@@ -107,16 +106,17 @@ func (s *Server) handlePatchSIM(w http.ResponseWriter, r *http.Request) {
 		case generator.SIMFactoryTest:
 			return s.world.Platform.StartFactoryTest(a, sim)
 		}
-		apiErr = validation(fmt.Sprintf("SIM status %v cannot be set; expected 1 (Activated), 2 (Suspended) or 4 (Factory Test); delete with DELETE", *body.Status.ID))
-		return nil, apiErr
+		return nil, validation(fmt.Sprintf("SIM status %v cannot be set; expected 1 (Activated), 2 (Suspended) or 4 (Factory Test); delete with DELETE", *body.Status.ID))
 	})
-	s.finish(w, err, apiErr, ctBare)
+	s.finish(w, err, ctBare)
 }
 
-// finish answers a write: 204, or the error.
-func (s *Server) finish(w http.ResponseWriter, err error, apiErr *apiError, contentType string) {
+// finish answers a write: 204, the API error a handler returned, or the
+// state machine's refusal mapped to emnify's status and body.
+func (s *Server) finish(w http.ResponseWriter, err error, contentType string) {
+	var apiErr *apiError
 	switch {
-	case apiErr != nil:
+	case errors.As(err, &apiErr):
 		writeError(w, apiErr)
 	case err != nil:
 		writeError(w, refusal(err))
@@ -127,16 +127,14 @@ func (s *Server) finish(w http.ResponseWriter, err error, apiErr *apiError, cont
 
 func (s *Server) handleDeleteSIM(w http.ResponseWriter, r *http.Request) {
 	a := callerOf(r).actor()
-	var apiErr *apiError
 	err := s.apply(func() ([]generator.Event, error) {
 		sim, e := s.sim(r)
 		if e != nil {
-			apiErr = e
 			return nil, e
 		}
 		return s.world.Platform.DeleteSIM(a, sim)
 	})
-	s.finish(w, err, apiErr, ctBare)
+	s.finish(w, err, ctBare)
 }
 
 // batch finds a batch of the caller's workspace by BIC. Call with the lock
