@@ -52,10 +52,12 @@ func (s *Signer) set(h http.Header, id string, ts time.Time, body []byte) {
 	h.Set("webhook-signature", s.Sign(id, ts, body))
 }
 
-// SignRequest signs a load-test request: a fresh message id (a random
-// hex string, so every request is a new message) and the current time.
-func (s *Signer) SignRequest(h http.Header, body []byte) {
+// SignNew signs a load-test message: a fresh id (a random hex string, so
+// every request is a new message) and the current time. It returns the
+// values of webhook-id, webhook-timestamp and webhook-signature.
+func (s *Signer) SignNew(body []byte) (id, timestamp, signature string) {
 	var b [12]byte
 	rand.Read(b[:])
-	s.set(h, "msg_"+hex.EncodeToString(b[:]), time.Now(), body)
+	id, now := "msg_"+hex.EncodeToString(b[:]), time.Now()
+	return id, strconv.FormatInt(now.Unix(), 10), s.Sign(id, now, body)
 }

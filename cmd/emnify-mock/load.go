@@ -160,11 +160,10 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.Stderr, "metrics at http://%s/metrics\n", ln.Addr())
 	}
 
-	start := time.Now()
-	var rec *load.Recorder
+	rec := load.NewRecorder(time.Now(), pacer)
 	done := make(chan struct{})
-	go c.progress(done, start, *duration, func() *load.Recorder { return rec }, pacer)
-	rec, err = load.Run(ctx, o)
+	go c.progress(done, *duration, rec, pacer)
+	err = load.Run(ctx, o, rec)
 	close(done)
 	if err != nil {
 		return err
@@ -189,7 +188,8 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 
 // progress prints the run's state: a live line on a terminal, a plain
 // line every 5s elsewhere.
-func (c *LoadCommand) progress(done <-chan struct{}, start time.Time, d time.Duration, rec func() *load.Recorder, p load.Pacer) {
+func (c *LoadCommand) progress(done <-chan struct{}, d time.Duration, r *load.Recorder, p load.Pacer) {
+	start := time.Now()
 	term := isTerminal(c.Stderr)
 	every := 5 * time.Second
 	if term {
@@ -205,13 +205,13 @@ func (c *LoadCommand) progress(done <-chan struct{}, start time.Time, d time.Dur
 			}
 			return
 		case <-t.C:
-			r := rec()
-			if r == nil {
-				continue
-			}
 			n, errs, p50, p99, last := r.Live()
-			line := fmt.Sprintf("%d requests  rate %d/s (target %.0f/s)  p50 %s  p99 %s  errors %d  left %s",
-				n, last, p.Rate(time.Since(start)), p50.Round(time.Microsecond), p99.Round(time.Microsecond), errs, max(0, d-time.Since(start)).Round(time.Second))
+			target := "as fast as possible"
+			if rate := p.Rate(time.Since(start)); rate > 0 {
+				target = fmt.Sprintf("target %.0f/s", rate)
+			}
+			line := fmt.Sprintf("%d requests  rate %d/s (%s)  p50 %s  p99 %s  errors %d  left %s",
+				n, last, target, p50.Round(time.Microsecond), p99.Round(time.Microsecond), errs, max(0, d-time.Since(start)).Round(time.Second))
 			if term {
 				fmt.Fprintf(c.Stderr, "\r\033[K%s", line)
 			} else {

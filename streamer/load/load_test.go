@@ -2,13 +2,22 @@ package load_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/streamer"
 	"github.com/emnify-mock/emnify-mock/streamer/load"
 )
 
@@ -60,8 +69,9 @@ func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 func TestRun_LatencyCountsFromTheIntendedInstant(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(20 * time.Millisecond) }))
 	defer ts.Close()
-	rec, err := load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 100, Duration: time.Second},
-		Duration: time.Second, Bodies: bodies(t, 0, 1), MaxWorkers: 1})
+	rec := load.NewRecorder(time.Now(), nil)
+	err := load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 100, Duration: time.Second},
+		Duration: time.Second, Bodies: bodies(t, 0, 1), MaxWorkers: 1}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +91,9 @@ func TestRun_LatencyCountsFromTheIntendedInstant(t *testing.T) {
 func TestRun_ReportFields(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer ts.Close()
-	rec, err := load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 200, Duration: time.Second},
-		Duration: time.Second, Bodies: bodies(t, 0, 1), Size: 2})
+	rec := load.NewRecorder(time.Now(), nil)
+	err := load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 200, Duration: time.Second},
+		Duration: time.Second, Bodies: bodies(t, 0, 1), Size: 2}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,5 +159,98 @@ func TestMerge_IsExact(t *testing.T) {
 		if m.Timeline[i].Requests != rw.Timeline[i].Requests {
 			t.Fatalf("second %d: %d requests merged, %d whole", i, m.Timeline[i].Requests, rw.Timeline[i].Requests)
 		}
+	}
+}
+
+// TestRun_RequestsCarryHeadersAndSignatures: the method, the user's
+// headers and a valid Standard Webhooks signature of the very body arrive
+// at the receiver; redirects are answers, not followed.
+func TestRun_RequestsCarryHeadersAndSignatures(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	var mu sync.Mutex
+	var problems []string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, key)
+		fmt.Fprintf(mac, "%s.%s.%s", r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), body)
+		want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method != http.MethodPut || r.URL.Path != "/hook":
+			problems = append(problems, r.Method+" "+r.URL.Path)
+		case r.Header.Get("X-Tenant") != "acme" || r.Header.Get("Content-Type") != "application/json":
+			problems = append(problems, fmt.Sprint(r.Header))
+		case r.Header.Get("webhook-signature") != want:
+			problems = append(problems, "signature "+r.Header.Get("webhook-signature")+", want "+want)
+		case !json.Valid(body):
+			problems = append(problems, "body "+string(body))
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	defer ts.Close()
+	signer, err := streamer.NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := load.NewRecorder(time.Now(), nil)
+	err = load.Run(context.Background(), load.Options{URL: ts.URL + "/hook", Method: http.MethodPut, Headers: http.Header{"X-Tenant": {"acme"}},
+		Signer: signer, Pacer: load.Constant{Per: 100, Duration: 500 * time.Millisecond}, Duration: 500 * time.Millisecond, Bodies: bodies(t, 0, 1)}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := rec.Report()
+	if len(problems) > 0 {
+		t.Fatalf("%d problems, first: %s", len(problems), problems[0])
+	}
+	if r.Requests != 50 || r.StatusCodes["302"] != 50 || r.Success != 0 {
+		t.Errorf("%d requests, codes %v, success %v: want 50 answered 302, not followed, not successes", r.Requests, r.StatusCodes, r.Success)
+	}
+}
+
+// TestRun_ErrorsAreResults: a receiver that is not there gives errors in
+// the report, not a failed run.
+func TestRun_ErrorsAreResults(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now
+	rec := load.NewRecorder(time.Now(), nil)
+	if err := load.Run(context.Background(), load.Options{URL: "http://" + addr + "/hook", Pacer: load.Constant{Per: 50, Duration: 200 * time.Millisecond},
+		Duration: 200 * time.Millisecond, Bodies: bodies(t, 0, 1)}, rec); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := rec.Report()
+	if r.Requests != 10 || r.Success != 0 || len(r.Errors) == 0 || !strings.Contains(r.Errors[0], "refused") {
+		t.Errorf("%d requests, success %v, errors %q", r.Requests, r.Success, r.Errors)
+	}
+}
+
+// TestRun_RecorderIsLive: the caller's recorder sees results while the run
+// goes on (the progress line reads it).
+func TestRun_RecorderIsLive(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ts.Close()
+	rec := load.NewRecorder(time.Now(), nil)
+	done := make(chan error)
+	go func() {
+		done <- load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 100, Duration: 2 * time.Second},
+			Duration: 2 * time.Second, Bodies: bodies(t, 0, 1)}, rec)
+	}()
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended (%v) before the recorder showed a result", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if n, _, _, _, _ := rec.Live(); n > 0 {
+			break
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,11 +1,8 @@
 package load
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -36,16 +33,17 @@ type Options struct {
 	Bodies     *Bodies
 	// Observe, if set, sees every result (for Prometheus metrics).
 	Observe func(Result)
-	Client  *http.Client
 }
 
-// Run runs the load until the pacer's schedule (or, at rate 0, Duration)
-// is over or ctx ends, and waits for requests in flight. Latency counts
-// from each request's intended instant; a request that waits for a free
-// worker shows that wait as schedule lag and as latency.
-func Run(ctx context.Context, o Options) (*Recorder, error) {
+// Run runs the load into rec until the pacer's schedule (or, at rate 0,
+// Duration) is over or ctx ends, and waits for requests in flight. The
+// run starts at rec's start. Latency counts from each request's intended
+// instant; a request that waits for a free worker shows that wait as
+// schedule lag and as latency. The caller holds rec, so it can show
+// progress while the run goes on.
+func Run(ctx context.Context, o Options, rec *Recorder) error {
 	if o.URL == "" || o.Pacer == nil || o.Bodies == nil || o.Duration <= 0 {
-		return nil, errors.New("load: URL, pacer, duration and bodies are required")
+		return errors.New("load: URL, pacer, duration and bodies are required")
 	}
 	if o.Method == "" {
 		o.Method = http.MethodPost
@@ -59,30 +57,29 @@ func Run(ctx context.Context, o Options) (*Recorder, error) {
 	if o.MaxWorkers <= 0 {
 		o.MaxWorkers = DefaultMaxWorkers
 	}
-	if o.Client == nil {
-		o.Client = &http.Client{
-			Timeout:       o.Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport: &http.Transport{
-				MaxIdleConnsPerHost: o.MaxWorkers, DialContext: (&net.Dialer{Timeout: o.Timeout}).DialContext,
-				DisableCompression: true, // webhook answers are small; no gzip negotiation
-			},
-		}
+	client, err := newClient(o.URL, o.MaxWorkers, o.Timeout)
+	if err != nil {
+		return err
 	}
-	start := time.Now()
-	rec := NewRecorder(start, o.Pacer)
+	start := rec.start
 	ticks := make(chan time.Time)
 	var wg sync.WaitGroup
 	workers := 0
-	spawn := func() {
-		workers++
+	// work runs one worker: its requests come from next until it says stop.
+	work := func(next func() (time.Time, bool)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			s := o.newSender(client)
+			defer s.close()
 			b := newBatch(rec)
 			defer b.flush()
-			for intended := range ticks {
-				b.add(o.hit(intended))
+			for {
+				intended, ok := next()
+				if !ok {
+					return
+				}
+				b.add(s.hit(intended))
 			}
 		}()
 	}
@@ -90,18 +87,17 @@ func Run(ctx context.Context, o Options) (*Recorder, error) {
 		// As fast as possible: a closed loop of MaxWorkers, each sending as
 		// soon as its last request is answered; no pacer in between.
 		for range o.MaxWorkers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				b := newBatch(rec)
-				defer b.flush()
-				for ctx.Err() == nil && time.Since(start) < o.Duration {
-					b.add(o.hit(time.Now()))
-				}
-			}()
+			work(func() (time.Time, bool) {
+				now := time.Now()
+				return now, ctx.Err() == nil && now.Sub(start) < o.Duration
+			})
 		}
 		wg.Wait()
-		return rec, nil
+		return nil
+	}
+	spawn := func() {
+		workers++
+		work(func() (time.Time, bool) { t, ok := <-ticks; return t, ok })
 	}
 	for range min(initialWorkers, o.MaxWorkers) {
 		spawn()
@@ -137,7 +133,7 @@ func Run(ctx context.Context, o Options) (*Recorder, error) {
 	}
 	close(ticks)
 	wg.Wait()
-	return rec, nil
+	return nil
 }
 
 func isFast(p Pacer) bool {
@@ -170,40 +166,4 @@ func (b *batch) flush() {
 		b.rec.RecordAll(b.results)
 		b.results = b.results[:0]
 	}
-}
-
-// hit sends one request and returns its result.
-func (o *Options) hit(intended time.Time) Result {
-	body, release := o.Bodies.Body(o.Size)
-	defer release()
-	res := Result{Intended: intended, Events: o.Size, BytesOut: len(body)}
-	req, err := http.NewRequest(o.Method, o.URL, bytes.NewReader(body))
-	if err == nil {
-		for k, v := range o.Headers {
-			req.Header[k] = v
-		}
-		req.Header.Set("Content-Type", "application/json")
-		if o.Signer != nil {
-			o.Signer.SignRequest(req.Header, body)
-		}
-		res.Sent = time.Now()
-		var resp *http.Response
-		resp, err = o.Client.Do(req)
-		if err == nil {
-			n, _ := io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			res.Status, res.BytesIn = resp.StatusCode, int(n)
-		}
-	}
-	res.Done = time.Now()
-	if res.Sent.IsZero() {
-		res.Sent = res.Done
-	}
-	if err != nil {
-		res.Err = err.Error()
-	}
-	if o.Observe != nil {
-		o.Observe(res)
-	}
-	return res
 }
