@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emnify-mock/emnify-mock/examples/consumer"
 	"github.com/emnify-mock/emnify-mock/server"
@@ -230,6 +231,34 @@ func TestServe_StartsAnswersAndStops(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "serve", "--addr", "nowhere"); code != 2 || !strings.Contains(stderr, "--addr must be HOST:PORT") {
 		t.Errorf("bad --addr: exit %d, %q", code, stderr)
+	}
+}
+
+// TestServe_Live: with --live the log grows on its own; bad rates are
+// refused before anything listens.
+func TestServe_Live(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *server.Server, 1)
+	var stdout, stderr bytes.Buffer
+	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--live", "100/s"}) }()
+	srv := <-ready
+	start := srv.Log().Len()
+	for deadline := time.Now().Add(5 * time.Second); srv.Log().Len() < start+20; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log grew from %d to %d in 5s at --live 100/s", start, srv.Log().Len())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	for _, bad := range []string{"fast", "6", "6/d", "-1/s", "0/m"} {
+		if code, out, stderr := runCLI(t, "serve", "--addr", "127.0.0.1:0", "--live", bad); code != 2 || out != "" || !strings.Contains(stderr, "want a rate like 6/m") {
+			t.Errorf("--live %s: exit %d, stdout %q, stderr %q", bad, code, out, stderr)
+		}
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +39,15 @@ Flags:
                        the default workspaces (acme, production) and their
                        groups (fleet, trackers, cold-chain, sensors, spare, ...;
                        see 'emnify-mock scenarios show serve-default').
+  --live RATE          keep the fleet alive: about RATE state changes happen
+                       on their own (RATE as 6/m, 1/s or 100/h), the fleet's
+                       daily churn in every workspace, each through the state
+                       machines with its events, also on data streams.
+                       Default off: the world changes only when you call.
 
 Examples:
   emnify-mock serve
+  emnify-mock serve --live 6/m
   emnify-mock serve --addr 127.0.0.1:9000 --seed 7 --app-token my-test-token
   emnify-mock serve --scenario factory-test-activation
 `
@@ -69,6 +77,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	var tokens, extra stringList
 	fs.Var(&tokens, "app-token", "")
 	fs.Var(&extra, "scenario", "")
+	live := fs.String("live", "", "")
 	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
 		return err
 	}
@@ -79,6 +88,10 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	seed, err := parseSeed(*seedFlag)
 	if err != nil {
 		return &usageError{err: err, hint: hint}
+	}
+	perSecond, err := parseRate(*live)
+	if err != nil {
+		return &usageError{err: fmt.Errorf("--live: %w", err), hint: hint}
 	}
 	if *seedFlag == "" {
 		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to get this workspace again)\n", seed, seed)
@@ -121,6 +134,10 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	c.banner(srv, world)
+	if perSecond > 0 {
+		fmt.Fprintf(c.Stderr, "live: about %s state changes happen on their own\n", *live)
+		go srv.Live(ctx, perSecond)
+	}
 	if c.ready != nil {
 		c.ready(srv)
 	}
@@ -152,4 +169,19 @@ func (c *ServeCommand) banner(srv *server.Server, world *generator.World) {
   curl -s -H "Authorization: Bearer $TOKEN" '%[1]s/api/v1/event?per_page=5&sort=-id' | jq .
 
 `, srv.URL(), srv.Log().Len(), ws.Name, ws.ID, len(ws.SIMs()), len(ws.Endpoints()), token, ws.Users[0].Username, server.DefaultPassword, bic)
+}
+
+// parseRate reads a rate written N/s, N/m or N/h as events per second; ""
+// is 0.
+func parseRate(s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, unit, ok := strings.Cut(s, "/")
+	per := map[string]float64{"s": 1, "m": 60, "h": 3600}[unit]
+	v, err := strconv.ParseFloat(n, 64)
+	if !ok || per == 0 || err != nil || v <= 0 || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("want a rate like 6/m, 1/s or 100/h, got %q", s)
+	}
+	return v / per, nil
 }
