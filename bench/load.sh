@@ -26,14 +26,15 @@ for rate in 5000 10000; do
   field "$out/r$rate.json" "f'target {r[\"target_rate\"]:.0f}/s  achieved {r[\"rate\"]:.1f}/s  ({(r[\"rate\"]/r[\"target_rate\"]-1)*100:+.2f}%)  p99 {r[\"latencies\"][\"99th\"]/1e6:.2f} ms'"
 done
 
-echo "== --rate 0 --size 1 against vegeta -rate=0 -max-workers=64, same receiver, alternating three times (10 s each)"
+echo "== --rate 0 --size 1 against vegeta -rate=0 -max-workers=64, same receiver, alternating five times (10 s each)"
 # vegeta posts one fixed event; emnify-mock's events vary around the same
 # size. CPU per request (user+sys from /usr/bin/time) shows what each
 # generator costs on the cores it shares with the receiver.
 "$out/emnify-mock" generate --count 1 --seed 3 > "$out/body.json"
 printf 'POST %s\nContent-Type: application/json\n@%s\n' "$URL" "$out/body.json" > "$out/targets"
 cpu() { awk '{printf "%.1f", ($1+$2)*1e6/'"$2"'}' "$1"; }
-for round in 1 2 3; do
+ratios=()
+for round in 1 2 3 4 5; do
   /usr/bin/time -f '%U %S' -o "$out/t-ours" "$out/emnify-mock" load --to $URL --rate 0 --max-workers 64 --duration 10s --json "$out/fast$round.json" >/dev/null 2>&1
   /usr/bin/time -f '%U %S' -o "$out/t-vegeta" sh -c "'$VEGETA' attack -targets '$out/targets' -rate=0 -max-workers=64 -duration=10s > '$out/vegeta$round.bin'"
   "$VEGETA" report -type=json "$out/vegeta$round.bin" > "$out/vegeta$round.json"
@@ -47,7 +48,9 @@ for round in 1 2 3; do
   echo "round $round: emnify-mock ${ours}/s ok ${okours} $(cpu "$out/t-ours" "$n") µs CPU/req (mean body ${bytes} B)" \
     "  vegeta ${theirs}/s ok ${oktheirs} $(cpu "$out/t-vegeta" "$m") µs CPU/req (body $(wc -c < "$out/body.json") B)" \
     "  ratio $(python3 -c "print(f'{$ours/$theirs:.2f}x')")"
+  ratios+=("$ours/$theirs")
 done
+python3 -c "import statistics as s; r=sorted([$(IFS=,; echo "${ratios[*]}")]); print(f'ratio median {s.median(r):.2f}x, min {r[0]:.2f}x, max {r[-1]:.2f}x over {len(r)} rounds')"
 
 echo "== --rate 0 --size 1000 (10 s)"
 "$out/emnify-mock" load --to $URL --rate 0 --size 1000 --max-workers 8 --duration 10s --json "$out/bulk.json" >/dev/null 2>&1
