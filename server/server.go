@@ -18,6 +18,7 @@ import (
 
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/gorilla/mux"
+	"golang.org/x/time/rate"
 )
 
 // Defaults.
@@ -42,6 +43,8 @@ type Options struct {
 	Secret    []byte          // JWT key; default random
 	Logger    *log.Logger
 	Streams   StreamOptions // the Data Streamer's retries and clock
+	// RateLimits enforces emnify's documented API rate limits (429).
+	RateLimits bool
 }
 
 // Server is the mock API. It is an http.Handler; Open also listens.
@@ -60,6 +63,7 @@ type Server struct {
 
 	snapshots []snapshot // [0] is the state at start; guarded by mu
 	streams   *streamSet
+	limits    *limiter // nil: no rate limits
 
 	router http.Handler
 	http   *http.Server
@@ -92,6 +96,9 @@ func New(o Options) (*Server, error) {
 	}
 	if s.logger == nil {
 		s.logger = log.New(log.Writer(), "emnify-mock: ", log.LstdFlags)
+	}
+	if o.RateLimits {
+		s.limits = &limiter{buckets: map[string]*rate.Limiter{}, now: s.clock.Now}
 	}
 	o.World.Platform.Clock = s.clock
 	first := o.World.Platform.Workspaces()[0]
@@ -146,6 +153,9 @@ func (s *Server) routes() http.Handler {
 
 	api := r.PathPrefix("/api/v1").Subrouter()
 	api.Use(s.authenticated)
+	if s.limits != nil {
+		api.Use(s.limitByOrg)
+	}
 	api.HandleFunc("/event", s.handleEvents).Methods("GET")
 	api.HandleFunc("/event/type", s.handleEventTypes).Methods("GET")
 	api.HandleFunc("/endpoint/{id}/event", s.handleScopedEvents("endpoint")).Methods("GET")
@@ -194,6 +204,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 		}()
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if s.limits != nil && strings.HasPrefix(r.URL.Path, "/api/") && !s.allowIP(r) {
+			writeError(w, errTooManyRequests)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -234,17 +234,43 @@ func TestServe_StartsAnswersAndStops(t *testing.T) {
 	}
 }
 
-// TestServe_Live: with --live the log grows on its own; bad rates are
+// TestServe_LiveAndRateLimits: with --live the log grows on its own, with
+// --rate-limits a burst is refused with 429; bad rates are
 // refused before anything listens.
-func TestServe_Live(t *testing.T) {
+func TestServe_LiveAndRateLimits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan *server.Server, 1)
 	var stdout, stderr bytes.Buffer
 	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--live", "100/s"}) }()
+	go func() {
+		done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--live", "100/s", "--rate-limits", "--app-token", "tok"})
+	}()
 	srv := <-ready
+	res, err := http.Post(srv.URL()+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"tok"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auth struct {
+		Token string `json:"auth_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&auth)
+	res.Body.Close()
+	var codes []int
+	for range 6 { // GET /event: a burst of 5 per workspace
+		req, _ := http.NewRequest("GET", srv.URL()+"/api/v1/event?per_page=1", nil)
+		req.Header.Set("Authorization", "Bearer "+auth.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		codes = append(codes, res.StatusCode)
+	}
+	if fmt.Sprint(codes) != "[200 200 200 200 200 429]" {
+		t.Errorf("--rate-limits: GET /event answered %v", codes)
+	}
 	start := srv.Log().Len()
 	for deadline := time.Now().Add(5 * time.Second); srv.Log().Len() < start+20; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {

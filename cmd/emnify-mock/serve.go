@@ -44,6 +44,12 @@ Flags:
                        daily churn in every workspace, each through the state
                        machines with its events, also on data streams.
                        Default off: the world changes only when you call.
+  --rate-limits        enforce emnify's documented API rate limits: 429
+                       TooManyRequests past 2,000 requests per 5 min per IP,
+                       100 logins per 5 min per IP, and per workspace GET
+                       /event, /sim, /endpoint lists 10/s (burst 5), one SIM
+                       100/s (50), one endpoint or its connectivity 50/s (25).
+                       Default off, so a test suite is not throttled.
 
 Examples:
   emnify-mock serve
@@ -78,6 +84,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(&tokens, "app-token", "")
 	fs.Var(&extra, "scenario", "")
 	live := fs.String("live", "", "")
+	limits := fs.Bool("rate-limits", false, "")
 	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
 		return err
 	}
@@ -126,7 +133,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 			generator.FormatDuration(world.Clock.Now().Sub(now).Truncate(time.Second)))
 	}
 	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password,
-		Clock: &generator.Shifted{}}) // the real clock, that POST /mock/clock can push ahead
+		Clock: &generator.Shifted{}, RateLimits: *limits}) // the real clock, that POST /mock/clock can push ahead
 	if err != nil {
 		return err
 	}
