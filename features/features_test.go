@@ -32,8 +32,9 @@ func TestFeatures(t *testing.T) {
 }
 
 // TestFeatures_CatchTheNaiveConsumer proves the features can fail: the
-// naive consumer (no dedupe, trusts arrival order) must fail the duplicate
-// and reordering features, with messages that say what was wrong.
+// naive consumer (no dedupe, trusts arrival order, no back-off) must fail
+// the duplicate, reordering and rate-limit features, with messages that
+// say what was wrong.
 func TestFeatures_CatchTheNaiveConsumer(t *testing.T) {
 	var out bytes.Buffer
 	suite := godog.TestSuite{
@@ -49,6 +50,7 @@ func TestFeatures_CatchTheNaiveConsumer(t *testing.T) {
 		"the consumer counted", // duplicates double-counted
 		`the consumer shows status "Suspended", the platform's events say "Deleted"`, // a deleted SIM resurrected
 		"as delivered (acknowledgement order)",                                       // the timeline in the message
+		`HTTP 429 {"error_code":1105,"error_token":"TooManyRequests"`,                // gave up on a 429
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the failure report lacks %q:\n%s", want, report)

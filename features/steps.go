@@ -71,7 +71,8 @@ type world struct {
 	acked    []streamer.Outcome // in the order acknowledged
 	stats    streamer.Stats
 	seed     uint64
-	counted  int // the consumer's event count when the scenario began
+	limits   bool // the platform enforces emnify's rate limits
+	counted  int  // the consumer's event count when the scenario began
 	slowest  time.Duration
 	closers  []func()
 }
@@ -131,6 +132,7 @@ type Step struct {
 
 // Steps is the step library.
 var Steps = []Step{
+	{`^the platform enforces emnify's rate limits$`, `Given the platform enforces emnify's rate limits`, rateLimits},
 	{`^the platform runs the scenario "([^"]*)"$`, `Given the platform runs the scenario "factory-test-activation"`, platformRuns},
 	{`^the platform runs (\d+) events of the fleet churn$`, `Given the platform runs 2000 events of the fleet churn`, platformChurns},
 	{`^deliveries send (\d+) events? per request$`, `And deliveries send 10 events per request`, deliverySize},
@@ -191,8 +193,19 @@ func platformChurns(ctx context.Context, n int) error {
 	return get(ctx).startPlatform(churn.World(), history)
 }
 
+// rateLimits makes the platform answer 429 past emnify's documented
+// limits (GET /api/v1/event: 10/s, a burst of 5, per workspace).
+func rateLimits(ctx context.Context) error {
+	w := get(ctx)
+	if w.mock != nil {
+		return errors.New(`say "the platform enforces emnify's rate limits" before the platform runs`)
+	}
+	w.limits = true
+	return nil
+}
+
 func (w *world) startPlatform(world *generator.World, history []generator.Event) error {
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{appToken},
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{appToken}, RateLimits: w.limits,
 		Streams: server.StreamOptions{Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}, Clock: generator.NewInstant(time.Now())}})
 	if err != nil {
 		return err

@@ -1,9 +1,9 @@
 // Package consumer is a reference consumer of emnify events: a webhook
 // receiver that keeps a device inventory, as a backend team would write
 // one. It dedupes by event id, ignores events older than what it already
-// applied, and treats deletion as final. Naive mode is the same receiver
-// without those three safeguards, to show what emnify-mock's features
-// catch.
+// applied, treats deletion as final, and backs off when the API answers
+// 429. Naive mode is the same receiver without those four safeguards, to
+// show what emnify-mock's features catch.
 //
 // The routes are the contract emnify-mock's Gherkin features use:
 //
@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Consumer is the inventory and its HTTP handler.
@@ -211,11 +212,9 @@ func (c *Consumer) poll(api, appToken string) error {
 		return fmt.Errorf("authenticate: HTTP %d", res.StatusCode)
 	}
 	for page := 1; ; page++ {
-		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/event?sort=id&per_page=1000&page=%d", api, page), nil)
-		req.Header.Set("Authorization", "Bearer "+auth.Token)
-		res, err := http.DefaultClient.Do(req)
+		res, err := c.get(fmt.Sprintf("%s/api/v1/event?sort=id&per_page=1000&page=%d", api, page), auth.Token)
 		if err != nil {
-			return err
+			return fmt.Errorf("page %d: %w", page, err)
 		}
 		var events []event
 		err = json.NewDecoder(res.Body).Decode(&events)
@@ -232,5 +231,30 @@ func (c *Consumer) poll(api, appToken string) error {
 		if page >= pages {
 			return nil
 		}
+	}
+}
+
+// get reads one page. On 429 the reference consumer waits and tries again
+// (emnify sends no Retry-After: 200ms, doubling, eight tries); the naive
+// one gives up.
+func (c *Consumer) get(url, token string) (*http.Response, error) {
+	wait := 200 * time.Millisecond
+	for try := 1; ; try++ {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode == http.StatusOK {
+			return res, nil
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusTooManyRequests || c.naive || try == 8 {
+			return nil, fmt.Errorf("HTTP %d %s", res.StatusCode, b)
+		}
+		time.Sleep(wait)
+		wait *= 2
 	}
 }
