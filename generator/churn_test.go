@@ -10,6 +10,7 @@ import (
 
 	"github.com/emnify-mock/emnify-mock/fixtures"
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -62,6 +63,7 @@ func TestChurn_StreamIsOrderedAndCoversEveryType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	schema := shippedSchema(t)
 	counts := map[generator.EventType]int{}
 	sources := map[int64]bool{}
 	var last generator.Event
@@ -70,6 +72,9 @@ func TestChurn_StreamIsOrderedAndCoversEveryType(t *testing.T) {
 		counts[e.EventType()]++
 		if err := fixtures.Conforms(e.AppendJSON(nil)); err != nil {
 			t.Fatalf("event %d does not conform to the docs: %v\n%s", i, err, e.AppendJSON(nil))
+		}
+		if doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(e.AppendJSON(nil))); err != nil || schema.Validate(doc) != nil {
+			t.Fatalf("event %d is not valid under the shipped schema: %v %v\n%s", i, err, schema.Validate(doc), e.AppendJSON(nil))
 		}
 		if e.Timestamp.Before(last.Timestamp) {
 			t.Fatalf("event %d at %s comes after %s", i, e.Timestamp, last.Timestamp)
@@ -159,4 +164,19 @@ func BenchmarkBaselineMarshal(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// shippedSchema compiles fixtures.Schema with an independent validator.
+func shippedSchema(tb testing.TB) *jsonschema.Schema {
+	tb.Helper()
+	c := jsonschema.NewCompiler()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(fixtures.Schema()))
+	if err == nil {
+		err = c.AddResource("event.schema.json", doc)
+	}
+	s, err2 := c.Compile("event.schema.json")
+	if err != nil || err2 != nil {
+		tb.Fatal(err, err2)
+	}
+	return s
 }

@@ -31,6 +31,7 @@ Commands:
   report     merge the JSON reports of load-test shards
   generate   write realistic emnify events as NDJSON or a JSON array
   scenarios  list, show and validate YAML scenarios
+  check      check events against emnify's documented shapes; print the JSON Schema
   version    print the version
 
 Run 'emnify-mock <command> --help' for a command's flags and examples.
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &VerifyCommand{Stdout: stdout, Stderr: stderr}
 	case "scenarios":
 		cmd = &ScenariosCommand{Stdout: stdout, Stderr: stderr}
+	case "check":
+		cmd = &CheckCommand{Stdout: stdout, Stderr: stderr}
 	case "version":
 		fmt.Fprintln(stdout, "emnify-mock", Version)
 		return 0
@@ -145,4 +148,25 @@ func parseFlags(fs *flag.FlagSet, args []string, help string, stdout io.Writer) 
 		return &usageError{err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), hint: "emnify-mock " + fs.Name() + " --help"}
 	}
 	return nil
+}
+
+// parseWithFiles parses flags that may come before, between or after file
+// arguments, and returns the files.
+func parseWithFiles(fs *flag.FlagSet, args []string, help string, stdout io.Writer) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, help)
+				return nil, err
+			}
+			return nil, &usageError{err: err, hint: "emnify-mock " + fs.Name() + " --help"}
+		}
+		if fs.NArg() == 0 {
+			return files, nil
+		}
+		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+	}
 }

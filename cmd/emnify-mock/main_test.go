@@ -417,3 +417,58 @@ func TestLoadAndMerge(t *testing.T) {
 		}
 	}
 }
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.ndjson")
+	if code, _, stderr := runCLI(t, "generate", "--count", "300", "--seed", "4", "--out", good); code != 0 {
+		t.Fatalf("generate: %s", stderr)
+	}
+	if code, out, stderr := runCLI(t, "check", good); code != 0 || !strings.Contains(out, "300 events checked, 300 conform") {
+		t.Fatalf("generated events: exit %d\n%s%s", code, out, stderr)
+	}
+
+	// One event without organisation on line 3; a pretty-printed array
+	// whose second element has a string id.
+	b, _ := os.ReadFile(good)
+	lines := strings.Split(string(b), "\n")
+	lines[2] = regexp.MustCompile(`"organisation":\{[^}]*\},`).ReplaceAllString(lines[2], "")
+	bad := filepath.Join(dir, "bad.ndjson")
+	os.WriteFile(bad, []byte(strings.Join(lines[:10], "\n")), 0o644)
+	var events []json.RawMessage
+	for _, l := range lines[:2] {
+		events = append(events, json.RawMessage(l))
+	}
+	events[1] = json.RawMessage(regexp.MustCompile(`"id":\d+,"event_type"`).ReplaceAllString(string(events[1]), `"id":"x","event_type"`))
+	pretty, _ := json.MarshalIndent(events, "", "  ")
+	array := filepath.Join(dir, "array.json")
+	os.WriteFile(array, append([]byte("\n\n"), pretty...), 0o644)
+	second := strings.Count(string(pretty[:strings.Index(string(pretty), `"id": "x"`)]), "\n") - 3 // the line of its {
+
+	code, out, stderr := runCLI(t, "check", bad, array)
+	if code != 1 || !strings.Contains(out, "12 events checked, 10 conform, 2 do not") {
+		t.Fatalf("bad events: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{bad + `:3: event `, `key "organisation" missing`, fmt.Sprintf(`%s:%d: event "x"`, array, second+2), "id: string, docs example has number"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if _, _, stderr := runCLI(t, "check", "--max", "0", bad); strings.Contains(stderr, "organisation") {
+		t.Errorf("--max 0 showed an event: %s", stderr)
+	}
+
+	broken := filepath.Join(dir, "broken.ndjson")
+	os.WriteFile(broken, []byte(lines[0]+"\n"+lines[1][:40]+"}"+lines[1][41:]+"\n"), 0o644)
+	if code, out, stderr := runCLI(t, "check", broken); code != 2 || out != "" || !strings.HasPrefix(stderr, broken+":2:41: not JSON") {
+		t.Errorf("broken JSON: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if code, _, _ := runCLI(t, "check", filepath.Join(dir, "missing.ndjson")); code != 2 {
+		t.Errorf("missing file: exit %d", code)
+	}
+	code, out, _ = runCLI(t, "check", "--schema")
+	var schema map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &schema) != nil || schema["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
+		t.Errorf("--schema: exit %d, %.200s", code, out)
+	}
+}

@@ -40,22 +40,9 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("report merge", flag.ContinueOnError)
 	jsonOut := fs.String("json", "", "")
 	htmlOut := fs.String("report", "", "")
-	fs.SetOutput(io.Discard)
-	// Flags may come after the files.
-	var files []string
-	rest := args[1:]
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(c.Stdout, reportUsage)
-				return err
-			}
-			return &usageError{err: err, hint: hint}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files, rest = append(files, fs.Arg(0)), fs.Args()[1:]
+	files, err := parseWithFiles(fs, args[1:], reportUsage, c.Stdout)
+	if err != nil {
+		return err
 	}
 	if len(files) == 0 {
 		return &usageError{err: errors.New("merge needs at least one report file"), hint: hint}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/emnify-mock/emnify-mock/fixtures"
+)
+
+const checkUsage = `Usage: emnify-mock check [--schema] [--max N] [FILE...]
+
+Checks events against the example events of emnify's device-status
+documentation: the same keys in the same order, the same JSON types, null
+where the platform writes null, keys left out only where the platform
+leaves them out. Use it on the hand-made fixtures of your own tests, or on
+what your pipeline stores, to find events the platform would never send.
+A FILE holds NDJSON, a JSON array, or JSON objects one after another; no
+FILE or - reads standard input. Exit status 1 if any event does not
+conform.
+
+Flags:
+  --schema   print the JSON Schema (draft 2020-12) of the events instead,
+             for validators in any language (key order is not expressible
+             there: check tells it)
+  --max N    report at most N events that do not conform (default 20)
+
+Examples:
+  emnify-mock check test/fixtures/events.ndjson
+  emnify-mock generate --count 1000 | emnify-mock check
+  emnify-mock check --schema > emnify-event.schema.json
+`
+
+// CheckCommand checks events against the docs' shapes.
+type CheckCommand struct {
+	Stdout, Stderr io.Writer
+	Stdin          io.Reader // default os.Stdin
+}
+
+// Run checks the files, or prints the schema.
+func (c *CheckCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	schema := fs.Bool("schema", false, "")
+	maxBad := fs.Int("max", 20, "")
+	files, err := parseWithFiles(fs, args, checkUsage, c.Stdout)
+	if err != nil {
+		return err
+	}
+	if *schema {
+		_, err := c.Stdout.Write(fixtures.Schema())
+		return err
+	}
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	var sum checkSummary
+	for _, name := range files {
+		if err := c.checkFile(name, &sum, *maxBad); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.Stdout, "%d events checked, %d conform", sum.events, sum.events-sum.bad)
+	if sum.bad > 0 {
+		fmt.Fprintf(c.Stdout, ", %d do not", sum.bad)
+	}
+	fmt.Fprintln(c.Stdout)
+	if len(sum.byType) > 0 {
+		types := make([]string, 0, len(sum.byType))
+		for t := range sum.byType {
+			types = append(types, t)
+		}
+		sort.Strings(types)
+		for _, t := range types {
+			fmt.Fprintf(c.Stdout, "  event type %s: %d do not conform\n", t, sum.byType[t])
+		}
+	}
+	if sum.bad > 0 {
+		return fmt.Errorf("%d of %d events do not conform to emnify's documented shapes", sum.bad, sum.events)
+	}
+	return nil
+}
+
+type checkSummary struct {
+	events, bad int
+	byType      map[string]int // event type id → events that do not conform
+}
+
+// checkFile checks every event of one file; a file that is not JSON is
+// an input error at its line and column.
+func (c *CheckCommand) checkFile(name string, sum *checkSummary, maxBad int) error {
+	var r io.Reader
+	if name == "-" {
+		r, name = c.Stdin, "stdin"
+		if r == nil {
+			r = os.Stdin
+		}
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return &usageError{err: err, hint: "emnify-mock check --help"}
+		}
+		defer f.Close()
+		r = f
+	}
+	lines := &lineCounter{r: bufio.NewReaderSize(r, 1<<16)}
+	dec := json.NewDecoder(lines)
+	inArray := false
+	tok, err := peekByte(lines)
+	base := lines.read // white space before the decoder's first byte
+	if err == nil && tok == '[' {
+		dec.Token()
+		inArray = true
+	}
+	for {
+		if inArray && !dec.More() {
+			break
+		}
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			off := base + dec.InputOffset()
+			var syn *json.SyntaxError
+			if errors.As(err, &syn) {
+				off = base + syn.Offset - 1
+			}
+			line, col := lines.position(off)
+			return &inputError{msg: fmt.Sprintf("%s:%d:%d: not JSON: %v", name, line, col, err)}
+		}
+		sum.events++
+		if err := fixtures.Conforms(raw); err != nil {
+			sum.bad++
+			var head struct {
+				ID   json.RawMessage `json:"id"`
+				Type struct {
+					ID json.RawMessage `json:"id"`
+				} `json:"event_type"`
+			}
+			json.Unmarshal(raw, &head)
+			if sum.byType == nil {
+				sum.byType = map[string]int{}
+			}
+			sum.byType[string(head.Type.ID)]++
+			if sum.bad <= maxBad {
+				// The value ends where the decoder is; RawMessage has no
+				// surrounding white space.
+				line, _ := lines.position(base + dec.InputOffset() - int64(len(raw)))
+				fmt.Fprintf(c.Stderr, "%s:%d: event %s (type %s): %v\n", name, line, head.ID, head.Type.ID, err)
+			} else if sum.bad == maxBad+1 {
+				fmt.Fprintf(c.Stderr, "(more events that do not conform are counted, not shown; --max N shows more)\n")
+			}
+		}
+	}
+	return nil
+}
+
+// peekByte returns the first byte that is not white space, unread.
+func peekByte(l *lineCounter) (byte, error) {
+	for {
+		b, err := l.r.Peek(1)
+		if err != nil {
+			return 0, err
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			l.Read(make([]byte, 1))
+		default:
+			return b[0], nil
+		}
+	}
+}
+
+// lineCounter remembers where lines start, so a decoder's byte offset can
+// be told as a line and column.
+type lineCounter struct {
+	r      *bufio.Reader
+	read   int64
+	starts []int64 // offsets of the second and later lines
+}
+
+func (l *lineCounter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\n' {
+			l.starts = append(l.starts, l.read+int64(i)+1)
+		}
+	}
+	l.read += int64(n)
+	return n, err
+}
+
+// position returns the 1-based line and column of a byte offset.
+func (l *lineCounter) position(off int64) (line, col int) {
+	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > off })
+	lineStart := int64(0)
+	if i > 0 {
+		lineStart = l.starts[i-1]
+	}
+	return i + 1, int(off-lineStart) + 1
+}
