@@ -2,7 +2,9 @@ package generator_test
 
 import (
 	"bytes"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
 )
@@ -60,4 +62,52 @@ func churnPlan() *generator.Plan {
 
 func pick(weight int, a generator.Action, group string) generator.Choice {
 	return generator.Choice{Weight: weight, Step: generator.Step{Action: a, Target: generator.Target{Group: group, Pick: 1}}}
+}
+
+// TestWorld_RunPaced: a pace that only watches changes nothing, and sees
+// every wait of the plan; a pace that lets more time pass stamps what
+// follows later; an error from the pace stops the run.
+func TestWorld_RunPaced(t *testing.T) {
+	var a, b bytes.Buffer
+	collect := func(buf *bytes.Buffer) func(generator.Event) error {
+		return func(e generator.Event) error { buf.Write(e.AppendJSON(nil)); buf.WriteByte('\n'); return nil }
+	}
+	sum, err := generator.NewWorld(t0, 9).Run(churnPlan(), collect(&a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paced time.Duration
+	if _, err := generator.NewWorld(t0, 9).RunPaced(churnPlan(), collect(&b), func(d time.Duration) error { paced += d; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Error("a pace that only watches changed the events")
+	}
+	if paced != sum.End.Sub(sum.Start) {
+		t.Errorf("paced %s, the run took %s of its clock", paced, sum.End.Sub(sum.Start))
+	}
+
+	w := generator.NewWorld(t0, 9)
+	var last time.Time
+	slow, err := w.RunPaced(churnPlan(), func(e generator.Event) error {
+		if e.Timestamp.Before(last) {
+			t.Fatalf("event at %s after one at %s", e.Timestamp, last)
+		}
+		last = e.Timestamp
+		return nil
+	}, func(d time.Duration) error { w.Clock.Advance(d + time.Second); return nil })
+	if err != nil || slow.End.Sub(slow.Start) < 2*sum.End.Sub(sum.Start) {
+		t.Errorf("a pace of a second more per wait: %v, run took %s", err, slow.End.Sub(slow.Start))
+	}
+
+	calls := 0
+	stop := errors.New("stopped")
+	if _, err := generator.NewWorld(t0, 9).RunPaced(churnPlan(), nil, func(time.Duration) error {
+		if calls++; calls == 5 {
+			return stop
+		}
+		return nil
+	}); !errors.Is(err, stop) || calls != 5 {
+		t.Errorf("pace error: %v after %d calls", err, calls)
+	}
 }

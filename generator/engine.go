@@ -83,8 +83,16 @@ func RunPlan(plan *Plan, seed uint64, emit func(Event) error) (Summary, error) {
 // start only matters for a fresh world). Workspaces the world already has
 // under the plan's keys are used as they are; new ones are set up.
 func (w *World) Run(plan *Plan, emit func(Event) error) (Summary, error) {
+	return w.RunPaced(plan, emit, nil)
+}
+
+// RunPaced is Run with every wait of the plan handed to pace, which must
+// leave the world's clock at least d later (it may move it further); an
+// error from pace stops the run. A server uses it to play a scenario on
+// the wall clock, letting other work at the world while it waits.
+func (w *World) RunPaced(plan *Plan, emit func(Event) error, pace func(d time.Duration) error) (Summary, error) {
 	r := &run{
-		World: w, p: w.Platform, clk: w.Clock, f: w.Platform.IDs.Faker(), plan: plan, emit: emit,
+		World: w, p: w.Platform, clk: w.Clock, f: w.Platform.IDs.Faker(), plan: plan, emit: emit, pace: pace,
 		sum: Summary{ByType: map[EventType]int{}, Start: w.Clock.Now()},
 	}
 	if err := r.setup(); err != nil {
@@ -94,6 +102,12 @@ func (w *World) Run(plan *Plan, emit func(Event) error) (Summary, error) {
 		return r.sum, err
 	}
 	for {
+		if at, ok := r.seq.next(); ok && r.pace != nil { // paced: wait for it
+			if err := r.wait(at.Sub(r.clk.Now())); err != nil {
+				return r.sum, err
+			}
+			continue
+		}
 		e, ok := r.seq.drain()
 		if !ok {
 			break
@@ -113,6 +127,7 @@ type run struct {
 	f     *gofakeit.Faker
 	plan  *Plan
 	emit  func(Event) error
+	pace  func(time.Duration) error // nil: the clock just moves
 	seq   sequencer
 	sum   Summary
 	types []EventType // in emitted order, for Expect.Sequence
@@ -129,44 +144,64 @@ type group struct {
 
 func (r *run) setup() error {
 	for _, wp := range r.plan.Workspaces {
-		if _, ok := r.Workspaces[wp.Key]; ok {
-			continue // an earlier plan made it
-		}
-		users, tokens := wp.Users, wp.Tokens
-		if len(users) == 0 {
-			users = []string{"admin"}
-		}
-		if len(tokens) == 0 {
-			tokens = []string{"default"}
-		}
-		w, err := r.p.NewWorkspace(WorkspaceSpec{Name: wp.Name, Users: users, Tokens: tokens, IPSpace: wp.IPSpace})
-		if err != nil {
-			return &PlanError{What: err.Error(), Err: err}
-		}
-		if wp.FactoryTestBytes > 0 {
-			w.FactoryTestBytes = wp.FactoryTestBytes
-		}
-		if wp.FactoryTestSMS > 0 {
-			w.FactoryTestSMS = wp.FactoryTestSMS
-		}
-		r.Workspaces[wp.Key] = w
-		r.users[w], r.tokens[w] = map[string]*User{}, map[string]*AppToken{}
-		for i, k := range users {
-			r.users[w][k] = w.Users[i]
-		}
-		for i, k := range tokens {
-			r.tokens[w][k] = w.Tokens[i]
-		}
-		for _, gp := range wp.Groups {
-			if _, dup := r.groups[gp.Name]; dup {
-				return &PlanError{Pos: gp.Pos, What: fmt.Sprintf("group %s exists already", gp.Name), Expected: "a group name no earlier scenario used"}
+		w, ok := r.Workspaces[wp.Key]
+		if !ok {
+			var err error
+			if w, err = r.workspace(wp); err != nil {
+				return err
 			}
+		}
+		// Users and tokens an earlier plan's workspace lacks are added.
+		for _, k := range wp.Users {
+			if r.users[w][k] == nil && r.tokens[w][k] == nil {
+				r.users[w][k] = r.p.AddUser(w, k)
+			}
+		}
+		for _, k := range wp.Tokens {
+			if r.users[w][k] == nil && r.tokens[w][k] == nil {
+				r.tokens[w][k] = r.p.AddToken(w, k)
+			}
+		}
+		// An earlier plan's workspace is used as it is, with the groups
+		// this plan declares added to it. A group name an earlier plan
+		// used means this plan's group from now on.
+		for _, gp := range wp.Groups {
 			if err := r.provision(w, gp); err != nil {
 				return &PlanError{Pos: gp.Pos, What: fmt.Sprintf("group %s: %v", gp.Name, err), Err: err}
 			}
 		}
 	}
 	return nil
+}
+
+// workspace sets up a workspace the plan declares, without its groups.
+func (r *run) workspace(wp WorkspacePlan) (*Workspace, error) {
+	users, tokens := wp.Users, wp.Tokens
+	if len(users) == 0 {
+		users = []string{"admin"}
+	}
+	if len(tokens) == 0 {
+		tokens = []string{"default"}
+	}
+	w, err := r.p.NewWorkspace(WorkspaceSpec{Name: wp.Name, Users: users, Tokens: tokens, IPSpace: wp.IPSpace})
+	if err != nil {
+		return nil, &PlanError{What: err.Error(), Err: err}
+	}
+	if wp.FactoryTestBytes > 0 {
+		w.FactoryTestBytes = wp.FactoryTestBytes
+	}
+	if wp.FactoryTestSMS > 0 {
+		w.FactoryTestSMS = wp.FactoryTestSMS
+	}
+	r.Workspaces[wp.Key] = w
+	r.users[w], r.tokens[w] = map[string]*User{}, map[string]*AppToken{}
+	for i, k := range users {
+		r.users[w][k] = w.Users[i]
+	}
+	for i, k := range tokens {
+		r.tokens[w][k] = w.Tokens[i]
+	}
+	return w, nil
 }
 
 func (r *run) provision(w *Workspace, gp GroupPlan) error {
@@ -231,11 +266,29 @@ func (r *run) steps(steps []Step) error {
 	return nil
 }
 
-// wait moves the clock and passes on every event it has gone past.
+// wait moves the clock and passes on every event it has gone past. What
+// is due already goes out first, so a paced run shows it before it waits.
 func (r *run) wait(d time.Duration) error {
-	if d > 0 {
+	if err := r.flush(); err != nil {
+		return err
+	}
+	switch {
+	case d > 0 && r.pace != nil:
+		until := r.clk.Now().Add(d)
+		if err := r.pace(d); err != nil {
+			return err
+		}
+		if r.clk.Now().Before(until) {
+			r.clk.Set(until)
+		}
+	case d > 0:
 		r.clk.Advance(d)
 	}
+	return r.flush()
+}
+
+// flush passes on every event the clock has gone past.
+func (r *run) flush() error {
 	for {
 		e, ok := r.seq.pop(r.clk.Now())
 		if !ok {

@@ -100,14 +100,29 @@ func (p *Platform) NewWorkspace(spec WorkspaceSpec) (*Workspace, error) {
 		tokens = []string{"integration"}
 	}
 	for _, first := range users {
-		name, username := ids.Person(first, w.Name)
-		w.Users = append(w.Users, &User{ID: ids.UserID(), Name: name, Username: username})
+		p.AddUser(w, first)
 	}
 	for _, desc := range tokens {
-		w.Tokens = append(w.Tokens, &AppToken{ID: ids.TokenID(), Description: desc})
+		p.AddToken(w, desc)
 	}
 	p.workspaces = append(p.workspaces, w)
 	return w, nil
+}
+
+// AddUser gives the workspace a user with this first name ("" for a
+// random one).
+func (p *Platform) AddUser(w *Workspace, first string) *User {
+	name, username := p.IDs.Person(first, w.Name)
+	u := &User{ID: p.IDs.UserID(), Name: name, Username: username}
+	w.Users = append(w.Users, u)
+	return u
+}
+
+// AddToken gives the workspace an application token with this description.
+func (p *Platform) AddToken(w *Workspace, desc string) *AppToken {
+	t := &AppToken{ID: p.IDs.TokenID(), Description: desc}
+	w.Tokens = append(w.Tokens, t)
+	return t
 }
 
 // newSIM makes a SIM that belongs to no workspace yet.

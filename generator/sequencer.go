@@ -29,6 +29,14 @@ func (s *sequencer) pop(now time.Time) (Event, bool) {
 	return heap.Pop(&s.q).(queued).ev, true
 }
 
+// next returns the earliest event's timestamp.
+func (s *sequencer) next() (time.Time, bool) {
+	if len(s.q) == 0 {
+		return time.Time{}, false
+	}
+	return s.q[0].ev.Timestamp, true
+}
+
 // drain returns the earliest event whatever the time.
 func (s *sequencer) drain() (Event, bool) {
 	if len(s.q) == 0 {

@@ -67,7 +67,7 @@ func parse(file string, data []byte, w *generator.World) (*Scenario, error) {
 			s.workspaces[key] = &wsInfo{actors: actors, existing: true}
 		}
 		for name, kind := range groups {
-			s.groups[name] = groupInfo{kind: kind}
+			s.groups[name] = groupInfo{kind: kind, existing: true}
 		}
 	}
 	return s.scenario(doc.Content[0])
@@ -90,8 +90,9 @@ func (p *parser) syntax(err error) error {
 }
 
 type groupInfo struct {
-	kind generator.GroupKind
-	ws   string
+	kind     generator.GroupKind
+	ws       string
+	existing bool // the world has it; the scenario may declare it anew
 }
 
 type wsInfo struct {
@@ -202,15 +203,23 @@ func (p *scenarioParser) workspace(n *yaml.Node) (generator.WorkspacePlan, error
 			}
 		}
 	}
-	if len(wp.Users) == 0 {
-		info.actors = append(info.actors, "admin")
-	}
-	if len(wp.Tokens) == 0 {
-		info.actors = append(info.actors, "default")
-	}
-	if known != nil {
-		// The world's workspace is used as it is: its own users and tokens.
+	switch {
+	case known != nil:
+		// The world's workspace keeps its users and tokens and gets those
+		// the scenario names besides.
+		for _, a := range info.actors {
+			if !contains(known, a) {
+				known = append(known, a)
+			}
+		}
 		info.actors, info.existing = known, true
+	default:
+		if len(wp.Users) == 0 {
+			info.actors = append(info.actors, "admin")
+		}
+		if len(wp.Tokens) == 0 {
+			info.actors = append(info.actors, "default")
+		}
 	}
 	if n := f.get("ip-space"); n != nil {
 		if wp.IPSpace, err = p.prefix(n, "ip-space"); err != nil {
@@ -329,12 +338,14 @@ func (p *scenarioParser) group(n *yaml.Node, k generator.GroupKind, ws string) (
 }
 
 // declare registers a group name; names are unique across the scenario.
+// A name the world has from an earlier scenario may be declared again:
+// from then on it means the new group.
 func (p *scenarioParser) declare(n *yaml.Node, k generator.GroupKind, ws string) (string, error) {
 	name, err := p.name(n, "group name")
 	if err != nil {
 		return "", err
 	}
-	if _, dup := p.groups[name]; dup {
+	if prev, dup := p.groups[name]; dup && !prev.existing {
 		return "", p.fail(n, "a name no other group has", "group %q is declared twice", name)
 	}
 	p.groups[name] = groupInfo{kind: k, ws: ws}

@@ -133,3 +133,40 @@ func TestRun_SameSeedSameBytes(t *testing.T) {
 		t.Error("seeds 5 and 6 gave the same stream")
 	}
 }
+
+// TestLibrary_RunsOnTheServedWorld: every built-in also runs on the world
+// `serve` starts with, whose workspaces (acme, production) and group names
+// several built-ins name again: they add their groups, users and tokens to
+// the existing workspace, and their group names mean their own groups.
+func TestLibrary_RunsOnTheServedWorld(t *testing.T) {
+	base, err := scenarios.Load("serve-default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range scenarios.Names() {
+		if name == "serve-default" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			world := generator.NewWorld(generator.DefaultStart, 1)
+			if _, err := world.Run(base.Plan, nil); err != nil {
+				t.Fatal(err)
+			}
+			src, _ := scenarios.Builtin(name)
+			sc, err := scenarios.ParseFor(name+".yaml", src, world)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alone, _ := mustRun(t, name, 1)
+			var got []generator.Event
+			if _, err := world.Run(sc.Plan, func(e generator.Event) error { got = append(got, e); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			// The run checked the scenario's expect block; a scenario with
+			// an exact sequence also gives the same types as alone.
+			if len(got) == 0 || (sc.Plan.Expect != nil && sc.Plan.Expect.Sequence != nil && typeSeq(got) != typeSeq(alone)) {
+				t.Errorf("on the served world: %s\nalone: %s", typeSeq(got), typeSeq(alone))
+			}
+		})
+	}
+}

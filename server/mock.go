@@ -18,7 +18,8 @@ import (
 //
 //	GET  /mock/workspaces               logins, application tokens, BICs, profiles
 //	GET  /mock/events                   the whole log as NDJSON
-//	POST /mock/scenarios                run a scenario (YAML body, or ?name=built-in)
+//	POST /mock/scenarios                run a scenario (YAML body, or ?name=built-in);
+//	                                    ?live=true plays it on the clock in the background
 //	POST /mock/clock                    {"advance":"1h"}: move the server's clock
 //	POST /mock/snapshots                save the state; answers {"id":N}
 //	POST /mock/snapshots/{id}/restore   go back to a saved state
@@ -75,12 +76,24 @@ func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	sc, err := scenarios.ParseFor(file, src, s.world)
+	s.mu.Unlock()
 	if err != nil {
 		writeError(w, validation(err.Error()))
 		return
 	}
+	if r.URL.Query().Get("live") == "true" {
+		planned, err := s.Play(sc)
+		if err != nil {
+			writeError(w, validation(err.Error()))
+			return
+		}
+		writeJSON(w, http.StatusAccepted, ctBare, map[string]any{"scenario": sc.Name, "events": planned.Events, "live": true,
+			"ends": planned.End.UTC().Format(generator.TimestampLayout)})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if _, err := s.runOn(s.world.Clone(), sc, nil); err != nil {
 		writeError(w, validation(err.Error()))
 		return
@@ -179,6 +192,8 @@ func (s *Server) handleMockReset(w http.ResponseWriter, r *http.Request) {
 // restore makes a snapshot current; the snapshot stays reusable. Call with
 // the write lock held.
 func (s *Server) restore(snap snapshot) {
+	s.playing.cancel() // the scenarios played on the world that goes
+	s.playing = newPlays()
 	s.world = snap.world.Clone()
 	s.world.Platform.Clock = s.clock
 	s.log.Truncate(snap.logLen)

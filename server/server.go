@@ -64,6 +64,8 @@ type Server struct {
 	snapshots []snapshot // [0] is the state at start; guarded by mu
 	streams   *streamSet
 	limits    *limiter // nil: no rate limits
+	playing   *plays   // scenarios being played; replaced by a restore
+	played    sync.WaitGroup
 
 	router http.Handler
 	http   *http.Server
@@ -83,7 +85,7 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("server: a world with at least one workspace is required")
 	}
 	s := &Server{world: o.World, log: NewLog(), clock: o.Clock, secret: o.Secret, password: o.Password, logger: o.Logger,
-		appTokens: map[string]credential{}, logins: map[string]credential{}, streams: newStreamSet(o.Streams)}
+		appTokens: map[string]credential{}, logins: map[string]credential{}, streams: newStreamSet(o.Streams), playing: newPlays()}
 	if s.clock == nil {
 		s.clock = generator.Real{}
 	}
@@ -235,6 +237,10 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 // Close stops the data streams and the server, letting requests in
 // flight finish for up to ShutdownTimeout.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	s.playing.cancel()
+	s.mu.Unlock()
+	s.played.Wait()
 	s.streams.stop()
 	s.streams.wg.Wait()
 	if s.http == nil {

@@ -247,9 +247,12 @@ func TestServe_LiveAndRateLimits(t *testing.T) {
 	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
 	done := make(chan error, 1)
 	go func() {
-		done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--live", "100/s", "--rate-limits", "--app-token", "tok"})
+		done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--live", "100/s", "--rate-limits", "--app-token", "tok", "--play", "reset-connectivity"})
 	}()
 	srv := <-ready
+	if !strings.Contains(stderr.String(), "playing reset-connectivity: 4 events until") {
+		t.Errorf("stderr lacks the played scenario:\n%s", stderr.String())
+	}
 	res, err := http.Post(srv.URL()+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"tok"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -282,6 +285,9 @@ func TestServe_LiveAndRateLimits(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("shutdown: %v", err)
+	}
+	if code, out, stderr := runCLI(t, "serve", "--addr", "127.0.0.1:0", "--play", "nope"); code != 2 || out != "" || !strings.Contains(stderr, `scenario "nope" is neither a file nor a built-in`) {
+		t.Errorf("--play nope: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 	for _, bad := range []string{"fast", "6", "6/d", "-1/s", "0/m"} {
 		if code, out, stderr := runCLI(t, "serve", "--addr", "127.0.0.1:0", "--live", bad); code != 2 || out != "" || !strings.Contains(stderr, "want a rate like 6/m") {

@@ -134,7 +134,7 @@ func scenarioSource(arg string) (file string, src []byte, err error) {
 		return arg + ".yaml", src, nil
 	}
 	return "", nil, &usageError{
-		err:  fmt.Errorf("--scenario %q is neither a file nor a built-in scenario (%s)", arg, strings.Join(scenarios.Names(), ", ")),
+		err:  fmt.Errorf("scenario %q is neither a file nor a built-in scenario (%s)", arg, strings.Join(scenarios.Names(), ", ")),
 		hint: "emnify-mock scenarios list",
 	}
 }

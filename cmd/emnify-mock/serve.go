@@ -39,6 +39,11 @@ Flags:
                        the default workspaces (acme, production) and their
                        groups (fleet, trackers, cold-chain, sensors, spare, ...;
                        see 'emnify-mock scenarios show serve-default').
+  --play S             play this scenario (built-in name or file) live from
+                       now on, in the background: each step happens when the
+                       scenario's timing says, on the wall clock, with its
+                       events; repeatable. (--scenario runs one at once, as
+                       history; POST /mock/scenarios?live=true plays one later.)
   --live RATE          keep the fleet alive: about RATE state changes happen
                        on their own (RATE as 6/m, 1/s or 100/h), the fleet's
                        daily churn in every workspace, each through the state
@@ -54,6 +59,7 @@ Flags:
 Examples:
   emnify-mock serve
   emnify-mock serve --live 6/m
+  emnify-mock serve --play suspend-resume
   emnify-mock serve --addr 127.0.0.1:9000 --seed 7 --app-token my-test-token
   emnify-mock serve --scenario factory-test-activation
 `
@@ -83,6 +89,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	var tokens, extra stringList
 	fs.Var(&tokens, "app-token", "")
 	fs.Var(&extra, "scenario", "")
+	var plays stringList
+	fs.Var(&plays, "play", "")
 	live := fs.String("live", "", "")
 	limits := fs.Bool("rate-limits", false, "")
 	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
@@ -104,12 +112,12 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to get this workspace again)\n", seed, seed)
 	}
 	sources := []string{"serve-default"}
-	for _, name := range extra {
+	for _, name := range append(extra, plays...) {
 		if _, _, err := scenarioSource(name); err != nil {
 			return err
 		}
-		sources = append(sources, name)
 	}
+	sources = append(sources, extra...)
 
 	now := time.Now().UTC().Truncate(time.Second)
 	world := generator.NewWorld(now.Add(-historyDays*24*time.Hour), seed)
@@ -132,6 +140,22 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.Stderr, "note: the scenarios run %s past the present; their last events are in the future\n",
 			generator.FormatDuration(world.Clock.Now().Sub(now).Truncate(time.Second)))
 	}
+	// Scenarios to play are checked now, each on a copy of the world as
+	// it will be when it starts, so a bad one fails before we listen.
+	var toPlay []*scenarios.Scenario
+	for _, name := range plays {
+		file, src, _ := scenarioSource(name)
+		sc, err := scenarios.ParseFor(file, src, world)
+		if err == nil {
+			dry := world.Clone()
+			dry.Clock.Set(now)
+			_, err = dry.Run(sc.Plan, nil)
+		}
+		if err != nil {
+			return &inputError{msg: err.Error()}
+		}
+		toPlay = append(toPlay, sc)
+	}
 	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password,
 		Clock: &generator.Shifted{}, RateLimits: *limits}) // the real clock, that POST /mock/clock can push ahead
 	if err != nil {
@@ -140,7 +164,15 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err := srv.Open(*addr); err != nil {
 		return err
 	}
-	c.banner(srv, world)
+	c.banner(srv, world) // before anything plays: it reads the world unlocked
+	for _, sc := range toPlay {
+		planned, err := srv.Play(sc)
+		if err != nil { // unlikely: it was dry-run above; the world has not changed
+			srv.Close()
+			return &inputError{msg: err.Error()}
+		}
+		fmt.Fprintf(c.Stderr, "playing %s: %d events until %s\n", sc.Name, planned.Events, planned.End.Local().Format(time.DateTime))
+	}
 	if perSecond > 0 {
 		fmt.Fprintf(c.Stderr, "live: about %s state changes happen on their own\n", *live)
 		go srv.Live(ctx, perSecond)

@@ -1,0 +1,125 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+// drive moves the virtual clock to each timer the server waits on, until
+// cond holds.
+func (m *mock) drive(what string, cond func() bool) {
+	m.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			m.t.Fatalf("timed out driving the clock until %s", what)
+		}
+		at, ok := m.clock.Next()
+		if !ok {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		m.clock.Set(at)
+		// Let the woken scenario act and park on its next wait (or end)
+		// before cond is looked at again, so the clock does not run past.
+		for i := 0; i < 50; i++ {
+			if _, ok := m.clock.Next(); ok {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// nightShift is the built-in suspend-resume in a workspace of its own.
+const nightShift = `name: night-shift
+description: three machines suspended for the night
+workspaces:
+  - name: vending
+    users: [ops]
+    sims:
+      - group: machines
+        count: 3
+        status: activated
+        endpoint: {status: enabled}
+steps:
+  - {do: suspend, target: machines, every: 2s}
+  - {do: disable, target: machines, after: 1m, every: 2s}
+  - {do: enable, target: machines, at: 11h, every: 2s}
+  - {do: activate, target: machines, after: 1m, every: 2s}
+`
+
+// TestPlay: a scenario played live appends its events when its clock says,
+// not at once; the API works while it waits, and its calls' events fall
+// between the scenario's; a reset stops a scenario still playing.
+func TestPlay(t *testing.T) {
+	m := mustOpen(t)
+	start := m.srv.Log().Len()
+	var answer struct {
+		Events int    `json:"events"`
+		Live   bool   `json:"live"`
+		Ends   string `json:"ends"`
+	}
+	json.Unmarshal(m.api("POST", "/mock/scenarios?live=true", nightShift, 202), &answer)
+	ends, _ := time.Parse(generator.TimestampLayout, answer.Ends)
+	if answer.Events != 12 || !answer.Live || ends.Sub(t0) < 11*time.Hour {
+		t.Fatalf("answer %+v", answer)
+	}
+	// The suspensions are two seconds apart: without the clock moving,
+	// at most the first happens.
+	time.Sleep(20 * time.Millisecond)
+	if n := m.srv.Log().Len(); n > start+1 {
+		t.Fatalf("%d events before the clock moved", n-start)
+	}
+	// While the scenario sleeps through the night, the API answers and
+	// its event is stamped with the server's clock.
+	m.drive("the three disables", func() bool { return m.srv.Log().Len() == start+6 })
+	m.clock.Advance(time.Hour)
+	ep := m.acme().Endpoints()[0]
+	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", ep.ID), `{"location":null}`, 204)
+	m.drive("the whole scenario", func() bool { return m.srv.Log().Len() == start+13 })
+
+	events, _ := m.srv.Log().Since(start)
+	var types []string
+	var last time.Time
+	for _, raw := range events {
+		var e struct {
+			Timestamp string `json:"timestamp"`
+			Type      struct {
+				ID int `json:"id"`
+			} `json:"event_type"`
+		}
+		json.Unmarshal(raw, &e)
+		ts, _ := time.Parse(generator.TimestampLayout, e.Timestamp)
+		if ts.Before(last) || ts.Before(t0) {
+			t.Errorf("event at %s after one at %s (server started at %s)", ts, last, t0)
+		}
+		last = ts
+		types = append(types, fmt.Sprint(e.Type.ID))
+	}
+	if got := strings.Join(types, " "); got != "9 9 9 43 43 43 68 42 42 42 8 8 8" {
+		t.Errorf("types %s", got)
+	}
+	if last.Sub(t0) < 11*time.Hour {
+		t.Errorf("the morning's activations at %s: the night did not pass", last)
+	}
+
+	// A reset stops what is still playing.
+	m.api("POST", "/mock/reset", nil, 204)
+	m.api("POST", "/mock/scenarios?live=true", nightShift, 202)
+	m.drive("the first suspension", func() bool { return m.srv.Log().Len() == start+1 })
+	m.api("POST", "/mock/reset", nil, 204)
+	m.clock.Advance(24 * time.Hour)
+	time.Sleep(20 * time.Millisecond)
+	if n := m.srv.Log().Len(); n != start {
+		t.Errorf("after reset and a day: %d events more than at start", n-start)
+	}
+	// A scenario that cannot run is refused at once.
+	if res, b := m.call("POST", "/mock/scenarios?live=true", "", "name: x\ndescription: y\nworkspaces: [{name: acme}]\nsteps:\n  - do: suspend\n    target: spare\n"); res.StatusCode != 422 {
+		t.Errorf("broken live scenario: %d %s", res.StatusCode, b)
+	}
+}
