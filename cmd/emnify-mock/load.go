@@ -132,7 +132,7 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
 	o := load.Options{URL: *to, Method: strings.ToUpper(*method), Headers: h, Size: *size, Timeout: *timeout,
-		MaxWorkers: *maxWorkers, Pacer: pacer, Duration: *duration}
+		MaxWorkers: *maxWorkers, Duration: *duration}
 	if *secret != "" {
 		if o.Signer, err = streamer.NewSigner(*secret); err != nil {
 			return bad("--sign-secret: %v", err)

@@ -69,9 +69,8 @@ func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 func TestRun_LatencyCountsFromTheIntendedInstant(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(20 * time.Millisecond) }))
 	defer ts.Close()
-	rec := load.NewRecorder(time.Now(), nil)
-	err := load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 100, Duration: time.Second},
-		Duration: time.Second, Bodies: bodies(t, 0, 1), MaxWorkers: 1}, rec)
+	rec := load.NewRecorder(time.Now(), load.Constant{Per: 100, Duration: time.Second})
+	err := load.Run(context.Background(), load.Options{URL: ts.URL, Duration: time.Second, Bodies: bodies(t, 0, 1), MaxWorkers: 1}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +90,8 @@ func TestRun_LatencyCountsFromTheIntendedInstant(t *testing.T) {
 func TestRun_ReportFields(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer ts.Close()
-	rec := load.NewRecorder(time.Now(), nil)
-	err := load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 200, Duration: time.Second},
-		Duration: time.Second, Bodies: bodies(t, 0, 1), Size: 2}, rec)
+	rec := load.NewRecorder(time.Now(), load.Constant{Per: 200, Duration: time.Second})
+	err := load.Run(context.Background(), load.Options{URL: ts.URL, Duration: time.Second, Bodies: bodies(t, 0, 1), Size: 2}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,9 +192,9 @@ func TestRun_RequestsCarryHeadersAndSignatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := load.NewRecorder(time.Now(), nil)
+	rec := load.NewRecorder(time.Now(), load.Constant{Per: 100, Duration: 500 * time.Millisecond})
 	err = load.Run(context.Background(), load.Options{URL: ts.URL + "/hook", Method: http.MethodPut, Headers: http.Header{"X-Tenant": {"acme"}},
-		Signer: signer, Pacer: load.Constant{Per: 100, Duration: 500 * time.Millisecond}, Duration: 500 * time.Millisecond, Bodies: bodies(t, 0, 1)}, rec)
+		Signer: signer, Duration: 500 * time.Millisecond, Bodies: bodies(t, 0, 1)}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,9 +216,8 @@ func TestRun_ErrorsAreResults(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nobody listens there now
-	rec := load.NewRecorder(time.Now(), nil)
-	if err := load.Run(context.Background(), load.Options{URL: "http://" + addr + "/hook", Pacer: load.Constant{Per: 50, Duration: 200 * time.Millisecond},
-		Duration: 200 * time.Millisecond, Bodies: bodies(t, 0, 1)}, rec); err != nil {
+	rec := load.NewRecorder(time.Now(), load.Constant{Per: 50, Duration: 200 * time.Millisecond})
+	if err := load.Run(context.Background(), load.Options{URL: "http://" + addr + "/hook", Duration: 200 * time.Millisecond, Bodies: bodies(t, 0, 1)}, rec); err != nil {
 		t.Fatal(err)
 	}
 	r, _ := rec.Report()
@@ -234,11 +231,10 @@ func TestRun_ErrorsAreResults(t *testing.T) {
 func TestRun_RecorderIsLive(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer ts.Close()
-	rec := load.NewRecorder(time.Now(), nil)
+	rec := load.NewRecorder(time.Now(), load.Constant{Per: 100, Duration: 2 * time.Second})
 	done := make(chan error)
 	go func() {
-		done <- load.Run(context.Background(), load.Options{URL: ts.URL, Pacer: load.Constant{Per: 100, Duration: 2 * time.Second},
-			Duration: 2 * time.Second, Bodies: bodies(t, 0, 1)}, rec)
+		done <- load.Run(context.Background(), load.Options{URL: ts.URL, Duration: 2 * time.Second, Bodies: bodies(t, 0, 1)}, rec)
 	}()
 	for {
 		select {

@@ -19,7 +19,8 @@ const (
 	initialWorkers = 16
 )
 
-// Options configure a run. URL, Pacer, Duration and Bodies are required.
+// Options configure a run. URL, Duration and Bodies are required; the
+// pacer is the recorder's.
 type Options struct {
 	URL        string
 	Method     string
@@ -28,21 +29,21 @@ type Options struct {
 	Timeout    time.Duration
 	MaxWorkers int
 	Signer     *streamer.Signer
-	Pacer      Pacer
 	Duration   time.Duration
 	Bodies     *Bodies
 	// Observe, if set, sees every result (for Prometheus metrics).
 	Observe func(Result)
 }
 
-// Run runs the load into rec until the pacer's schedule (or, at rate 0,
-// Duration) is over or ctx ends, and waits for requests in flight. The
-// run starts at rec's start. Latency counts from each request's intended
+// Run runs the load into rec until the schedule of rec's pacer (or, at
+// rate 0, Duration) is over or ctx ends, and waits for requests in flight.
+// The run starts at rec's start. Latency counts from each request's intended
 // instant; a request that waits for a free worker shows that wait as
 // schedule lag and as latency. The caller holds rec, so it can show
 // progress while the run goes on.
 func Run(ctx context.Context, o Options, rec *Recorder) error {
-	if o.URL == "" || o.Pacer == nil || o.Bodies == nil || o.Duration <= 0 {
+	pacer := rec.pacer
+	if o.URL == "" || pacer == nil || o.Bodies == nil || o.Duration <= 0 {
 		return errors.New("load: URL, pacer, duration and bodies are required")
 	}
 	if o.Method == "" {
@@ -83,7 +84,7 @@ func Run(ctx context.Context, o Options, rec *Recorder) error {
 			}
 		}()
 	}
-	if isFast(o.Pacer) {
+	if isFast(pacer) {
 		// As fast as possible: a closed loop of MaxWorkers, each sending as
 		// soon as its last request is answered; no pacer in between.
 		for range o.MaxWorkers {
@@ -107,7 +108,7 @@ func Run(ctx context.Context, o Options, rec *Recorder) error {
 	// that waits for a free worker keeps its intended instant, so the wait
 	// is measured (no coordinated omission).
 	for i := uint64(0); ctx.Err() == nil; i++ {
-		at, ok := o.Pacer.At(i)
+		at, ok := pacer.At(i)
 		if !ok {
 			break
 		}
