@@ -9,9 +9,13 @@ import (
 // They are encoded when the event is made, so an event carries its detail as
 // bytes and encoding an event never reflects.
 
-// transitionDetail is the detail of a Policy Control activation after the
-// factory-test volume was reached (docs example 02).
-var transitionDetail = json.RawMessage(`{"transition":{"sim":{"status":{"from":{"id":4,"description":"FACTORY TEST"},"to":{"id":1,"description":"ACTIVATED"}}},"reason":"SIM reached factory test volume."}}`)
+// transitionDetail is the detail of a Policy Control activation that ends
+// a factory test, with its reason (docs example 02 has the volume's).
+func transitionDetail(reason string) json.RawMessage {
+	b := []byte(`{"transition":{"sim":{"status":{"from":{"id":4,"description":"FACTORY TEST"},"to":{"id":1,"description":"ACTIVATED"}}},"reason":`)
+	b = appendString(b, reason)
+	return append(b, '}', '}')
+}
 
 // resetDetail is the detail of a connectivity reset (docs example 11).
 var resetDetail = json.RawMessage(`{"data":{}}`)

@@ -121,6 +121,9 @@ func (p *Platform) setEndpointStatus(a Actor, ep *Endpoint, to EndpointStatus, t
 	p.aboutEndpoint(e, ep)
 	ep.Status = to
 	ep.LastUpdated = e.Timestamp.Truncate(time.Second)
+	if ep.SIM != nil && ep.SIM.Status == SIMFactoryTest {
+		p.endFactoryTest(ae, ep.SIM, endpointMoved)
+	}
 	return ae.events
 }
 
@@ -205,6 +208,9 @@ func (p *Platform) ResetConnectivity(a Actor, ep *Endpoint) ([]Event, error) {
 		e.SIM = simRef(ep.SIM)
 	}
 	e.Detail = resetDetail
+	if ep.SIM != nil && ep.SIM.Status == SIMFactoryTest {
+		p.endFactoryTest(ae, ep.SIM, connReset)
+	}
 	return ae.events, nil
 }
 

@@ -74,20 +74,38 @@ func (p *Platform) ReportTestUsage(s *SIM, bytes int64, sms int) ([]Event, error
 	}
 	s.TestBytes += bytes
 	s.TestSMS += sms
-	w := s.Workspace
-	if s.TestBytes < w.FactoryTestBytes && s.TestSMS < w.FactoryTestSMS {
+	if w := s.Workspace; s.TestBytes < w.FactoryTestBytes && s.TestSMS < w.FactoryTestSMS {
 		return nil, nil
 	}
 	ae := p.begin()
-	e := ae.add(TypeSIMActivation, PolicyControl, w)
-	e.Description = "SIM activated after factory test volume reached."
+	p.endFactoryTest(ae, s, volumeReached)
+	return ae.events, nil
+}
+
+// Why Policy Control ends a factory test: the description and the reason
+// in the transition detail. Only the volume's texts are documented (docs
+// example 02); emnify documents that an endpoint status change and a
+// connectivity reset end the test too (emnify-api.md §8.2), not with what
+// words: those texts are ours.
+type ftEnd struct{ description, reason string }
+
+var (
+	volumeReached = ftEnd{"SIM activated after factory test volume reached.", "SIM reached factory test volume."}
+	endpointMoved = ftEnd{"SIM activated after endpoint status change during factory test.", "Endpoint status changed during factory test."}
+	connReset     = ftEnd{"SIM activated after connectivity reset during factory test.", "Connectivity reset during factory test."}
+)
+
+// endFactoryTest activates a SIM in Factory Test on behalf of Policy
+// Control: event 8 with the transition detail.
+func (p *Platform) endFactoryTest(ae *actionEvents, s *SIM, why ftEnd) {
+	e := ae.add(TypeSIMActivation, PolicyControl, s.Workspace)
+	e.Description = why.description
 	e.about(s)
-	e.Detail = transitionDetail
+	e.Detail = transitionDetail(why.reason)
 	s.Status = SIMActivated
 	if s.ActivationDate.IsZero() {
 		s.ActivationDate = e.Timestamp.Truncate(time.Second)
 	}
-	return ae.events, nil
 }
 
 // DeleteSIM deletes a SIM that no endpoint holds: event 10. The platform

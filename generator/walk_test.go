@@ -42,10 +42,11 @@ var statusName = map[int]string{0: "Issued", 1: "Activated", 2: "Suspended", 4: 
 
 // want is one expected event: its type and the SIM or endpoint it is about.
 type want struct {
-	typ  int
-	sim  int64
-	ep   int64
-	desc string // exact description, when the rules fix it
+	typ    int
+	sim    int64
+	ep     int64
+	desc   string // exact description, when the rules fix it
+	policy bool   // made by Policy Control, not the actor
 }
 
 func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
@@ -124,25 +125,25 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 		case 0:
 			legal = ms.status == 0 || ms.status == 2 || ms.status == 4
 			if legal {
-				wants = []want{{8, s.ID, 0, fmt.Sprintf("Status of SIM changed from '%s' to 'Activated'", statusName[ms.status])}}
+				wants = []want{{8, s.ID, 0, fmt.Sprintf("Status of SIM changed from '%s' to 'Activated'", statusName[ms.status]), false}}
 			}
 			after = func() { ms.status = 1 }
 			events, err = p.ActivateSIM(actor, s)
 		case 1:
 			legal = ms.status == 1
-			wants = []want{{9, s.ID, 0, "Status of SIM changed from 'Activated' to 'Suspended'"}}
+			wants = []want{{9, s.ID, 0, "Status of SIM changed from 'Activated' to 'Suspended'", false}}
 			after = func() { ms.status = 2 }
 			events, err = p.SuspendSIM(actor, s)
 		case 2:
 			legal = ms.status == 0
-			wants = []want{{45, s.ID, 0, "Status of SIM changed from 'Issued' to 'Factory Test'"}}
+			wants = []want{{45, s.ID, 0, "Status of SIM changed from 'Issued' to 'Factory Test'", false}}
 			after = func() { ms.status = 4 }
 			events, err = p.StartFactoryTest(actor, s)
 		case 3:
 			b, n := int64(rng.IntN(40_000)), rng.IntN(4)
 			legal = ms.status == 4
 			if legal && (ms.bytes+b >= 100*1024 || ms.sms+int64(n) >= 10) {
-				wants = []want{{8, s.ID, 0, "SIM activated after factory test volume reached."}}
+				wants = []want{{8, s.ID, 0, "SIM activated after factory test volume reached.", true}}
 			}
 			after = func() {
 				ms.bytes, ms.sms = ms.bytes+b, ms.sms+int64(n)
@@ -153,33 +154,33 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 			events, err = p.ReportTestUsage(s, b, n)
 		case 4:
 			legal = ms.status != 3 && ms.ep == 0
-			wants = []want{{10, s.ID, 0, ""}}
+			wants = []want{{10, s.ID, 0, "", false}}
 			after = func() { ms.status = 3 }
 			events, err = p.DeleteSIM(actor, s)
 		case 5:
 			legal = !me.deleted && !me.enabled && me.sim != 0
-			wants = []want{{42, me.sim, ep.ID, fmt.Sprintf("Status of Endpoint %d changed to Enabled", ep.ID)}}
-			after = func() { me.enabled = true }
+			wants = []want{{42, me.sim, ep.ID, fmt.Sprintf("Status of Endpoint %d changed to Enabled", ep.ID), false}}
+			after = endsFactoryTest(m, me, &wants, "SIM activated after endpoint status change during factory test.", func() { me.enabled = true })
 			events, err = p.EnableEndpoint(actor, ep)
 		case 6:
 			legal = !me.deleted && me.enabled
-			wants = []want{{43, me.sim, ep.ID, fmt.Sprintf("Status of Endpoint %d changed to Disabled", ep.ID)}}
-			after = func() { me.enabled = false }
+			wants = []want{{43, me.sim, ep.ID, fmt.Sprintf("Status of Endpoint %d changed to Disabled", ep.ID), false}}
+			after = endsFactoryTest(m, me, &wants, "SIM activated after endpoint status change during factory test.", func() { me.enabled = false })
 			events, err = p.DisableEndpoint(actor, ep)
 		case 7:
 			legal = !me.deleted && me.sim == 0 && ms.status != 3 && ms.ep == 0 && ms.ws == me.ws
-			wants = []want{{51, s.ID, ep.ID, fmt.Sprintf("SIM %d assigned to endpoint %d", s.ID, ep.ID)}}
+			wants = []want{{51, s.ID, ep.ID, fmt.Sprintf("SIM %d assigned to endpoint %d", s.ID, ep.ID), false}}
 			after = func() { me.sim, ms.ep = s.ID, ep.ID }
 			events, err = p.AssignSIM(actor, ep, s)
 		case 8:
 			legal = !me.deleted && me.sim != 0
-			wants = []want{{50, me.sim, ep.ID, fmt.Sprintf("SIM %d released from endpoint %d", me.sim, ep.ID)}}
+			wants = []want{{50, me.sim, ep.ID, fmt.Sprintf("SIM %d released from endpoint %d", me.sim, ep.ID), false}}
 			after = func() { m.sims[me.sim].ep, me.sim = 0, 0 }
 			events, err = p.ReleaseSIM(actor, ep)
 		case 9:
 			legal = !me.deleted
-			wants = []want{{68, me.sim, ep.ID, "Endpoint connectivity reset triggered"}}
-			after = func() {}
+			wants = []want{{68, me.sim, ep.ID, "Endpoint connectivity reset triggered", false}}
+			after = endsFactoryTest(m, me, &wants, "SIM activated after connectivity reset during factory test.", func() {})
 			events, err = p.ResetConnectivity(actor, ep)
 		case 10:
 			withSIM := rng.IntN(2) == 0
@@ -190,11 +191,11 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 				legal = ms.status != 3 && ms.ep == 0 && ms.ws == w.ID
 				switch {
 				case ms.status == 0 && spec.FactoryTest:
-					wants = append(wants, want{45, s.ID, 0, "Status of SIM changed from 'Issued' to 'Factory Test'"})
+					wants = append(wants, want{45, s.ID, 0, "Status of SIM changed from 'Issued' to 'Factory Test'", false})
 				case ms.status == 0 && spec.ActivateSIM:
-					wants = append(wants, want{8, s.ID, 0, "Status of SIM changed from 'Issued' to 'Activated'"})
+					wants = append(wants, want{8, s.ID, 0, "Status of SIM changed from 'Issued' to 'Activated'", false})
 				}
-				wants = append(wants, want{51, s.ID, 0, ""})
+				wants = append(wants, want{51, s.ID, 0, "", false})
 			}
 			var created *generator.Endpoint
 			created, events, err = p.CreateEndpoint(actor, w, spec)
@@ -235,12 +236,12 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 				owner = ws[1-slices.Index(ws, w)]
 			}
 			legal = !b.Registered && owner == w
-			wants = []want{{48, b.SIMs[0].ID, 0, fmt.Sprintf("Batch of %d SIM(s) registered.", len(b.SIMs))}}
+			wants = []want{{48, b.SIMs[0].ID, 0, fmt.Sprintf("Batch of %d SIM(s) registered.", len(b.SIMs)), false}}
 			for _, bs := range b.SIMs {
 				if target == 1 {
-					wants = append(wants, want{8, bs.ID, 0, "Status of SIM changed from 'Issued' to 'Activated'"})
+					wants = append(wants, want{8, bs.ID, 0, "Status of SIM changed from 'Issued' to 'Activated'", false})
 				} else if target == 4 {
-					wants = append(wants, want{45, bs.ID, 0, "Status of SIM changed from 'Issued' to 'Factory Test'"})
+					wants = append(wants, want{45, bs.ID, 0, "Status of SIM changed from 'Issued' to 'Factory Test'", false})
 				}
 			}
 			after = func() {
@@ -268,13 +269,13 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 			for _, g := range group {
 				mg := m.sims[g.ID]
 				if mg.status == 1 {
-					wants = append(wants, want{9, g.ID, 0, "Status of SIM changed from 'Activated' to 'Suspended'"})
+					wants = append(wants, want{9, g.ID, 0, "Status of SIM changed from 'Activated' to 'Suspended'", false})
 				}
 				if mg.ep != 0 {
-					wants = append(wants, want{50, g.ID, mg.ep, fmt.Sprintf("SIM %d released from endpoint %d", g.ID, mg.ep)})
+					wants = append(wants, want{50, g.ID, mg.ep, fmt.Sprintf("SIM %d released from endpoint %d", g.ID, mg.ep), false})
 				}
 			}
-			wants = append(wants, want{69, 0, 0, ""}, want{69, 0, 0, ""})
+			wants = append(wants, want{69, 0, 0, "", false}, want{69, 0, 0, "", false})
 			after = func() {
 				for _, g := range group {
 					mg := m.sims[g.ID]
@@ -320,7 +321,7 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 				t.Fatalf("step %d: event %s is not about endpoint %d", step, e.AppendJSON(nil), wt.ep)
 			}
 			policy := e.Source.ID == 1
-			if policy != (kind == 3) || (e.User != nil) != (isUser && !policy) {
+			if policy != wt.policy || (e.User != nil) != (isUser && !policy) {
 				t.Fatalf("step %d: source %v / user %v do not fit the actor (user=%v)", step, e.Source, e.User, isUser)
 			}
 			checkOrder(t, step, e, &lastTS, &lastID, pendingTargets)
@@ -367,4 +368,21 @@ func types(events []generator.Event) string {
 		s = append(s, fmt.Sprint(e.Type.ID))
 	}
 	return strings.Join(s, ",")
+}
+
+// endsFactoryTest: an endpoint status change or a reset activates the
+// endpoint's SIM if it is in Factory Test, by Policy Control, after the
+// endpoint's own event (emnify-api.md §8.2). It adds that to wants and
+// returns the model update.
+func endsFactoryTest(m *model, me *mEP, wants *[]want, desc string, update func()) func() {
+	ft := me.sim != 0 && m.sims[me.sim].status == 4
+	if ft {
+		*wants = append(*wants, want{8, me.sim, 0, desc, true})
+	}
+	return func() {
+		update()
+		if ft {
+			m.sims[me.sim].status = 1
+		}
+	}
 }
