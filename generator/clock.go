@@ -127,10 +127,19 @@ func (h *timerHeap) Pop() any {
 
 // Shifted is the wall clock moved forward by an offset that Advance grows:
 // a running server's clock that a test can push ahead (to expire tokens,
-// say) without waiting. It is safe for concurrent use.
+// or to bring a played scenario's next step) without waiting. A wait ends
+// when the wall clock gets there or when Advance jumps past it. It is safe
+// for concurrent use.
 type Shifted struct {
-	mu     sync.Mutex
-	offset time.Duration
+	mu      sync.Mutex
+	offset  time.Duration
+	waiting map[*shiftedWait]bool
+}
+
+type shiftedWait struct {
+	at   time.Time // on the shifted clock
+	ch   chan time.Time
+	wall *time.Timer
 }
 
 var _ Clock = (*Shifted)(nil)
@@ -142,15 +151,46 @@ func (s *Shifted) Now() time.Time {
 	return time.Now().Add(s.offset)
 }
 
-// After waits on the wall clock.
-func (s *Shifted) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// After fires once d has passed on the wall clock, or once Advance has
+// moved the clock past now+d, whichever comes first.
+func (s *Shifted) After(d time.Duration) <-chan time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := &shiftedWait{at: time.Now().Add(s.offset + d), ch: make(chan time.Time, 1)}
+	if s.waiting == nil {
+		s.waiting = map[*shiftedWait]bool{}
+	}
+	s.waiting[w] = true
+	w.wall = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.fire(w)
+	})
+	return w.ch
+}
 
-// Advance moves the clock forward by d.
+// fire ends a wait once. Call with mu held.
+func (s *Shifted) fire(w *shiftedWait) {
+	if s.waiting[w] {
+		delete(s.waiting, w)
+		w.wall.Stop()
+		w.ch <- time.Now().Add(s.offset) // buffered, never blocks
+	}
+}
+
+// Advance moves the clock forward by d, ending the waits it jumps past.
 func (s *Shifted) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if d > 0 {
-		s.offset += d
+	if d <= 0 {
+		return
+	}
+	s.offset += d
+	now := time.Now().Add(s.offset)
+	for w := range s.waiting {
+		if !w.at.After(now) {
+			s.fire(w)
+		}
 	}
 }
 

@@ -35,3 +35,33 @@ func TestVirtual_AfterFiresOnAdvance(t *testing.T) {
 		t.Errorf("after Set to the past, Now = %v, want %v", got, want)
 	}
 }
+
+// TestShifted_AdvanceEndsWaits: a wait ends when Advance jumps past it,
+// or on the wall clock; one not yet reached keeps waiting.
+func TestShifted_AdvanceEndsWaits(t *testing.T) {
+	var c generator.Shifted
+	hour, day := c.After(time.Hour), c.After(24*time.Hour)
+	short := c.After(10 * time.Millisecond)
+	c.Advance(2 * time.Hour)
+	select {
+	case got := <-hour:
+		if got.Sub(time.Now()) < 2*time.Hour-time.Minute {
+			t.Errorf("fired at %v: not on the shifted clock", got)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("Advance past the hour did not end its wait")
+	}
+	select {
+	case <-day:
+		t.Fatal("a wait of a day ended after 2h")
+	case <-short: // the wall clock ends this one (or Advance did)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a 10ms wait never ended")
+	}
+	c.Advance(23 * time.Hour)
+	select {
+	case <-day:
+	case <-time.After(time.Second):
+		t.Fatal("Advance past the day did not end its wait")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server"
 )
 
 // drive moves the virtual clock to each timer the server waits on, until
@@ -121,5 +122,20 @@ func TestPlay(t *testing.T) {
 	// A scenario that cannot run is refused at once.
 	if res, b := m.call("POST", "/mock/scenarios?live=true", "", "name: x\ndescription: y\nworkspaces: [{name: acme}]\nsteps:\n  - do: suspend\n    target: spare\n"); res.StatusCode != 422 {
 		t.Errorf("broken live scenario: %d %s", res.StatusCode, b)
+	}
+}
+
+// TestPlay_ClockAdvanceBringsTheNextStep: on the wall clock of serve (a
+// Shifted clock), POST /mock/clock moves a played scenario on: the night
+// passes in an instant.
+func TestPlay_ClockAdvanceBringsTheNextStep(t *testing.T) {
+	m := mustOpen(t, func(o *server.Options) { o.Clock = &generator.Shifted{} })
+	start := m.srv.Log().Len()
+	m.api("POST", "/mock/scenarios?live=true", nightShift, 202)
+	for deadline := time.Now().Add(5 * time.Second); m.srv.Log().Len() < start+12; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 12 events after advancing the clock for 5s", m.srv.Log().Len()-start)
+		}
+		m.api("POST", "/mock/clock", `{"advance":"1h"}`, 200)
 	}
 }
