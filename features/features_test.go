@@ -2,9 +2,13 @@ package features_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cucumber/godog"
@@ -55,5 +59,47 @@ func TestFeatures_CatchTheNaiveConsumer(t *testing.T) {
 		if !strings.Contains(report, want) {
 			t.Errorf("the failure report lacks %q:\n%s", want, report)
 		}
+	}
+}
+
+// TestFeatures_FixedMockAddress: with MockAddr every scenario's platform
+// listens at that one address (one after the other), which is what the
+// consumer is told to poll.
+func TestFeatures_FixedMockAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var mu sync.Mutex
+	polled := map[string]int{}
+	newConsumer := func() http.Handler {
+		c := consumer.New(false)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/admin/poll" {
+				var body struct {
+					API string `json:"api"`
+				}
+				b, _ := io.ReadAll(r.Body)
+				json.Unmarshal(b, &body)
+				mu.Lock()
+				polled[body.API]++
+				mu.Unlock()
+				r.Body = io.NopCloser(bytes.NewReader(b))
+			}
+			c.ServeHTTP(w, r)
+		})
+	}
+	suite := godog.TestSuite{
+		Name:                "fixed-address",
+		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, NewConsumer: newConsumer, MockAddr: addr}),
+		Options:             &godog.Options{Format: "progress", Strict: true, FS: features.Shipped, Paths: []string{"polling.feature"}, Output: io.Discard},
+	}
+	if suite.Run() != 0 {
+		t.Fatal("the polling features failed with a fixed mock address")
+	}
+	if want := "http://" + addr; len(polled) != 1 || polled[want] != 3 {
+		t.Errorf("the consumer was told to poll %v, want %s three times", polled, want)
 	}
 }

@@ -55,9 +55,17 @@ type Options struct {
 	// scenario, so that scenarios run against one long-lived consumer
 	// never share a SIM.
 	Seed uint64
+	// MockAddr, when set, is where each scenario's platform listens
+	// (HOST:PORT, one scenario at a time), so that a consumer configured
+	// with that API URL and AppToken can poll it on its own. Default: a
+	// new loopback port per scenario.
+	MockAddr string
 }
 
-const appToken = "features-app-token"
+// AppToken is the application token every scenario's platform accepts.
+const AppToken = "features-app-token"
+
+const appToken = AppToken
 
 // world is one Gherkin scenario's state.
 type world struct {
@@ -210,9 +218,17 @@ func (w *world) startPlatform(world *generator.World, history []generator.Event)
 	if err != nil {
 		return err
 	}
-	ts := httptest.NewServer(srv)
-	w.mock, w.mockURL = srv, ts.URL
-	w.closers = append(w.closers, ts.Close, func() { srv.Close() })
+	if w.opts.MockAddr != "" {
+		if err := srv.Open(w.opts.MockAddr); err != nil {
+			return fmt.Errorf("start the platform at --mock-addr: %w", err)
+		}
+		w.mock, w.mockURL = srv, srv.URL()
+		w.closers = append(w.closers, func() { srv.Close() })
+	} else {
+		ts := httptest.NewServer(srv)
+		w.mock, w.mockURL = srv, ts.URL
+		w.closers = append(w.closers, ts.Close, func() { srv.Close() })
+	}
 	raw, _ := srv.Log().Since(0)
 	w.events = nil
 	for _, b := range raw {

@@ -384,7 +384,7 @@ func TestVerify(t *testing.T) {
 	if code, out, _ := runCLI(t, "verify", "--list-steps"); code != 0 || strings.Count(out, "\n    ") < 15 {
 		t.Errorf("--list-steps: exit %d\n%s", code, out)
 	}
-	for _, args := range [][]string{{"verify"}, {"verify", "--consumer", "x"}, {"verify", "--consumer", good.URL, "--format", "xml"}, {"verify", "--consumer", good.URL, "/no/such/features"}} {
+	for _, args := range [][]string{{"verify"}, {"verify", "--consumer", "x"}, {"verify", "--consumer", good.URL, "--format", "xml"}, {"verify", "--consumer", good.URL, "--mock-addr", "nowhere"}, {"verify", "--consumer", good.URL, "/no/such/features"}} {
 		if code, out, _ := runCLI(t, args...); code != 2 || out != "" {
 			t.Errorf("%v: exit %d, stdout %q", args, code, out)
 		}

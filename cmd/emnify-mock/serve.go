@@ -97,7 +97,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	hint := "emnify-mock serve --help"
-	if _, _, err := net.SplitHostPort(*addr); err != nil {
+	if !validHostPort(*addr) {
 		return &usageError{err: fmt.Errorf("--addr must be HOST:PORT, got %q", *addr), hint: hint}
 	}
 	seed, err := parseSeed(*seedFlag)
@@ -223,4 +223,9 @@ func parseRate(s string) (float64, error) {
 		return 0, fmt.Errorf("want a rate like 6/m, 1/s or 100/h, got %q", s)
 	}
 	return v / per, nil
+}
+
+func validHostPort(s string) bool {
+	_, _, err := net.SplitHostPort(s)
+	return err == nil
 }

@@ -32,6 +32,10 @@ Your consumer's contract (see examples/consumer for a reference one):
 Flags:
   --consumer URL       base URL of the consumer (required)
   --probe TEMPLATE     path of a SIM, with {sim.iccid} (default /sims/{sim.iccid})
+  --mock-addr HOST:PORT  start each scenario's platform there (default: a new
+                       loopback port each time), for a consumer whose own
+                       poller is configured with that URL and the
+                       application token features-app-token
   --format F           pretty (default), progress, junit or cucumber (JSON)
   --tags EXPR          run only matching scenarios, e.g. '@fast && ~@slow'
   --list-steps         print every step with an example, and exit
@@ -53,6 +57,7 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	consumer := fs.String("consumer", "", "")
 	probe := fs.String("probe", "/sims/{sim.iccid}", "")
+	mockAddr := fs.String("mock-addr", "", "")
 	format := fs.String("format", "pretty", "")
 	tags := fs.String("tags", "", "")
 	list := fs.Bool("list-steps", false, "")
@@ -79,6 +84,8 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 		return &usageError{err: fmt.Errorf("--consumer must be an http:// URL, got %q", *consumer), hint: hint}
 	case !strings.Contains(*probe, "{sim.iccid}"):
 		return &usageError{err: fmt.Errorf("--probe must contain {sim.iccid}, got %q", *probe), hint: hint}
+	case *mockAddr != "" && !validHostPort(*mockAddr):
+		return &usageError{err: fmt.Errorf("--mock-addr must be HOST:PORT, got %q", *mockAddr), hint: hint}
 	}
 	switch *format {
 	case "pretty", "progress", "junit", "cucumber":
@@ -97,7 +104,7 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 	}
 	suite := godog.TestSuite{
 		Name:                "emnify-mock verify",
-		ScenarioInitializer: features.InitializeScenario(features.Options{Consumer: *consumer, Probe: *probe}),
+		ScenarioInitializer: features.InitializeScenario(features.Options{Consumer: *consumer, Probe: *probe, MockAddr: *mockAddr}),
 		Options:             &o,
 	}
 	if suite.Run() != 0 {
