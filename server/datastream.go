@@ -319,7 +319,7 @@ func (s *Server) runStream(ctx context.Context, st *stream, o streamer.Options) 
 		var items []streamer.Item
 		pos := map[int64]int{}
 		for _, e := range entries {
-			if e.Org == st.Org && (len(st.Types) == 0 || slices.Contains(st.Types, e.Type)) && (!st.AlertOnly || e.Alert) {
+			if st.wants(e) {
 				items = append(items, streamer.Item{ID: e.ID, JSON: e.JSON})
 				if _, seen := pos[e.ID]; !seen {
 					pos[e.ID] = e.Pos
@@ -485,29 +485,55 @@ func (s *Server) handleDeleteStream(w http.ResponseWriter, r *http.Request) {
 	noContent(w, ctBare)
 }
 
-// handleMockDeliveries shows each stream's delivery state.
-func (s *Server) handleMockDeliveries(w http.ResponseWriter, r *http.Request) {
-	type view struct {
-		ID         int64  `json:"id"`
-		Org        int64  `json:"organisation_id"`
-		URL        string `json:"url"`
-		Status     string `json:"status"`
-		Delivered  int64  `json:"delivered"`
-		Requests   int64  `json:"requests"`
-		LastStatus int    `json:"last_http_status"`
-		LastError  string `json:"last_error,omitempty"`
-		Pending    int    `json:"log_position"`
-	}
+// wants says whether the stream delivers a log entry.
+func (st *stream) wants(e Entry) bool {
+	return e.Org == st.Org && (len(st.Types) == 0 || slices.Contains(st.Types, e.Type)) && (!st.AlertOnly || e.Alert)
+}
+
+// Delivery is a data stream's delivery state.
+type Delivery struct {
+	ID          int64  `json:"id"`
+	Org         int64  `json:"organisation_id"`
+	URL         string `json:"url"`
+	Status      string `json:"status"`
+	Delivered   int64  `json:"delivered"`
+	Undelivered int    `json:"undelivered"` // in the log, for this stream, not yet acknowledged
+	Requests    int64  `json:"requests"`
+	LastStatus  int    `json:"last_http_status"`
+	LastError   string `json:"last_error,omitempty"`
+	Pending     int    `json:"log_position"`
+}
+
+// Deliveries returns each data stream's delivery state, in id order.
+func (s *Server) Deliveries() []Delivery {
 	s.streams.mu.Lock()
-	out := []view{}
+	out := []Delivery{}
 	for _, st := range s.streams.streams {
 		st.mu.Lock()
-		out = append(out, view{st.ID, st.Org, st.URL, streamStatuses[st.status-1].Description, st.delivered, st.requests, st.lastStatus, st.lastError, st.cursor})
+		d := Delivery{st.ID, st.Org, st.URL, streamStatuses[st.status-1].Description, st.delivered, 0, st.requests, st.lastStatus, st.lastError, st.cursor}
 		st.mu.Unlock()
+		for pos := d.Pending; ; {
+			entries, next := s.log.Entries(pos, 4096)
+			for _, e := range entries {
+				if st.wants(e) {
+					d.Undelivered++
+				}
+			}
+			if next == pos {
+				break
+			}
+			pos = next
+		}
+		out = append(out, d)
 	}
 	s.streams.mu.Unlock()
-	slices.SortFunc(out, func(a, b view) int { return int(a.ID - b.ID) })
-	writeJSON(w, http.StatusOK, ctBare, out)
+	slices.SortFunc(out, func(a, b Delivery) int { return int(a.ID - b.ID) })
+	return out
+}
+
+// handleMockDeliveries shows each stream's delivery state.
+func (s *Server) handleMockDeliveries(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, ctBare, s.Deliveries())
 }
 
 func timeSeconds(n int) time.Duration { return time.Duration(n) * time.Second }

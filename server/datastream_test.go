@@ -128,12 +128,13 @@ func TestDataStream_ErrorAndRestart(t *testing.T) {
 	eventually(t, "status Error", func() bool {
 		return strings.Contains(string(m.api("GET", path, nil, 200)), `"description":"Error"`)
 	})
-	if b := m.api("GET", "/mock/deliveries", nil, 200); !strings.Contains(string(b), `"last_http_status":500`) {
+	if b := m.api("GET", "/mock/deliveries", nil, 200); !strings.Contains(string(b), `"last_http_status":500`) || !strings.Contains(string(b), `"undelivered":1,`) {
 		t.Errorf("deliveries %s", b)
 	}
 	h.fail.Store(false)
 	m.api("POST", path+"/restart", nil, 204)
 	eventually(t, "delivery after restart", func() bool { return h.got() == "68" })
+	eventually(t, "nothing undelivered", func() bool { return m.srv.Deliveries()[0].Undelivered == 0 })
 	eventually(t, "status Running", func() bool {
 		return strings.Contains(string(m.api("GET", path, nil, 200)), `"description":"Running"`)
 	})

@@ -182,7 +182,15 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	<-ctx.Done()
 	fmt.Fprintln(c.Stderr, "shutting down")
-	return srv.Close()
+	err = srv.Close()
+	// Data streams keep what they could not deliver in memory, as the
+	// platform keeps it for a paused stream; say what goes with us.
+	for _, d := range srv.Deliveries() {
+		if d.Undelivered > 0 {
+			fmt.Fprintf(c.Stderr, "data stream %d to %s (%s): %d events were not delivered\n", d.ID, d.URL, d.Status, d.Undelivered)
+		}
+	}
+	return err
 }
 
 func (c *ServeCommand) banner(srv *server.Server, world *generator.World) {
