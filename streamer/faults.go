@@ -13,18 +13,36 @@ type Faults struct {
 	Delay         float64       // hold a request back...
 	MaxDelay      time.Duration // ...by up to this long
 	Drop          float64       // fail a first attempt without sending it, so it is retried
+	// Forge and Stale test a receiver's signature check (they need a
+	// Signer): a first attempt is signed with a wrong key, or dated StaleBy
+	// back. A receiver that checks refuses it and gets the retry, signed
+	// right; one that accepts it is counted in Stats.ForgedAccepted.
+	Forge float64
+	Stale float64
 }
+
+// StaleBy is how far back a stale signature is dated: twice the five
+// minutes of tolerance Standard Webhooks recommends.
+const StaleBy = 10 * time.Minute
 
 const (
 	faultDrop  = "drop"
 	faultDelay = "delay"
+	faultForge = "forge"
+	faultStale = "stale"
 )
 
-// before picks the fault for an attempt, if any. Drops hit first attempts
-// only: the event is then retried, never lost.
+// before picks the fault for an attempt, if any. Drops and signature
+// faults hit first attempts only: the event is then retried, never lost.
 func (f Faults) before(r *rand.Rand, n int) string {
 	if f.Drop > 0 && n == 1 && r.Float64() < f.Drop {
 		return faultDrop
+	}
+	if f.Forge > 0 && n == 1 && r.Float64() < f.Forge {
+		return faultForge
+	}
+	if f.Stale > 0 && n == 1 && r.Float64() < f.Stale {
+		return faultStale
 	}
 	if f.Delay > 0 && f.MaxDelay > 0 && r.Float64() < f.Delay {
 		return faultDelay

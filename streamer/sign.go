@@ -1,6 +1,7 @@
 package streamer
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -43,6 +44,16 @@ func (s *Signer) Sign(id string, ts time.Time, body []byte) string {
 	mac.Write([]byte{'.'})
 	mac.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// forged returns a signer with another key, whose signatures a receiver
+// must refuse.
+func (s *Signer) forged() *Signer {
+	k := bytes.Clone(s.key)
+	for i := range k {
+		k[i] ^= 0xff
+	}
+	return &Signer{key: k}
 }
 
 // set adds the three headers to a request.

@@ -80,13 +80,16 @@ type Attempt struct {
 
 // Stats sum up a delivery.
 type Stats struct {
-	Events     int64         `json:"events"`
-	Requests   int64         `json:"requests"`
-	Acked      int64         `json:"acknowledged"`
-	Retried    int64         `json:"retried"`
-	Duplicates int64         `json:"duplicates_sent"`
-	Dead       int64         `json:"dead_letters"`
-	Duration   time.Duration `json:"duration_ns"`
+	Events     int64 `json:"events"`
+	Requests   int64 `json:"requests"`
+	Acked      int64 `json:"acknowledged"`
+	Retried    int64 `json:"retried"`
+	Duplicates int64 `json:"duplicates_sent"`
+	Dead       int64 `json:"dead_letters"`
+	// ForgedAccepted counts requests with a forged or stale signature
+	// (Faults.Forge, Faults.Stale) that the receiver acknowledged.
+	ForgedAccepted int64         `json:"forged_accepted"`
+	Duration       time.Duration `json:"duration_ns"`
 }
 
 // Streamer delivers items to one webhook.
@@ -132,6 +135,9 @@ func New(o Options) (*Streamer, error) {
 	}
 	if o.Clock == nil {
 		o.Clock = generator.Real{}
+	}
+	if (o.Faults.Forge > 0 || o.Faults.Stale > 0) && o.Signer == nil {
+		return nil, errors.New("streamer: forged or stale signatures need a signer")
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{
@@ -384,7 +390,14 @@ func (s *Streamer) attempt(ctx context.Context, r *rand.Rand, items []Item, body
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if s.o.Signer != nil {
-		s.o.Signer.set(req.Header, messageID(items), s.o.Clock.Now(), body)
+		signer, at := s.o.Signer, s.o.Clock.Now()
+		switch fault {
+		case faultForge:
+			signer = signer.forged()
+		case faultStale:
+			at = at.Add(-StaleBy)
+		}
+		signer.set(req.Header, messageID(items), at, body)
 	}
 	t0 := time.Now()
 	res, err := s.o.Client.Do(req)
@@ -396,6 +409,9 @@ func (s *Streamer) attempt(ctx context.Context, r *rand.Rand, items []Item, body
 	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	res.Body.Close()
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
+		if fault == faultForge || fault == faultStale {
+			s.count(func(st *Stats) { st.ForgedAccepted++ })
+		}
 		report(res.StatusCode, nil, lat)
 		return 0, res.StatusCode, nil
 	}

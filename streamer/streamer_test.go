@@ -2,12 +2,17 @@ package streamer_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -258,6 +263,56 @@ func TestSigningHeaders(t *testing.T) {
 		if got, want := r.Header.Get("webhook-signature"), signer.Sign(id, time.Unix(1700000000, 0), rc.bodies[i]); got != want {
 			t.Errorf("signature %s, want %s", got, want)
 		}
+	}
+}
+
+// TestFaults_ForgedAndStaleSignatures: a receiver that checks signatures
+// (key and a five-minute tolerance, written here from the spec, not with
+// the Signer) refuses the forged and stale first attempts and gets each
+// event signed right on the retry; one that checks nothing is caught
+// accepting them.
+func TestFaults_ForgedAndStaleSignatures(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	signer, _ := streamer.NewSigner(secret)
+	clock := generator.NewInstant(time.Unix(1_700_000_000, 0))
+	var refusedForged, refusedStale atomic.Int64
+	checking := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		id, ts := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp")
+		mac := hmac.New(sha256.New, key)
+		fmt.Fprintf(mac, "%s.%s.%s", id, ts, body)
+		sec, _ := strconv.ParseInt(ts, 10, 64)
+		switch {
+		case r.Header.Get("webhook-signature") != "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)):
+			refusedForged.Add(1)
+			w.WriteHeader(http.StatusUnauthorized)
+		case clock.Now().Sub(time.Unix(sec, 0)).Abs() > 5*time.Minute:
+			refusedStale.Add(1)
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer checking.Close()
+	in := items(t, 200)
+	faults := streamer.Faults{Forge: 0.2, Stale: 0.2}
+	acked, dead, st := push(t, streamer.Options{URL: checking.URL, Signer: signer, Clock: clock, Faults: faults, Seed: 5,
+		Retry: streamer.Policy{Attempts: 2, Initial: time.Second, Max: time.Second}}, in)
+	if len(acked) != 200 || len(dead) != 0 || st.ForgedAccepted != 0 || refusedForged.Load() == 0 || refusedStale.Load() == 0 {
+		t.Fatalf("checking receiver: acked %d dead %d, refused %d forged %d stale, stats %+v", len(acked), len(dead), refusedForged.Load(), refusedStale.Load(), st)
+	}
+	if st.Retried != refusedForged.Load()+refusedStale.Load() {
+		t.Errorf("%d retries for %d refused requests", st.Retried, refusedForged.Load()+refusedStale.Load())
+	}
+
+	trusting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer trusting.Close()
+	_, _, st = push(t, streamer.Options{URL: trusting.URL, Signer: signer, Clock: clock, Faults: faults, Seed: 5}, in)
+	// About 20% forged, and 20% of the rest stale: 36% of 200.
+	if st.ForgedAccepted < 40 || st.ForgedAccepted > 110 {
+		t.Errorf("a receiver that checks nothing accepted %d forged or stale requests of 200, want about 72", st.ForgedAccepted)
+	}
+	if _, err := streamer.New(streamer.Options{URL: trusting.URL, Faults: faults}); err == nil {
+		t.Error("forged signatures without a signer were accepted as options")
 	}
 }
 

@@ -22,7 +22,7 @@ type deliveryFlags struct {
 	size, workers, attempts                    int
 	timeout, initialDelay, maxDelay, maxDelayF time.Duration
 	headers                                    stringList
-	duplicate, drop, delayP                    float64
+	duplicate, drop, delayP, forge, stale      float64
 	reorder                                    int
 	jsonOut                                    bool
 }
@@ -52,6 +52,12 @@ Faults, seeded by --seed, to prove a consumer idempotent and order-tolerant:
   --reorder N          shuffle requests within windows of N
   --delay P --max-delay-fault D   hold a request back up to D with probability P
   --drop P             fail a first attempt unsent with probability P (it is retried)
+and to prove its signature check (with --sign-secret):
+  --forge P            sign a first attempt with a wrong key, with probability P
+  --stale P            date a first attempt's signature 10 minutes back
+                       A receiver that checks answers non-2xx and gets the
+                       retry, signed right; every forged or stale request it
+                       acknowledges is counted, and the command exits 1.
 `
 
 func (d *deliveryFlags) register(fs *flag.FlagSet) {
@@ -73,6 +79,8 @@ func (d *deliveryFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&d.delayP, "delay", 0, "")
 	fs.DurationVar(&d.maxDelayF, "max-delay-fault", time.Second, "")
 	fs.Float64Var(&d.drop, "drop", 0, "")
+	fs.Float64Var(&d.forge, "forge", 0, "")
+	fs.Float64Var(&d.stale, "stale", 0, "")
 }
 
 // options checks the flags and builds the streamer's options.
@@ -81,7 +89,7 @@ func (d *deliveryFlags) options(seed uint64, hint string) (streamer.Options, err
 		return &usageError{err: fmt.Errorf(format, a...), hint: hint}
 	}
 	o := streamer.Options{URL: d.to, Method: strings.ToUpper(d.method), Size: d.size, Timeout: d.timeout, Workers: d.workers, Seed: seed,
-		Faults: streamer.Faults{Duplicate: d.duplicate, ReorderWindow: d.reorder, Delay: d.delayP, MaxDelay: d.maxDelayF, Drop: d.drop}}
+		Faults: streamer.Faults{Duplicate: d.duplicate, ReorderWindow: d.reorder, Delay: d.delayP, MaxDelay: d.maxDelayF, Drop: d.drop, Forge: d.forge, Stale: d.stale}}
 	switch {
 	case d.to == "":
 		return o, bad("--to URL is required")
@@ -95,10 +103,13 @@ func (d *deliveryFlags) options(seed uint64, hint string) (streamer.Options, err
 	for _, p := range []struct {
 		name string
 		v    float64
-	}{{"duplicate", d.duplicate}, {"delay", d.delayP}, {"drop", d.drop}} {
+	}{{"duplicate", d.duplicate}, {"delay", d.delayP}, {"drop", d.drop}, {"forge", d.forge}, {"stale", d.stale}} {
 		if p.v < 0 || p.v > 1 {
 			return o, bad("--%s is a probability from 0 to 1, got %v", p.name, p.v)
 		}
+	}
+	if (d.forge > 0 || d.stale > 0) && d.signSecret == "" {
+		return o, bad("--forge and --stale test a signature check: give --sign-secret too")
 	}
 	policy, ok := streamer.Presets[d.retry]
 	if !ok {
@@ -236,7 +247,8 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 		fmt.Fprintf(stdout, "events %d  requests %d  acknowledged %d  retried %d  duplicates sent %d  dead letters %d  in %s\n",
 			st.Events, st.Requests, st.Acked, st.Retried, st.Duplicates, st.Dead, st.Duration.Round(time.Millisecond))
 		if len(faults) > 0 {
-			fmt.Fprintf(stdout, "faults injected: %d dropped first attempts, %d delayed requests (seeded: --seed repeats them)\n", faults["drop"], faults["delay"])
+			fmt.Fprintf(stdout, "faults injected: %d dropped first attempts, %d delayed requests, %d forged and %d stale signatures (seeded: --seed repeats them)\n",
+				faults["drop"], faults["delay"], faults["forge"], faults["stale"])
 		}
 	}
 	switch {
@@ -244,6 +256,8 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 		return st, lerr
 	case st.Dead > 0:
 		return st, fmt.Errorf("%d events could not be delivered; they are in %s (emnify-mock replay --dead-letters %s --to URL)", st.Dead, deadPath, deadPath)
+	case st.ForgedAccepted > 0:
+		return st, fmt.Errorf("the receiver acknowledged %d requests whose signature it should have refused (wrong key, or dated %s back)", st.ForgedAccepted, streamer.StaleBy)
 	case ctx.Err() != nil:
 		return st, fmt.Errorf("interrupted: %w", ctx.Err())
 	}

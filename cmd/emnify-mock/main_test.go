@@ -353,6 +353,7 @@ func TestPushAndReplay(t *testing.T) {
 		{"push", "--to", ts.URL, "--method", "GET"},
 		{"push", "--to", ts.URL, "--duplicate", "2"},
 		{"push", "--to", ts.URL, "--sign-secret", "nope"},
+		{"push", "--to", ts.URL, "--forge", "0.5"},
 		{"replay", "--dead-letters", filepath.Join(dir, "missing.ndjson"), "--to", ts.URL},
 	} {
 		if code, out, stderr := runCLI(t, args...); code != 2 || out != "" || !strings.Contains(stderr, "Try: ") {
@@ -476,5 +477,15 @@ func TestCheck(t *testing.T) {
 	var schema map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &schema) != nil || schema["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
 		t.Errorf("--schema: exit %d, %.200s", code, out)
+	}
+}
+
+// TestPush_ForgedSignatures: a receiver that checks no signature is caught.
+func TestPush_ForgedSignatures(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ts.Close()
+	code, out, stderr := runCLI(t, "push", "--to", ts.URL, "--count", "50", "--seed", "1", "--sign-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "--forge", "0.5")
+	if code != 1 || !strings.Contains(stderr, "the receiver acknowledged") || !strings.Contains(out, "forged and 0 stale signatures") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
 	}
 }
