@@ -66,9 +66,6 @@ func NewChurn(seed uint64, opts ChurnOptions) (*Churn, error) {
 	return c, nil
 }
 
-// Platform returns the platform the churn acts on.
-func (c *Churn) Platform() *Platform { return c.p }
-
 // Refused returns how many attempted actions the platform refused.
 func (c *Churn) Refused() int { return c.refused }
 

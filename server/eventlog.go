@@ -3,7 +3,6 @@ package server
 import (
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
 )
@@ -196,8 +195,6 @@ func (l *Log) Since(i int) ([][]byte, int) {
 	}
 	return out, i
 }
-
-func (r *rec) time() time.Time { return time.UnixMilli(r.ts).UTC() }
 
 // Entry is a logged event as the Data Streamer reads it.
 type Entry struct {

@@ -69,6 +69,3 @@ func (b *Bodies) Body(size int) ([]byte, func()) {
 	*buf = out
 	return out, func() { b.bufs.Put(buf) }
 }
-
-// Sent returns how many events bodies have carried.
-func (b *Bodies) Sent() uint64 { return b.next.Load() }
