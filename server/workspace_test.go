@@ -53,12 +53,15 @@ func TestMigration(t *testing.T) {
 		t.Errorf("response %s", b)
 	}
 	// Source workspace: 9, 50, 69 source. Target: 69 target, same id.
-	src := m.events(fmt.Sprintf("/api/v1/event?sort=-id&per_page=3"))
+	src := m.events("/api/v1/event?sort=-id&per_page=3")
 	if got := typesOf(src); got != "69 50 9" {
 		t.Errorf("source workspace's newest events %s, want 69 50 9", got)
 	}
 	prodToken := m.login(map[string]string{"username": prod.Users[0].Username, "password": "emnify-mock"})
 	res, b = m.call("GET", "/api/v1/event?q=type:69&sort=-id&per_page=1", prodToken, nil)
+	if res.StatusCode != 200 {
+		t.Fatalf("target workspace events: %d %s", res.StatusCode, b)
+	}
 	var dst []eventView
 	json.Unmarshal(b, &dst)
 	if len(dst) != 1 || dst[0].ID != src[0].ID || dst[0].Organisation.ID != prod.ID {
