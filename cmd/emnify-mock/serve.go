@@ -215,6 +215,9 @@ func (c *ServeCommand) banner(srv *server.Server, world *generator.World) {
       -d '{"application_token":"%[7]s"}' | jq -r .auth_token)
   curl -s -H "Authorization: Bearer $TOKEN" '%[1]s/api/v1/event?per_page=5&sort=-id' | jq .
 
+  The world changes when you call the API. For a fleet that changes on its own:
+  --live 6/m; to play a scenario on the clock: --play suspend-resume (--help).
+
 `, srv.URL(), srv.Log().Len(), ws.Name, ws.ID, len(ws.SIMs()), len(ws.Endpoints()), token, ws.Users[0].Username, server.DefaultPassword, bic)
 }
 
