@@ -282,17 +282,24 @@ func (s *Server) deliveryOptions(st *stream) (streamer.Options, error) {
 		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
 	o := streamer.Options{URL: st.URL, Method: st.Method, Headers: h, Size: st.Size, Retry: s.streams.opts.Retry,
-		Clock: s.streams.opts.Clock, Timeout: timeSeconds(s.streams.opts.Timeout), Workers: 4}
+		Clock: s.streams.opts.Clock, Timeout: timeSeconds(s.streams.opts.Timeout), Workers: streamWorkers}
 	_, err := streamer.New(o)
 	return o, err
 }
 
+// streamWorkers is how many requests a data stream has in flight.
+const streamWorkers = 4
+
 func (s *Server) startStream(st *stream, o streamer.Options) {
+	// One client for the stream's life: runStream makes a streamer per
+	// batch, and a client per batch would leave its connections behind.
+	o.Client = streamer.NewClient(o.Timeout, o.Workers)
 	ctx, cancel := context.WithCancel(s.streams.ctx)
 	st.cancel = cancel
 	s.streams.wg.Add(1)
 	go func() {
 		defer s.streams.wg.Done()
+		defer o.Client.CloseIdleConnections()
 		s.runStream(ctx, st, o)
 	}()
 }

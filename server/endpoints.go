@@ -223,8 +223,8 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
-	p := s.world.Platform
 	err := s.apply(func() ([]generator.Event, error) {
+		p := s.world.Platform // under the lock: a restore replaces the world
 		ep, e := s.endpoint(r)
 		if e != nil {
 			return nil, e

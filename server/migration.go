@@ -77,12 +77,12 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dryRun := body.DryRun == nil || *body.DryRun
-	p := s.world.Platform
 	var apiErr *apiError
 	var conflict *migrationConflict
 	var report []migrationSIM
 	var target *generator.Workspace
 	err := s.apply(func() ([]generator.Event, error) {
+		p := s.world.Platform // under the lock: a restore replaces the world
 		for _, ws := range p.Workspaces() {
 			if ws.ID == body.Target.ID && ws != c.ws {
 				target = ws

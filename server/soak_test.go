@@ -11,15 +11,22 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server"
 )
 
 var soakFor = flag.Duration("soak", 2*time.Second, "how long TestSoak runs; the issue's figure is 30s: go test -race -run Soak ./server -soak 30s")
 
-// TestSoak: 200 concurrent clients mix reads and writes; no request may get
-// a 5xx, the race detector (go test -race) must stay quiet, and no
-// goroutine may be left behind.
+// TestSoak: 200 concurrent clients mix reads and writes while the fleet
+// lives (--live), a scenario plays, the clock jumps, a data stream
+// delivers and snapshots are restored; no request may get a 5xx, the race
+// detector (go test -race) must stay quiet, and no goroutine may be left
+// behind.
 func TestSoak(t *testing.T) {
-	m := mustOpen(t)
+	m := mustOpen(t, func(o *server.Options) { o.Clock = &generator.Shifted{} })
+	h := newHook(t)
+	stream := m.createStream(h.ts.URL, "")
 	before := runtime.NumGoroutine()
 	ws := m.acme()
 	var sims, eps []int64
@@ -35,6 +42,9 @@ func TestSoak(t *testing.T) {
 	defer cancel()
 	var requests, serverErrors atomic.Int64
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); m.srv.Live(ctx, 500) }()
+	m.api("POST", "/mock/snapshots", nil, 201)
 	for w := range 200 {
 		wg.Add(1)
 		go func() {
@@ -59,6 +69,14 @@ func TestSoak(t *testing.T) {
 					method, path, body = "PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", eps[rng.IntN(len(eps))]), `{"location":null}`
 				default:
 					method, path = "GET", "/api/v1/event?per_page=100"
+					switch rng.IntN(400) { // now and then, the control API
+					case 0:
+						method, path, body = "POST", "/mock/scenarios?live=true", nightShift
+					case 1:
+						method, path, body = "POST", "/mock/clock", `{"advance":"1m"}`
+					case 2:
+						method, path = "POST", "/mock/snapshots/1/restore"
+					}
 				}
 				req, _ := http.NewRequestWithContext(ctx, method, m.http.URL+path, stringsReader(body))
 				req.Header.Set("Authorization", "Bearer "+m.token)
@@ -75,12 +93,15 @@ func TestSoak(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	m.api("POST", "/mock/reset", nil, 204) // stops the scenarios still playing
+	delivered := m.srv.Deliveries()[0].Delivered
+	m.api("DELETE", fmt.Sprintf("/api/v2/data_stream/%d", stream), nil, 204) // and its connections
 	transport.CloseIdleConnections()
 	m.http.Close()
 	if n := serverErrors.Load(); n > 0 {
 		t.Errorf("%d of %d requests got a 5xx", n, requests.Load())
 	}
-	t.Logf("%d requests in %s by 200 clients; log holds %d events", requests.Load(), *soakFor, m.srv.Log().Len())
+	t.Logf("%d requests in %s by 200 clients; log holds %d events; the data stream got %d", requests.Load(), *soakFor, m.srv.Log().Len(), delivered)
 	// Goroutines of closed connections take a moment to finish.
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {

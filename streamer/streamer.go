@@ -140,18 +140,24 @@ func New(o Options) (*Streamer, error) {
 		return nil, errors.New("streamer: forged or stale signatures need a signer")
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{
-			Timeout: o.Timeout,
-			// 3xx is a failure (Standard Webhooks advice), so redirects
-			// are not followed.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport: &http.Transport{
-				Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: o.Workers * 2,
-				DialContext: (&net.Dialer{Timeout: o.Timeout}).DialContext,
-			},
-		}
+		o.Client = NewClient(o.Timeout, o.Workers)
 	}
 	return &Streamer{o: o}, nil
+}
+
+// NewClient returns the HTTP client deliveries use: redirects are not
+// followed (3xx is a failure, as Standard Webhooks advises), and idle
+// connections, up to twice the workers, close after 90s. Share one among
+// streamers to one target: each client keeps its own connections.
+func NewClient(timeout time.Duration, workers int) *http.Client {
+	return &http.Client{
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: workers * 2, IdleConnTimeout: 90 * time.Second,
+			DialContext: (&net.Dialer{Timeout: timeout}).DialContext,
+		},
+	}
 }
 
 // Run delivers every item read from in until in is closed, then returns.
