@@ -34,7 +34,9 @@ Load:
                        possible with --max-workers requests in flight
   --duration D         how long (default 10s)
   --ramp FROM:TO       ramp the rate linearly from FROM to TO over --duration
-  --steps R@D,...      rates in steps, e.g. 1000@10s,5000@10s,10000@10s
+  --steps R@D,...      rates in steps, e.g. 1000@10s,5000@10s,10000@10s; a rate
+                       of 0 is an outage, e.g. 500@20s,0@30s,5000@5s,500@20s:
+                       the receiver's latency in the burst after it
   --size N             events per request: 1 an object (default), more an array
   --scenario S         events from this scenario (default: fleet churn)
   --seed N             event seed (default 1)

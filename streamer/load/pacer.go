@@ -80,7 +80,9 @@ func (l Linear) Rate(t time.Duration) float64 {
 	return l.From + (l.To-l.From)*f
 }
 
-// Steps runs one pacer after another: "rates in steps".
+// Steps runs one pacer after another: "rates in steps". A step of rate 0
+// sends nothing for its duration: an outage, after which the next step can
+// be the burst.
 type Steps []Constant
 
 var _ Pacer = Steps{}
@@ -117,14 +119,19 @@ func ParsePacer(rate float64, ramp, steps string, d time.Duration) (Pacer, error
 	switch {
 	case steps != "":
 		var s Steps
+		total := 0.0
 		for _, part := range strings.Split(steps, ",") {
 			r, dur, ok := strings.Cut(part, "@")
 			per, err1 := strconv.ParseFloat(r, 64)
 			dd, err2 := time.ParseDuration(dur)
-			if !ok || err1 != nil || err2 != nil || per <= 0 || dd <= 0 {
+			if !ok || err1 != nil || err2 != nil || per < 0 || dd <= 0 {
 				return nil, fmt.Errorf("--steps wants RATE@DURATION,... such as 1000@10s,5000@10s; got %q", part)
 			}
-			s = append(s, Constant{Per: per, Duration: dd})
+			s = append(s, Constant{Per: per, Duration: dd}) // 0@D: silence, an outage
+			total += per * dd.Seconds()
+		}
+		if total < 1 {
+			return nil, fmt.Errorf("--steps %q sends nothing", steps)
 		}
 		return s, nil
 	case ramp != "":

@@ -34,6 +34,10 @@ func TestPacers(t *testing.T) {
 		{"RampUp", load.Linear{From: 0, To: 1000, Duration: 10 * time.Second}, 5_000, map[uint64]time.Duration{50: time.Second, 1250: 5 * time.Second}},
 		{"RampDown", load.Linear{From: 1000, To: 0, Duration: 10 * time.Second}, 5_000, map[uint64]time.Duration{0: 0}},
 		{"Steps", load.Steps{{Per: 100, Duration: time.Second}, {Per: 1000, Duration: time.Second}}, 1_100, map[uint64]time.Duration{100: time.Second, 600: 1500 * time.Millisecond}},
+		// An outage of 2s between 100/s and a burst of 1000/s: nothing is
+		// due in the gap, the 101st request opens the burst.
+		{"Outage", load.Steps{{Per: 100, Duration: time.Second}, {Per: 0, Duration: 2 * time.Second}, {Per: 1000, Duration: time.Second}}, 1_100,
+			map[uint64]time.Duration{99: 990 * time.Millisecond, 100: 3 * time.Second, 600: 3500 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, _ := count(tc.p)
@@ -55,12 +59,15 @@ func TestPacers(t *testing.T) {
 }
 
 func TestParsePacer(t *testing.T) {
-	for _, bad := range []struct{ ramp, steps string }{{"5000", ""}, {"a:b", ""}, {"", "1000"}, {"", "1000@soon"}} {
+	for _, bad := range []struct{ ramp, steps string }{{"5000", ""}, {"a:b", ""}, {"", "1000"}, {"", "1000@soon"}, {"", "0@10s,0@5s"}, {"", "-5@1s"}} {
 		if _, err := load.ParsePacer(1, bad.ramp, bad.steps, time.Second); err == nil {
 			t.Errorf("accepted ramp %q steps %q", bad.ramp, bad.steps)
 		}
 	}
 	if _, err := load.ParsePacer(-1, "", "", time.Second); err == nil {
 		t.Error("accepted a negative rate")
+	}
+	if p, err := load.ParsePacer(1, "", "500@20s,0@30s,5000@5s", time.Second); err != nil || p.Rate(30*time.Second) != 0 || p.Rate(51*time.Second) != 5000 {
+		t.Errorf("an outage in steps: %v", err)
 	}
 }
