@@ -39,8 +39,12 @@ func (r *Report) WriteHTML(w io.Writer, title string) error {
 	var p50, p99, ok, target []point
 	for _, s := range r.Timeline {
 		x := float64(s.T) + 0.5
-		p50 = append(p50, point{x, float64(s.P50) / 1e6})
-		p99 = append(p99, point{x, float64(s.P99) / 1e6})
+		l50, l99 := float64(s.P50)/1e6, float64(s.P99)/1e6
+		if s.Requests == 0 { // no latency to show (an outage step): a gap, not 0 ms
+			l50, l99 = math.NaN(), math.NaN()
+		}
+		p50 = append(p50, point{x, l50})
+		p99 = append(p99, point{x, l99})
 		ok = append(ok, point{x, float64(s.OK)})
 		target = append(target, point{x, s.Target})
 	}
@@ -83,7 +87,9 @@ func chart(title, xlabel, ylabel string, ss []series, nines bool) template.HTML 
 	var maxX, maxY float64
 	for _, s := range ss {
 		for _, p := range s.Points {
-			maxX, maxY = math.Max(maxX, p.X), math.Max(maxY, p.Y)
+			if !math.IsNaN(p.Y) { // NaN: no value there
+				maxX, maxY = math.Max(maxX, p.X), math.Max(maxY, p.Y)
+			}
 		}
 	}
 	if maxX == 0 {
@@ -118,15 +124,25 @@ func chart(title, xlabel, ylabel string, ss []series, nines bool) template.HTML 
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="axis" text-anchor="middle">%s</text>`, (L+W-R)/2, H-6, xlabel)
 	fmt.Fprintf(&b, `<text x="14" y="%.1f" class="axis" transform="rotate(-90 14 %.1f)" text-anchor="middle">%s</text>`, (T+H-B)/2, (T+H-B)/2, template.HTMLEscapeString(ylabel))
 	for i, s := range ss {
-		var pts []string
-		for _, p := range s.Points {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(p.X), py(p.Y)))
-		}
 		dash := ""
 		if s.Dashed {
 			dash = ` stroke-dasharray="6 4"`
 		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`, s.Color, dash, strings.Join(pts, " "))
+		var pts []string
+		line := func() { // one polyline per run of points between gaps
+			if len(pts) > 0 {
+				fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`, s.Color, dash, strings.Join(pts, " "))
+				pts = nil
+			}
+		}
+		for _, p := range s.Points {
+			if math.IsNaN(p.Y) {
+				line()
+				continue
+			}
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(p.X), py(p.Y)))
+		}
+		line()
 		lx := W - R - 150
 		ly := T + 4 + float64(i)*16
 		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.0f" y2="%.0f" stroke="%s" stroke-width="3"%s/>`, lx, lx+18, ly, ly, s.Color, dash)

@@ -59,3 +59,29 @@ func TestReport_HTML(t *testing.T) {
 		t.Errorf("text report:\n%s", text.String())
 	}
 }
+
+// TestReport_HTMLOutageIsAGap: seconds without requests break the latency
+// lines instead of drawing them down to 0 ms.
+func TestReport_HTMLOutageIsAGap(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	rec := load.NewRecorder(start, load.Steps{{Per: 100, Duration: 2 * time.Second}, {Per: 0, Duration: 2 * time.Second}, {Per: 100, Duration: 2 * time.Second}})
+	for i := range 400 {
+		in := start.Add(time.Duration(i) * 10 * time.Millisecond)
+		if i >= 200 {
+			in = in.Add(2 * time.Second) // after the outage
+		}
+		rec.Record(load.Result{Intended: in, Sent: in, Done: in.Add(5 * time.Millisecond), Status: 200, Events: 1})
+	}
+	r, _ := rec.Report()
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf, "outage"); err != nil {
+		t.Fatal(err)
+	}
+	latency := buf.String()[strings.Index(buf.String(), "Latency over time"):strings.Index(buf.String(), "Throughput over time")]
+	if n := strings.Count(latency, "<polyline"); n != 4 {
+		t.Errorf("%d latency lines, want p50 and p99 each in two runs around the gap", n)
+	}
+	if strings.Contains(latency, "NaN") {
+		t.Error("NaN in the SVG")
+	}
+}
