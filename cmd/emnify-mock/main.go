@@ -1,6 +1,8 @@
 // Command emnify-mock is a local twin of the emnify IoT platform's
-// device-status events: it generates them, and (as the project grows)
-// serves them through a mock REST API and pushes them to webhooks.
+// device-status events: it generates them from scenarios, serves them
+// through a mock of the emnify REST API, pushes them to webhooks as the
+// Data Streamer does, load-tests webhook receivers, and runs Gherkin
+// features against a consumer. main wires the subcommands, one per file.
 package main
 
 import (
