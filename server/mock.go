@@ -14,26 +14,34 @@ import (
 )
 
 // The control API for tests lives under /mock/, outside the emnify API,
-// and needs no token: it is for a test harness on loopback.
-//
-//	GET  /mock/workspaces               logins, application tokens, BICs, profiles
-//	GET  /mock/events                   the whole log as NDJSON
-//	POST /mock/scenarios                run a scenario (YAML body, or ?name=built-in);
-//	                                    ?live=true plays it on the clock in the background
-//	POST /mock/clock                    {"advance":"1h"}: move the server's clock
-//	POST /mock/snapshots                save the state; answers {"id":N}
-//	POST /mock/snapshots/{id}/restore   go back to a saved state
-//	POST /mock/reset                    go back to the state at start
-//	GET  /mock/deliveries               each data stream's delivery state
+// and needs no token: it is for a test harness on loopback. GET /mock
+// lists it.
 func (s *Server) mockRoutes(r *mux.Router) {
-	r.HandleFunc("/events", s.handleMockEvents).Methods("GET")
-	r.HandleFunc("/workspaces", s.handleMockWorkspaces).Methods("GET")
-	r.HandleFunc("/scenarios", s.handleMockScenario).Methods("POST")
-	r.HandleFunc("/clock", s.handleMockClock).Methods("POST")
-	r.HandleFunc("/snapshots", s.handleMockSnapshot).Methods("POST")
-	r.HandleFunc("/snapshots/{id}/restore", s.handleMockRestore).Methods("POST")
-	r.HandleFunc("/reset", s.handleMockReset).Methods("POST")
-	r.HandleFunc("/deliveries", s.handleMockDeliveries).Methods("GET")
+	routes := []struct {
+		method, path, what string
+		h                  http.HandlerFunc
+	}{
+		{"GET", "/workspaces", "logins, application tokens, registrable BICs and profiles of every workspace", s.handleMockWorkspaces},
+		{"GET", "/events", "the whole event log, every workspace, as NDJSON", s.handleMockEvents},
+		{"POST", "/scenarios", "run a scenario now (YAML body, or ?name=BUILT-IN); ?live=true plays it on the clock in the background", s.handleMockScenario},
+		{"POST", "/clock", `{"advance":"1h"}: move the server's clock on; played steps within the jump happen`, s.handleMockClock},
+		{"POST", "/snapshots", `save the state; answers {"id":N}`, s.handleMockSnapshot},
+		{"POST", "/snapshots/{id}/restore", "go back to a saved state", s.handleMockRestore},
+		{"POST", "/reset", "go back to the state at start", s.handleMockReset},
+		{"GET", "/deliveries", "each data stream's delivery state: delivered, undelivered, last status", s.handleMockDeliveries},
+	}
+	type entry struct {
+		Method string `json:"method"`
+		Path   string `json:"path"`
+		What   string `json:"what"`
+	}
+	var index []entry
+	for _, rt := range routes {
+		r.HandleFunc(rt.path, rt.h).Methods(rt.method)
+		index = append(index, entry{rt.method, "/mock" + rt.path, rt.what})
+	}
+	r.HandleFunc("", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, ctBare, index) }).Methods("GET")
+	r.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, ctBare, index) }).Methods("GET")
 }
 
 // snapshot is a saved state: a copy of the world and the log's length.

@@ -72,3 +72,21 @@ func TestControlAPI_Clock(t *testing.T) {
 	}
 	m.api("POST", "/mock/clock", `{"advance":"soon"}`, 400)
 }
+
+// TestControlAPI_Index: GET /mock lists the control API, and what it lists
+// is served.
+func TestControlAPI_Index(t *testing.T) {
+	m := mustOpen(t)
+	var index []struct{ Method, Path, What string }
+	if err := json.Unmarshal(m.api("GET", "/mock", nil, 200), &index); err != nil || len(index) != 8 {
+		t.Fatalf("index %+v: %v", index, err)
+	}
+	for _, e := range index {
+		if e.Method == "GET" {
+			m.api("GET", e.Path, nil, 200)
+		}
+		if e.What == "" || !strings.HasPrefix(e.Path, "/mock/") {
+			t.Errorf("entry %+v", e)
+		}
+	}
+}
