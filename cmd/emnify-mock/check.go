@@ -113,30 +113,41 @@ func (c *CheckCommand) checkFile(name string, sum *checkSummary, maxBad int) err
 	inArray := false
 	tok, err := peekByte(lines)
 	base := lines.read // white space before the decoder's first byte
+	notJSON := func(err error) error {
+		off := base + dec.InputOffset()
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			off = base + syn.Offset - 1
+		}
+		line, col := lines.position(off)
+		return &inputError{msg: fmt.Sprintf("%s:%d:%d: not JSON: %v", name, line, col, err)}
+	}
 	if err == nil && tok == '[' {
 		dec.Token()
 		inArray = true
 	}
+	found := 0
 	for {
 		if inArray && !dec.More() {
+			if end, err := dec.Token(); err != nil || end != json.Delim(']') {
+				return notJSON(fmt.Errorf("the array does not end (%v)", or(fmt.Sprint(err), fmt.Sprint(end))))
+			}
 			break
 		}
 		var raw json.RawMessage
 		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) && inArray {
+			err = io.ErrUnexpectedEOF // inside an array, the input may not end
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			off := base + dec.InputOffset()
-			var syn *json.SyntaxError
-			if errors.As(err, &syn) {
-				off = base + syn.Offset - 1
-			}
-			line, col := lines.position(off)
-			return &inputError{msg: fmt.Sprintf("%s:%d:%d: not JSON: %v", name, line, col, err)}
+			return notJSON(err)
 		}
+		found++
 		sum.events++
-		if err := fixtures.Conforms(raw); err != nil {
+		if err := conforms(raw); err != nil {
 			sum.bad++
 			var head struct {
 				ID   json.RawMessage `json:"id"`
@@ -148,18 +159,49 @@ func (c *CheckCommand) checkFile(name string, sum *checkSummary, maxBad int) err
 			if sum.byType == nil {
 				sum.byType = map[string]int{}
 			}
-			sum.byType[string(head.Type.ID)]++
+			typ := or(string(head.Type.ID), "?")
+			sum.byType[typ]++
 			if sum.bad <= maxBad {
 				// The value ends where the decoder is; RawMessage has no
 				// surrounding white space.
 				line, _ := lines.position(base + dec.InputOffset() - int64(len(raw)))
-				fmt.Fprintf(c.Stderr, "%s:%d: event %s (type %s): %v\n", name, line, head.ID, head.Type.ID, err)
+				fmt.Fprintf(c.Stderr, "%s:%d: event %s (type %s): %v\n", name, line, or(string(head.ID), "?"), typ, err)
 			} else if sum.bad == maxBad+1 {
 				fmt.Fprintf(c.Stderr, "(more events that do not conform are counted, not shown; --max N shows more)\n")
 			}
 		}
 	}
+	if found == 0 {
+		return &inputError{msg: fmt.Sprintf("%s: no events in it (expected NDJSON, a JSON array, or JSON objects one after another)", name)}
+	}
 	return nil
+}
+
+// conforms is fixtures.Conforms, with a plainer word for what is not an
+// object at all.
+func conforms(raw json.RawMessage) error {
+	kind := "number"
+	switch raw[0] {
+	case '{':
+		return fixtures.Conforms(raw)
+	case '[':
+		kind = "array"
+	case '"':
+		kind = "string"
+	case 't', 'f':
+		kind = "boolean"
+	case 'n':
+		kind = "null"
+	}
+	return fmt.Errorf("a JSON %s, not an event object", kind)
+}
+
+// or returns s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // peekByte returns the first byte that is not white space, unread.

@@ -473,6 +473,19 @@ func TestCheck(t *testing.T) {
 	if code, _, _ := runCLI(t, "check", filepath.Join(dir, "missing.ndjson")); code != 2 {
 		t.Errorf("missing file: exit %d", code)
 	}
+	for _, tc := range []struct{ content, want string }{
+		{"", "no events in it"},
+		{"\n  \n", "no events in it"},
+		{"[" + lines[0] + ",", "not JSON"},
+		{"[" + lines[0], "1:" + fmt.Sprint(len(lines[0])+2) + ": not JSON: the array does not end"},
+		{`[1, "x"]`, "a JSON number, not an event object"},
+	} {
+		f := filepath.Join(dir, "odd.json")
+		os.WriteFile(f, []byte(tc.content), 0o644)
+		if code, _, stderr := runCLI(t, "check", f); code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%.40q: exit %d, stderr %q, want %q", tc.content, code, stderr, tc.want)
+		}
+	}
 	code, out, _ = runCLI(t, "check", "--schema")
 	var schema map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &schema) != nil || schema["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
