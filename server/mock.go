@@ -22,7 +22,7 @@ func (s *Server) mockRoutes(r *mux.Router) {
 		h                  http.HandlerFunc
 	}{
 		{"GET", "/workspaces", "logins, application tokens, registrable BICs and profiles of every workspace", s.handleMockWorkspaces},
-		{"GET", "/events", "the whole event log, every workspace, as NDJSON", s.handleMockEvents},
+		{"GET", "/events", "the event log, every workspace, as NDJSON; ?from=N starts at the N-th, ?follow=true streams what is appended", s.handleMockEvents},
 		{"POST", "/scenarios", "run a scenario now (YAML body, or ?name=BUILT-IN); ?live=true plays it on the clock in the background", s.handleMockScenario},
 		{"POST", "/clock", `{"advance":"1h"}: move the server's clock on; played steps within the jump happen`, s.handleMockClock},
 		{"POST", "/snapshots", `save the state; answers {"id":N}`, s.handleMockSnapshot},
@@ -50,14 +50,43 @@ type snapshot struct {
 	logLen int
 }
 
-// handleMockEvents returns the whole log, every workspace, in log order,
-// as NDJSON: what a test compares its consumer with.
+// handleMockEvents returns the log, every workspace, in log order, as
+// NDJSON: what a test compares its consumer with. ?from=N starts at the
+// N-th event; ?follow=true keeps the response open and sends each event
+// as it is appended, until the client goes or the server closes.
 func (s *Server) handleMockEvents(w http.ResponseWriter, r *http.Request) {
-	events, _ := s.log.Since(0)
+	from, err := strconv.Atoi(r.URL.Query().Get("from"))
+	if r.URL.Query().Get("from") != "" && (err != nil || from < 0) {
+		writeError(w, badRequest("from must be a position in the log, 0 or more"))
+		return
+	}
+	follow := r.URL.Query().Get("follow") == "true"
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	for _, e := range events {
-		w.Write(e)
-		w.Write([]byte{'\n'})
+	flusher, _ := w.(http.Flusher)
+	for {
+		changed := s.log.Changed()
+		if n := s.log.Len(); from > n {
+			from = n // a restore cut the log back: go on from its end
+		}
+		var events [][]byte
+		events, from = s.log.Since(from)
+		for _, e := range events {
+			w.Write(e)
+			w.Write([]byte{'\n'})
+		}
+		if !follow {
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		select {
+		case <-changed:
+		case <-r.Context().Done():
+			return
+		case <-s.closing.Done():
+			return
+		}
 	}
 }
 

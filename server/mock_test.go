@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -89,4 +91,51 @@ func TestControlAPI_Index(t *testing.T) {
 			t.Errorf("entry %+v", e)
 		}
 	}
+}
+
+// TestControlAPI_FollowEvents: ?follow=true sends the log, then each event
+// as it is appended, and ends when the server closes.
+func TestControlAPI_FollowEvents(t *testing.T) {
+	m := mustOpen(t)
+	start := m.srv.Log().Len()
+	res, err := http.Get(m.http.URL + fmt.Sprintf("/mock/events?follow=true&from=%d", start-2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func() string {
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(5 * time.Second):
+			t.Fatal("no line within 5s")
+			return ""
+		}
+	}
+	next()
+	next() // the last two events of the history
+	ep := m.acme().Endpoints()[0]
+	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", ep.ID), `{"location":null}`, 204)
+	if l := next(); !strings.Contains(l, `"event_type":{"id":68,`) {
+		t.Errorf("followed %s, want the reset", l)
+	}
+	m.srv.Close()
+	select {
+	case _, open := <-lines:
+		if open {
+			t.Error("a line after close")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the follow did not end when the server closed")
+	}
+	m.api("GET", "/mock/events?from=-1", nil, 400)
 }

@@ -66,6 +66,8 @@ type Server struct {
 	limits    *limiter // nil: no rate limits
 	playing   *plays   // scenarios being played; replaced by a restore
 	played    sync.WaitGroup
+	closing   context.Context // done once Close begins
+	close     context.CancelFunc
 
 	router http.Handler
 	http   *http.Server
@@ -89,6 +91,7 @@ func New(o Options) (*Server, error) {
 	if s.clock == nil {
 		s.clock = generator.Real{}
 	}
+	s.closing, s.close = context.WithCancel(context.Background())
 	if s.secret == nil {
 		s.secret = make([]byte, 48)
 		rand.Read(s.secret)
@@ -237,6 +240,7 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 // Close stops the data streams and the server, letting requests in
 // flight finish for up to ShutdownTimeout.
 func (s *Server) Close() error {
+	s.close() // ends followers of /mock/events
 	s.mu.Lock()
 	s.playing.cancel()
 	s.mu.Unlock()
