@@ -28,6 +28,7 @@ func (s *Server) mockRoutes(r *mux.Router) {
 		{"POST", "/snapshots", `save the state; answers {"id":N}`, s.handleMockSnapshot},
 		{"POST", "/snapshots/{id}/restore", "go back to a saved state", s.handleMockRestore},
 		{"POST", "/reset", "go back to the state at start", s.handleMockReset},
+		{"GET", "/timeline", "the event log as a page for a browser, newest first; ?type=, ?iccid=, ?endpoint=, ?organisation= filter, ?refresh=S reloads", s.handleMockTimeline},
 		{"GET", "/deliveries", "each data stream's delivery state: delivered, undelivered, last status", s.handleMockDeliveries},
 	}
 	type entry struct {

@@ -80,7 +80,7 @@ func TestControlAPI_Clock(t *testing.T) {
 func TestControlAPI_Index(t *testing.T) {
 	m := mustOpen(t)
 	var index []struct{ Method, Path, What string }
-	if err := json.Unmarshal(m.api("GET", "/mock", nil, 200), &index); err != nil || len(index) != 8 {
+	if err := json.Unmarshal(m.api("GET", "/mock", nil, 200), &index); err != nil || len(index) != 9 {
 		t.Fatalf("index %+v: %v", index, err)
 	}
 	for _, e := range index {
@@ -138,4 +138,40 @@ func TestControlAPI_FollowEvents(t *testing.T) {
 		t.Error("the follow did not end when the server closed")
 	}
 	m.api("GET", "/mock/events?from=-1", nil, 400)
+}
+
+// TestControlAPI_Timeline: the log as a page, newest first, with filters.
+func TestControlAPI_Timeline(t *testing.T) {
+	m := mustOpen(t)
+	ep := m.acme().Endpoints()[0]
+	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", ep.ID), `{"location":null}`, 204)
+	res, b := m.call("GET", "/mock/timeline", "", nil)
+	page := string(b)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("%d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if first := strings.Index(page, "<tbody>"); !strings.Contains(page[first:first+400], "68 Reset connectivity") {
+		t.Errorf("the newest event is not first:\n%.1500s", page[first:])
+	}
+	events, _ := m.srv.Log().Since(0)
+	count := func(needle string) (n int) {
+		for _, e := range events {
+			if strings.Contains(string(e), needle) {
+				n++
+			}
+		}
+		return n
+	}
+	_, b = m.call("GET", "/mock/timeline?type=68", "", nil)
+	if n, want := strings.Count(string(b), "<tr><td"), count(`"event_type":{"id":68,`); n != want || strings.Contains(string(b), "SIM activation") {
+		t.Errorf("?type=68 shows %d rows, the log has %d resets", n, want)
+	}
+	iccid := ep.SIM.ICCID
+	_, b = m.call("GET", "/mock/timeline?iccid="+iccid+"&limit=1000", "", nil)
+	if n, want := strings.Count(string(b), "<tr><td"), count(`"iccid":"`+iccid+`"`); n != want || want == 0 {
+		t.Errorf("?iccid= shows %d rows, the log has %d events of that SIM", n, want)
+	}
+	if res, _ := m.call("GET", "/mock/timeline?type=x", "", nil); res.StatusCode != 400 {
+		t.Errorf("?type=x: %d", res.StatusCode)
+	}
 }
