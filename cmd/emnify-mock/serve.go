@@ -210,6 +210,7 @@ func (c *ServeCommand) banner(srv *server.Server, world *generator.World) {
   user login         %[8]s / %[9]s
   registrable BIC    %[10]s
   control API        %[1]s/mock (lists it: workspaces, events, scenarios, clock, snapshots)
+  event timeline     %[1]s/mock/timeline (in a browser)
 
   TOKEN=$(curl -s -X POST %[1]s/api/v1/authenticate -H 'Content-Type: application/json' \
       -d '{"application_token":"%[7]s"}' | jq -r .auth_token)
