@@ -76,6 +76,10 @@ var (
 	errBadLogin     = &apiError{status: http.StatusUnauthorized, Code: 1101, Token: "InvalidCredentials", Message: "Invalid credentials"}
 )
 
+// maxVerified bounds the verified-token cache: a client that logs in for
+// every request must not grow it for hours (tokens live 240 minutes).
+const maxVerified = 10_000
+
 // verify checks a JWT's signature and expiry and returns its claims.
 // Verified tokens are remembered, so a client's later requests cost a map
 // lookup, not an HMAC and a JSON decode.
@@ -84,15 +88,36 @@ func (s *Server) verify(tok string) (claims, *apiError) {
 		c := v.(claims)
 		if s.clock.Now().Unix() >= c.Exp {
 			s.verified.Delete(tok)
+			s.cached.Add(-1)
 			return c, errTokenExpired
 		}
 		return c, nil
 	}
 	c, apiErr := s.check(tok)
-	if apiErr == nil {
-		s.verified.Store(tok, c)
+	if apiErr == nil && s.roomToCache() {
+		if _, had := s.verified.LoadOrStore(tok, c); !had {
+			s.cached.Add(1)
+		}
 	}
 	return c, apiErr
+}
+
+// roomToCache makes room in a full cache by dropping expired tokens; when
+// none has expired, new tokens are checked each time instead.
+func (s *Server) roomToCache() bool {
+	if s.cached.Load() < maxVerified {
+		return true
+	}
+	now := s.clock.Now().Unix()
+	s.verified.Range(func(k, v any) bool {
+		if now >= v.(claims).Exp {
+			if _, ok := s.verified.LoadAndDelete(k); ok {
+				s.cached.Add(-1)
+			}
+		}
+		return true
+	})
+	return s.cached.Load() < maxVerified
 }
 
 func (s *Server) check(tok string) (claims, *apiError) {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
@@ -54,7 +55,8 @@ type Server struct {
 	log      *Log
 	clock    generator.Clock
 	secret   []byte
-	verified sync.Map // token → claims, see verify
+	verified sync.Map     // token → claims, see verify
+	cached   atomic.Int64 // entries in verified
 
 	appTokens map[string]credential
 	logins    map[string]credential // username (lower case)
