@@ -68,6 +68,9 @@ Examples:
 // LoadCommand runs a load test against a webhook receiver.
 type LoadCommand struct {
 	Stdout, Stderr io.Writer
+	// every, when set, is how often the progress line is printed (tests);
+	// default every 5s, or live on a terminal.
+	every time.Duration
 }
 
 // Run parses the flags, runs the load and writes the reports.
@@ -163,10 +166,14 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	}
 
 	rec := load.NewRecorder(time.Now(), pacer)
-	done := make(chan struct{})
-	go c.progress(done, *duration, rec, pacer)
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		c.progress(done, *duration, rec, pacer)
+		close(stopped)
+	}()
 	err = load.Run(ctx, o, rec)
 	close(done)
+	<-stopped // no progress line after the summary
 	if err != nil {
 		return err
 	}
@@ -194,7 +201,10 @@ func (c *LoadCommand) progress(done <-chan struct{}, d time.Duration, r *load.Re
 	start := time.Now()
 	term := isTerminal(c.Stderr)
 	every := 5 * time.Second
-	if term {
+	switch {
+	case c.every > 0:
+		every = c.every
+	case term:
 		every = 500 * time.Millisecond
 	}
 	t := time.NewTicker(every)

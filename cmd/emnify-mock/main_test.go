@@ -502,3 +502,22 @@ func TestPush_ForgedSignatures(t *testing.T) {
 		t.Errorf("exit %d\n%s%s", code, out, stderr)
 	}
 }
+
+// TestLoad_Progress: while the load runs, progress lines show requests,
+// the last second's rate and the time left (they once showed nothing).
+func TestLoad_Progress(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ts.Close()
+	var stdout, stderr bytes.Buffer
+	cmd := &LoadCommand{Stdout: &stdout, Stderr: &stderr, every: 300 * time.Millisecond}
+	if err := cmd.Run(context.Background(), []string{"--to", ts.URL, "--rate", "200", "--duration", "1500ms"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) < 3 || !regexp.MustCompile(`^\d+ requests  rate \d+/s \(target 200/s\)  p50 .*  errors 0  left \d+s$`).MatchString(lines[len(lines)-1]) {
+		t.Fatalf("progress:\n%s", stderr.String())
+	}
+	if strings.HasPrefix(lines[0], "0 requests") && strings.HasPrefix(lines[len(lines)-1], "0 requests") {
+		t.Errorf("the progress never saw a request:\n%s", stderr.String())
+	}
+}
