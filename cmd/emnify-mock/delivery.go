@@ -184,7 +184,8 @@ func (l *lazyFile) Close() error {
 }
 
 // deliver runs the streamer over the items produce sends, shows progress
-// on a terminal, writes dead letters to deadPath, and prints the summary.
+// (live on a terminal, every 5s elsewhere), writes dead letters to deadPath,
+// and prints the summary.
 // Every item sent gets an outcome, even after ctx is done (then a dead
 // letter); a producer that makes items stops making them when send
 // reports false, one that replays items sends them all.
@@ -226,7 +227,7 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 		})
 		close(in)
 	}()
-	stopProgress := progress(stderr, func() string {
+	stopProgress := progress(stderr, 5*time.Second, func() string {
 		return fmt.Sprintf("sent %d  acknowledged %d  retried %d  dead %d", sent.Load(), acked.Load(), retrying.Load(), deadN.Load())
 	})
 	st := s.Run(ctx, in)
@@ -264,10 +265,17 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 	return st, nil
 }
 
-// progress redraws a status line on a terminal every 200ms until stopped;
-// elsewhere it prints nothing.
-func progress(w io.Writer, line func() string) (stop func()) {
-	if !isTerminal(w) {
+// progress shows a status line until stopped: redrawn in place every
+// 200ms on a terminal; elsewhere (a CI log, a file) printed as a plain
+// line every plain, or not at all when plain is 0. stop returns once the
+// last line is out.
+func progress(w io.Writer, plain time.Duration, line func() string) (stop func()) {
+	term := isTerminal(w)
+	every := plain
+	if term {
+		every = 200 * time.Millisecond
+	}
+	if every <= 0 {
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -275,14 +283,20 @@ func progress(w io.Writer, line func() string) (stop func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(200 * time.Millisecond)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
-				fmt.Fprintf(w, "\r\033[K%s", line())
+				if term {
+					fmt.Fprintf(w, "\r\033[K%s", line())
+				} else {
+					fmt.Fprintln(w, line())
+				}
 			case <-done:
-				fmt.Fprintf(w, "\r\033[K")
+				if term {
+					fmt.Fprintf(w, "\r\033[K")
+				}
 				return
 			}
 		}

@@ -68,8 +68,8 @@ Examples:
 // LoadCommand runs a load test against a webhook receiver.
 type LoadCommand struct {
 	Stdout, Stderr io.Writer
-	// every, when set, is how often the progress line is printed (tests);
-	// default every 5s, or live on a terminal.
+	// every, when set, is how often a progress line is printed when
+	// stderr is not a terminal (tests); default 5s.
 	every time.Duration
 }
 
@@ -166,14 +166,14 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	}
 
 	rec := load.NewRecorder(time.Now(), pacer)
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		c.progress(done, *duration, rec, pacer)
-		close(stopped)
-	}()
+	plain := 5 * time.Second
+	if c.every > 0 {
+		plain = c.every
+	}
+	start := time.Now()
+	stopProgress := progress(c.Stderr, plain, func() string { return progressLine(rec, pacer, start, *duration) })
 	err = load.Run(ctx, o, rec)
-	close(done)
-	<-stopped // no progress line after the summary
+	stopProgress() // no progress line after the summary
 	if err != nil {
 		return err
 	}
@@ -195,42 +195,16 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// progress prints the run's state: a live line on a terminal, a plain
-// line every 5s elsewhere.
-func (c *LoadCommand) progress(done <-chan struct{}, d time.Duration, r *load.Recorder, p load.Pacer) {
-	start := time.Now()
-	term := isTerminal(c.Stderr)
-	every := 5 * time.Second
-	switch {
-	case c.every > 0:
-		every = c.every
-	case term:
-		every = 500 * time.Millisecond
+// progressLine tells how the run is going: requests, the last second's
+// rate against the target, latency, errors, time left.
+func progressLine(r *load.Recorder, p load.Pacer, start time.Time, d time.Duration) string {
+	n, errs, p50, p99, last := r.Live()
+	target := "as fast as possible"
+	if rate := p.Rate(time.Since(start)); rate > 0 {
+		target = fmt.Sprintf("target %.0f/s", rate)
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			if term {
-				fmt.Fprint(c.Stderr, "\r\033[K")
-			}
-			return
-		case <-t.C:
-			n, errs, p50, p99, last := r.Live()
-			target := "as fast as possible"
-			if rate := p.Rate(time.Since(start)); rate > 0 {
-				target = fmt.Sprintf("target %.0f/s", rate)
-			}
-			line := fmt.Sprintf("%d requests  rate %d/s (%s)  p50 %s  p99 %s  errors %d  left %s",
-				n, last, target, p50.Round(time.Microsecond), p99.Round(time.Microsecond), errs, max(0, d-time.Since(start)).Round(time.Second))
-			if term {
-				fmt.Fprintf(c.Stderr, "\r\033[K%s", line)
-			} else {
-				fmt.Fprintln(c.Stderr, line)
-			}
-		}
-	}
+	return fmt.Sprintf("%d requests  rate %d/s (%s)  p50 %s  p99 %s  errors %d  left %s",
+		n, last, target, p50.Round(time.Microsecond), p99.Round(time.Microsecond), errs, max(0, d-time.Since(start)).Round(time.Second))
 }
 
 func writeReports(r *load.Report, jsonPath, htmlPath, title string) error {
