@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
@@ -218,12 +219,19 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 		c.App, c.Org, c.OrgName = cred.token.ID, cred.ws.ID, cred.ws.Name
 		writeJSON(w, http.StatusOK, ctJSON, map[string]string{"auth_token": s.sign(c)})
 	case body.Username != "":
-		cred, ok := s.logins[strings.ToLower(body.Username)]
+		name := strings.ToLower(body.Username)
+		if s.lockouts.locked(name, now) {
+			writeError(w, errTooManyRequests)
+			return
+		}
+		cred, ok := s.logins[name]
 		sum := sha1.Sum([]byte(s.password))
 		if !ok || (body.Password != s.password && !strings.EqualFold(body.Password, hex.EncodeToString(sum[:]))) {
+			s.lockouts.failed(name, now)
 			writeError(w, errBadLogin)
 			return
 		}
+		s.lockouts.succeeded(name)
 		c.User, c.Org, c.OrgName = cred.user.ID, cred.ws.ID, cred.ws.Name
 		refresh := c
 		refresh.Refresh, refresh.Exp = true, now.Add(refreshLifetime).Unix()
@@ -249,4 +257,58 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, badRequest("application_token, username and password, or refresh_token is required"))
 	}
+}
+
+// Lockout as emnify documents it for user credentials (emnify-api.md
+// §2.1): after 3 consecutive failed logins, the TooManyRequests error for
+// 5 minutes, whatever the password.
+const (
+	lockoutAfter = 3
+	lockoutFor   = 5 * time.Minute
+)
+
+type lockouts struct {
+	mu    sync.Mutex
+	users map[string]*lockout // lower-case username
+}
+
+type lockout struct {
+	failures int
+	until    time.Time
+}
+
+func (l *lockouts) locked(name string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lo := l.users[name]
+	return lo != nil && now.Before(lo.until)
+}
+
+func (l *lockouts) failed(name string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.users == nil {
+		l.users = map[string]*lockout{}
+	}
+	lo := l.users[name]
+	if lo == nil {
+		lo = &lockout{}
+		l.users[name] = lo
+	}
+	if lo.failures++; lo.failures >= lockoutAfter {
+		lo.failures, lo.until = 0, now.Add(lockoutFor)
+	}
+}
+
+func (l *lockouts) succeeded(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.users, name)
+}
+
+// clear forgets every failure (a reset or restore of the mock).
+func (l *lockouts) clear() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.users = nil
 }

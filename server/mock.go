@@ -232,6 +232,7 @@ func (s *Server) handleMockReset(w http.ResponseWriter, r *http.Request) {
 func (s *Server) restore(snap snapshot) {
 	s.playing.cancel() // the scenarios played on the world that goes
 	s.playing = newPlays()
+	s.lockouts.clear()
 	s.world = snap.world.Clone()
 	s.world.Platform.Clock = s.clock
 	s.log.Truncate(snap.logLen)

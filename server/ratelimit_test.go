@@ -79,3 +79,44 @@ func TestRateLimits_OffByDefault(t *testing.T) {
 		t.Errorf("throttled after %d requests without rate limits", n)
 	}
 }
+
+// TestLogin_Lockout: after 3 consecutive failed logins a user gets the
+// TooManyRequests error for 5 minutes, even with the right password; a
+// success in between starts the count again; a reset forgets it.
+func TestLogin_Lockout(t *testing.T) {
+	m := mustOpen(t)
+	user := m.acme().Users[0].Username
+	login := func(password string) (int, string) {
+		res, b := m.call("POST", "/api/v1/authenticate", "", map[string]string{"username": user, "password": password})
+		return res.StatusCode, string(b)
+	}
+	for range 2 {
+		if code, _ := login("wrong"); code != 401 {
+			t.Fatalf("a wrong password: %d", code)
+		}
+	}
+	if code, _ := login("emnify-mock"); code != 200 {
+		t.Fatalf("the right password after two failures: %d", code)
+	}
+	for range 3 {
+		login("wrong")
+	}
+	if code, b := login("emnify-mock"); code != 429 || b != tooMany {
+		t.Fatalf("after three failures: %d %s, want 429 %s", code, b, tooMany)
+	}
+	m.clock.Advance(4 * time.Minute)
+	if code, _ := login("emnify-mock"); code != 429 {
+		t.Fatalf("4 minutes into the lockout: %d", code)
+	}
+	m.clock.Advance(time.Minute)
+	if code, _ := login("emnify-mock"); code != 200 {
+		t.Fatalf("after 5 minutes: %d", code)
+	}
+	for range 3 {
+		login("wrong")
+	}
+	m.api("POST", "/mock/reset", nil, 204)
+	if code, _ := login("emnify-mock"); code != 200 {
+		t.Errorf("after a reset: %d", code)
+	}
+}

@@ -57,6 +57,7 @@ type Server struct {
 	secret   []byte
 	verified sync.Map     // token → claims, see verify
 	cached   atomic.Int64 // entries in verified
+	lockouts lockouts     // failed user logins
 
 	appTokens map[string]credential
 	logins    map[string]credential // username (lower case)
