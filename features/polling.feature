@@ -19,7 +19,7 @@ Feature: A consumer that polls the event API catches up after missing webhooks
 
   Scenario: a large backlog is read within emnify's rate limits
     Given the platform enforces emnify's rate limits
-    And the platform runs 8000 events of the fleet churn
+    And the platform runs 20000 events of the fleet churn
     When the consumer misses the webhooks
     And the consumer catches up by polling the platform
     Then within 5s the consumer's view of every SIM matches the platform
