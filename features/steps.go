@@ -179,7 +179,10 @@ func platformRuns(ctx context.Context, name string) error {
 	if start.IsZero() {
 		start = generator.DefaultStart
 	}
-	world := generator.NewWorld(start, get(ctx).seed)
+	// The platform's one clock: the wall clock, moved back to the
+	// scenario's start, so its history is stamped from there on and the
+	// server (tokens, rate limits) runs in real time after it.
+	world := generator.NewWorldOn(generator.NewShifted(time.Until(start)), get(ctx).seed)
 	var history []generator.Event
 	if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
 		return err
@@ -188,13 +191,19 @@ func platformRuns(ctx context.Context, name string) error {
 }
 
 func platformChurns(ctx context.Context, n int) error {
-	churn, err := generator.NewChurn(get(ctx).seed, generator.ChurnOptions{Workspaces: 1})
+	// The platform's one clock, as in platformRuns; it jumps to the
+	// churn's last action once the history is made.
+	clock := generator.NewShifted(time.Until(generator.DefaultStart))
+	churn, err := generator.NewChurn(get(ctx).seed, generator.ChurnOptions{Workspaces: 1, Clock: clock})
 	if err != nil {
 		return err
 	}
 	var history []generator.Event
 	for range n {
 		history = append(history, churn.Next())
+	}
+	if err := clock.Advance(churn.Now().Sub(clock.Now())); err != nil {
+		return err
 	}
 	return get(ctx).startPlatform(churn.World(), history)
 }

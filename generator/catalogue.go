@@ -165,11 +165,24 @@ const (
 // SIMStatuses lists the SIM statuses in id order.
 var SIMStatuses = []Lookup{{0, "Issued"}, {1, "Activated"}, {2, "Suspended"}, {3, "Deleted"}, {4, "Factory Test"}}
 
+// Valid reports whether the status is one the platform has.
+func (s SIMStatus) Valid() bool { return s >= 0 && int(s) < len(SIMStatuses) }
+
 // Lookup returns the status's id and description.
-func (s SIMStatus) Lookup() Lookup { return SIMStatuses[s] }
+func (s SIMStatus) Lookup() Lookup { return lookup(SIMStatuses, int(s)) }
 
 // String returns the status as event descriptions spell it ("Factory Test").
-func (s SIMStatus) String() string { return SIMStatuses[s].Description }
+func (s SIMStatus) String() string { return s.Lookup().Description }
+
+// lookup returns the list's entry for id, or one that says the id is
+// unknown: an invalid status is refused at the API's edge, but it must
+// never crash what prints it.
+func lookup(l []Lookup, id int) Lookup {
+	if id < 0 || id >= len(l) {
+		return Lookup{ID: id, Description: "unknown status " + itoa(int64(id))}
+	}
+	return l[id]
+}
 
 // EndpointStatus is the status of an endpoint (GET /api/v1/endpoint/status).
 type EndpointStatus int
@@ -184,8 +197,11 @@ const (
 // EndpointStatuses lists the endpoint statuses in id order.
 var EndpointStatuses = []Lookup{{0, "Enabled"}, {1, "Disabled"}, {2, "Deleted"}}
 
+// Valid reports whether the status is one the platform has.
+func (s EndpointStatus) Valid() bool { return s >= 0 && int(s) < len(EndpointStatuses) }
+
 // Lookup returns the status's id and description.
-func (s EndpointStatus) Lookup() Lookup { return EndpointStatuses[s] }
+func (s EndpointStatus) Lookup() Lookup { return lookup(EndpointStatuses, int(s)) }
 
 // String returns the status's description.
-func (s EndpointStatus) String() string { return EndpointStatuses[s].Description }
+func (s EndpointStatus) String() string { return s.Lookup().Description }

@@ -18,6 +18,10 @@ type ChurnOptions struct {
 	Workspaces int           // default 2 (migration needs two)
 	SIMs       int           // SIMs per workspace, kept near this; default 40
 	MeanGap    time.Duration // mean virtual time between actions; default 20s
+	// Clock is the platform's clock, for a server that serves the churn's
+	// world; default a virtual clock at Start. The churn's own time runs
+	// from Start, an action a gap after the one before, whatever it shows.
+	Clock Clock
 }
 
 // Churn is a seeded random walk over the state machines of a fleet: the
@@ -27,7 +31,7 @@ type ChurnOptions struct {
 // source half's id a second later, as on the platform.
 type Churn struct {
 	p        *Platform
-	clk      *Virtual
+	now      time.Time // of the last action
 	f        *gofakeit.Faker
 	opts     ChurnOptions
 	activity Activity
@@ -51,9 +55,11 @@ func NewChurn(seed uint64, opts ChurnOptions) (*Churn, error) {
 	if opts.MeanGap <= 0 {
 		opts.MeanGap = 20 * time.Second
 	}
-	clk := NewVirtual(opts.Start.UTC())
-	p := NewPlatform(clk, seed)
-	c := &Churn{p: p, clk: clk, f: p.IDs.Faker(), opts: opts, activity: Activity{Size: opts.SIMs}}
+	if opts.Clock == nil {
+		opts.Clock = NewVirtual(opts.Start.UTC())
+	}
+	p := NewPlatform(opts.Clock, seed)
+	c := &Churn{p: p, now: opts.Start.UTC(), f: p.IDs.Faker(), opts: opts, activity: Activity{Size: opts.SIMs}}
 	for range opts.Workspaces {
 		w, err := p.NewWorkspace(WorkspaceSpec{Users: []string{"", "", ""}})
 		if err != nil {
@@ -104,7 +110,7 @@ func (c *Churn) Next() Event {
 	// An event may leave the queue once the clock has passed it: every later
 	// action stamps its events after the clock.
 	for {
-		if e, ok := c.queue.pop(c.clk.Now()); ok {
+		if e, ok := c.queue.pop(c.now); ok {
 			return e
 		}
 		c.step()
@@ -114,8 +120,8 @@ func (c *Churn) Next() Event {
 // step advances the clock and tries one random action.
 func (c *Churn) step() {
 	gap := time.Duration(-math.Log(1-c.f.Float64()) * float64(c.opts.MeanGap)) // exponential: a Poisson process
-	c.clk.Advance(max(gap, time.Millisecond).Truncate(time.Millisecond))
-	events, err := c.activity.Act(c.p)
+	c.now = c.now.Add(max(gap, time.Millisecond).Truncate(time.Millisecond))
+	events, err := c.p.DoAt(c.now, func() ([]Event, error) { return c.activity.Act(c.p) })
 	if err != nil {
 		c.refused++
 		return
@@ -123,11 +129,14 @@ func (c *Churn) step() {
 	c.queue.push(events)
 }
 
-// World returns the churn's platform and clock as a world, for a server to
-// serve; it names no workspaces or groups.
+// Now returns the churn's time: that of its last action.
+func (c *Churn) Now() time.Time { return c.now }
+
+// World returns the churn's platform as a world, for a server to serve; it
+// names no workspaces or groups.
 func (c *Churn) World() *World {
 	return &World{
-		Platform: c.p, Clock: c.clk, Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
+		Platform: c.p, Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
 		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
 	}
 }

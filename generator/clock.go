@@ -2,6 +2,7 @@ package generator
 
 import (
 	"container/heap"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -178,12 +179,24 @@ func (s *Shifted) fire(w *shiftedWait) {
 	}
 }
 
-// Advance moves the clock forward by d, ending the waits it jumps past.
-func (s *Shifted) Advance(d time.Duration) {
+// NewShifted returns the wall clock moved by offset, which may be
+// negative: a server whose history ends now starts in the past.
+func NewShifted(offset time.Duration) *Shifted { return &Shifted{offset: offset} }
+
+// MaxShift is how far ahead of the wall clock a Shifted clock may go:
+// beyond it, times stop being representable the way the API writes them.
+const MaxShift = 100 * 365 * 24 * time.Hour
+
+// Advance moves the clock forward by d, ending the waits it jumps past. It
+// refuses to move more than MaxShift ahead of the wall clock.
+func (s *Shifted) Advance(d time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if d <= 0 {
-		return
+		return nil
+	}
+	if d > MaxShift || s.offset > MaxShift-d {
+		return fmt.Errorf("the clock may run at most %s ahead of the wall clock; it is %s ahead", FormatDuration(MaxShift), FormatDuration(s.offset))
 	}
 	s.offset += d
 	now := time.Now().Add(s.offset)
@@ -192,6 +205,14 @@ func (s *Shifted) Advance(d time.Duration) {
 			s.fire(w)
 		}
 	}
+	return nil
+}
+
+// Offset returns how far the clock is ahead of the wall clock.
+func (s *Shifted) Offset() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.offset
 }
 
 // Instant is a virtual clock on which every wait ends at once and moves

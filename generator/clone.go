@@ -1,26 +1,24 @@
 package generator
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/brianvoe/gofakeit/v7"
 )
 
 // Clone returns a deep copy of the world: its platform (workspaces, SIMs,
-// endpoints, batches, identities with their random state) and its names.
-// Acting on the copy leaves the original as it was, so a copy serves as a
-// snapshot, and as the stage of a dry run against a live world.
+// endpoints, batches, identities with their random state) and its names,
+// on the same clock. Acting on the copy leaves the original as it was, so
+// a copy serves as a snapshot. Call it between changes.
 func (w *World) Clone() *World {
 	c := &cloner{sims: map[*SIM]*SIM{}, eps: map[*Endpoint]*Endpoint{}, ws: map[*Workspace]*Workspace{}}
-	clk := NewVirtual(w.Clock.Now())
 	p := w.Platform
 	np := &Platform{
-		Clock: p.Clock, IDs: p.IDs.clone(),
+		clock: p.clock, IDs: p.IDs.clone(),
 		sims: map[int64]*SIM{}, endpoints: map[int64]*Endpoint{}, batches: map[string]*Batch{},
 		lastStamp: p.lastStamp, lastID: p.lastID,
-	}
-	if _, virtual := p.Clock.(*Virtual); virtual && p.Clock == Clock(w.Clock) {
-		np.Clock = clk
 	}
 	for _, ws := range p.workspaces {
 		np.workspaces = append(np.workspaces, c.workspace(ws))
@@ -35,18 +33,17 @@ func (w *World) Clone() *World {
 		np.batches[bic] = c.batch(b)
 	}
 	nw := &World{
-		Platform: np, Clock: clk, Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
+		Platform: np, Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
 		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
 	}
 	for k, ws := range w.Workspaces {
 		nw.Workspaces[k] = c.workspace(ws)
 	}
-	// Users and tokens are shared: nothing changes them.
 	for ws, m := range w.users {
-		nw.users[c.workspace(ws)] = m
+		nw.users[c.workspace(ws)] = maps.Clone(m)
 	}
 	for ws, m := range w.tokens {
-		nw.tokens[c.workspace(ws)] = m
+		nw.tokens[c.workspace(ws)] = maps.Clone(m)
 	}
 	for name, g := range w.groups {
 		ng := &group{kind: g.kind, ws: c.workspace(g.ws)}
@@ -84,6 +81,7 @@ func (c *cloner) workspace(w *Workspace) *Workspace {
 	space := *w.IPSpace
 	space.used = append([]uint64(nil), w.IPSpace.used...)
 	n.IPSpace = &space
+	n.Users, n.Tokens = slices.Clone(w.Users), slices.Clone(w.Tokens) // the people are shared: nothing changes them
 	n.sims, n.endpoints, n.batches = nil, nil, nil
 	for _, s := range w.sims {
 		n.sims = append(n.sims, c.sim(s))

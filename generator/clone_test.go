@@ -2,15 +2,14 @@ package generator_test
 
 import (
 	"bytes"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
 )
 
-// TestWorld_Clone: a copy continues exactly as the original would, and
-// acting on it leaves the original alone.
+// TestWorld_Clone: a copy is the same world, continues exactly as the
+// original would, and acting on it leaves the original alone.
 func TestWorld_Clone(t *testing.T) {
 	plan := churnPlan()
 	w := generator.NewWorld(t0, 9)
@@ -18,18 +17,24 @@ func TestWorld_Clone(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap := w.Clone()
-	ws := w.Workspaces["w"]
-	sims, eps := len(ws.SIMs()), len(ws.Endpoints())
-	var a, b bytes.Buffer
-	collect := func(buf *bytes.Buffer) func(generator.Event) error {
-		return func(e generator.Event) error { buf.Write(e.AppendJSON(nil)); buf.WriteByte('\n'); return nil }
+	before := dump(w)
+	if got := dump(snap); got != before {
+		t.Fatalf("the copy differs from the original:\n%s\n%s", got, before)
 	}
+	var a, b bytes.Buffer
 	next := churnPlan()
 	next.Workspaces = nil // run on the workspaces the first plan made
-	if _, err := snap.Run(next, collect(&b)); err != nil {
+	if _, err := snap.DryRun(next); err != nil {
 		t.Fatal(err)
 	}
-	if len(ws.SIMs()) != sims || len(ws.Endpoints()) != eps {
+	// Both on the same clock instant: the copy first, undone, then each.
+	if _, err := snap.Platform.DryRun(func() ([]generator.Event, error) {
+		_, err := snap.Run(next, collect(&b))
+		return nil, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if dump(w) != before {
 		t.Fatal("running on the copy changed the original")
 	}
 	if _, err := w.Run(next, collect(&a)); err != nil {
@@ -38,6 +43,10 @@ func TestWorld_Clone(t *testing.T) {
 	if a.Len() == 0 || !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Fatalf("the copy and the original went different ways (%d and %d bytes)", a.Len(), b.Len())
 	}
+}
+
+func collect(buf *bytes.Buffer) func(generator.Event) error {
+	return func(e generator.Event) error { buf.Write(e.AppendJSON(nil)); buf.WriteByte('\n'); return nil }
 }
 
 // churnPlan is a small plan with every kind of entity and random picks.
@@ -64,50 +73,51 @@ func pick(weight int, a generator.Action, group string) generator.Choice {
 	return generator.Choice{Weight: weight, Step: generator.Step{Action: a, Target: generator.Target{Group: group, Pick: 1}}}
 }
 
-// TestWorld_RunPaced: a pace that only watches changes nothing, and sees
-// every wait of the plan; a pace that lets more time pass stamps what
-// follows later; an error from the pace stops the run.
-func TestWorld_RunPaced(t *testing.T) {
-	var a, b bytes.Buffer
-	collect := func(buf *bytes.Buffer) func(generator.Event) error {
-		return func(e generator.Event) error { buf.Write(e.AppendJSON(nil)); buf.WriteByte('\n'); return nil }
-	}
-	sum, err := generator.NewWorld(t0, 9).Run(churnPlan(), collect(&a))
+// TestPlayer: a plan played in segments, each its own change, makes as
+// many events as the same plan run at once, in id order; its waits add up
+// to the plan's span; a stopped player ends between segments.
+func TestPlayer(t *testing.T) {
+	sum, err := generator.NewWorld(t0, 9).DryRun(churnPlan())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var paced time.Duration
-	if _, err := generator.NewWorld(t0, 9).RunPaced(churnPlan(), collect(&b), func(d time.Duration) error { paced += d; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(a.Bytes(), b.Bytes()) {
-		t.Error("a pace that only watches changed the events")
-	}
-	if paced != sum.End.Sub(sum.Start) {
-		t.Errorf("paced %s, the run took %s of its clock", paced, sum.End.Sub(sum.Start))
-	}
-
 	w := generator.NewWorld(t0, 9)
-	var last time.Time
-	slow, err := w.RunPaced(churnPlan(), func(e generator.Event) error {
-		if e.Timestamp.Before(last) {
-			t.Fatalf("event at %s after one at %s", e.Timestamp, last)
+	clk := w.Clock().(*generator.Virtual)
+	pl := w.Play(churnPlan())
+	var events []generator.Event
+	var waited time.Duration
+	for {
+		ev, wait, done, err := pl.Step()
+		if err != nil {
+			t.Fatal(err)
 		}
-		last = e.Timestamp
-		return nil
-	}, func(d time.Duration) error { w.Clock.Advance(d + time.Second); return nil })
-	if err != nil || slow.End.Sub(slow.Start) < 2*sum.End.Sub(sum.Start) {
-		t.Errorf("a pace of a second more per wait: %v, run took %s", err, slow.End.Sub(slow.Start))
+		events = append(events, ev...)
+		if done {
+			break
+		}
+		waited += wait
+		clk.Advance(wait)
+	}
+	if len(events) != sum.Events {
+		t.Errorf("played %d events, the run makes %d", len(events), sum.Events)
+	}
+	for i := 1; i < len(events); i++ {
+		if events[i].ID <= events[i-1].ID && events[i].EventType() != generator.TypeSIMMigration {
+			t.Fatalf("event %d has id %d after %d", i, events[i].ID, events[i-1].ID)
+		}
+	}
+	if waited != sum.End.Sub(sum.Start) {
+		t.Errorf("waited %s, the plan spans %s", waited, sum.End.Sub(sum.Start))
 	}
 
-	calls := 0
-	stop := errors.New("stopped")
-	if _, err := generator.NewWorld(t0, 9).RunPaced(churnPlan(), nil, func(time.Duration) error {
-		if calls++; calls == 5 {
-			return stop
+	pl = generator.NewWorld(t0, 9).Play(churnPlan())
+	for range 3 {
+		if _, _, done, err := pl.Step(); done || err != nil {
+			t.Fatalf("step: done %v, %v", done, err)
 		}
-		return nil
-	}); !errors.Is(err, stop) || calls != 5 {
-		t.Errorf("pace error: %v after %d calls", err, calls)
+	}
+	pl.Stop()
+	if _, _, done, _ := pl.Step(); !done {
+		t.Error("a stopped player goes on")
 	}
 }

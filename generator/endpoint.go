@@ -29,7 +29,7 @@ func (p *Platform) CreateEndpoint(a Actor, w *Workspace, spec EndpointSpec) (*En
 	e.Description = fmt.Sprintf("SIM %d assigned to endpoint %d", s.ID, ep.ID)
 	e.SIM, e.IMSI = simRef(s), imsiRef(s)
 	e.Detail = assignDetail(ep.IMEI)
-	link(ep, s)
+	p.link(ep, s)
 	for i := range ae.events {
 		ae.events[i].FiledUnder = ep.ID
 	}
@@ -41,7 +41,7 @@ func (p *Platform) CreateEndpoint(a Actor, w *Workspace, spec EndpointSpec) (*En
 func (p *Platform) ProvisionEndpoint(w *Workspace, spec EndpointSpec) (*Endpoint, error) {
 	ep, err := p.newEndpoint(w, spec)
 	if err == nil && spec.SIM != nil {
-		link(ep, spec.SIM)
+		p.link(ep, spec.SIM)
 	}
 	return ep, err
 }
@@ -62,16 +62,16 @@ func (p *Platform) newEndpoint(w *Workspace, spec EndpointSpec) (*Endpoint, erro
 	}
 	ip := spec.IP
 	if ip.IsValid() {
-		if !w.IPSpace.Take(ip) {
+		if !p.takeIP(w, ip) {
 			return nil, refuse(Conflict, fmt.Sprintf("IP address %s is in use or outside %s", ip, w.IPSpace.Prefix), "create endpoint")
 		}
 	} else {
 		var err error
-		if ip, err = w.IPSpace.Allocate(); err != nil {
+		if ip, err = p.allocateIP(w); err != nil {
 			return nil, refuse(NotFound, fmt.Sprintf("workspace %d has no free IP address", w.ID), "create endpoint")
 		}
 	}
-	now := p.Clock.Now().UTC().Truncate(time.Second)
+	now := p.Now().Truncate(time.Second)
 	ep := &Endpoint{
 		ID: p.IDs.EndpointID(), Name: spec.Name, Tags: spec.Tags, IMEI: spec.IMEI, IMEILock: spec.IMEILock, IP: ip,
 		Status: spec.Status, Workspace: w, Created: now, LastUpdated: now,
@@ -86,12 +86,16 @@ func (p *Platform) newEndpoint(w *Workspace, spec EndpointSpec) (*Endpoint, erro
 	if ep.Name == "" {
 		ep.Name = fmt.Sprintf("%s %d", p.IDs.DeviceKind(), len(w.endpoints)+1)
 	}
-	w.endpoints = insertByID(w.endpoints, ep)
-	p.endpoints[ep.ID] = ep
+	p.addEndpointTo(w, ep)
+	setKey(p, p.endpoints, ep.ID, ep)
 	return ep, nil
 }
 
-func link(ep *Endpoint, s *SIM) { ep.SIM, s.Endpoint = s, ep }
+func (p *Platform) link(ep *Endpoint, s *SIM) {
+	save(p, ep)
+	save(p, s)
+	ep.SIM, s.Endpoint = s, ep
+}
 
 // EnableEndpoint enables a Disabled endpoint that holds a SIM: event 42.
 func (p *Platform) EnableEndpoint(a Actor, ep *Endpoint) ([]Event, error) {
@@ -119,6 +123,7 @@ func (p *Platform) setEndpointStatus(a Actor, ep *Endpoint, to EndpointStatus, t
 	e := ae.add(t, a, ep.Workspace)
 	e.Description = fmt.Sprintf("Status of Endpoint %d changed to %s", ep.ID, to)
 	p.aboutEndpoint(e, ep)
+	save(p, ep)
 	ep.Status = to
 	ep.LastUpdated = e.Timestamp.Truncate(time.Second)
 	if ep.SIM != nil && ep.SIM.Status == SIMFactoryTest {
@@ -150,7 +155,7 @@ func (p *Platform) AssignSIM(a Actor, ep *Endpoint, s *SIM) ([]Event, error) {
 	case s.Workspace != ep.Workspace:
 		return nil, refuse(Invalid, fmt.Sprintf("SIM %s belongs to workspace %d", s.ICCID, s.Workspace.ID), "assign it to endpoint "+itoa(ep.ID))
 	}
-	link(ep, s)
+	p.link(ep, s)
 	ae := p.begin()
 	e := ae.add(TypeSIMAssigned, a, ep.Workspace)
 	e.Description = fmt.Sprintf("SIM %d assigned to endpoint %d", s.ID, ep.ID)
@@ -174,6 +179,8 @@ func (p *Platform) release(ae *actionEvents, a Actor, ep *Endpoint) {
 	e := ae.add(TypeSIMReleased, a, ep.Workspace)
 	e.Description = fmt.Sprintf("SIM %d released from endpoint %d", s.ID, ep.ID)
 	p.aboutEndpoint(e, ep)
+	save(p, ep)
+	save(p, s)
 	ep.SIM, s.Endpoint = nil, nil
 }
 
@@ -187,9 +194,10 @@ func (p *Platform) DeleteEndpoint(ep *Endpoint) error {
 		return refuse(Conflict, fmt.Sprintf("endpoint %d holds SIM %s", ep.ID, ep.SIM.ICCID), "delete")
 	}
 	w := ep.Workspace
-	w.IPSpace.Release(ep.IP)
-	w.endpoints = removeByID(w.endpoints, ep)
-	delete(p.endpoints, ep.ID)
+	p.releaseIP(w, ep.IP)
+	p.removeEndpointFrom(w, ep)
+	deleteKey(p, p.endpoints, ep.ID)
+	save(p, ep)
 	ep.Status = EndpointDeleted
 	return nil
 }
@@ -229,6 +237,7 @@ func (p *Platform) UpdateEndpoint(ep *Endpoint, u EndpointUpdate) error {
 	if ep.Status == EndpointDeleted {
 		return refuse(NotFound, endpointSubject(ep), "update")
 	}
+	save(p, ep)
 	if u.Name != nil {
 		ep.Name = *u.Name
 	}
@@ -247,6 +256,57 @@ func (p *Platform) UpdateEndpoint(ep *Endpoint, u EndpointUpdate) error {
 	if u.TariffProfile != nil {
 		ep.TariffProfile = *u.TariffProfile
 	}
-	ep.LastUpdated = p.Clock.Now().UTC().Truncate(time.Second)
+	ep.LastUpdated = p.Now().Truncate(time.Second)
 	return nil
+}
+
+// EndpointPatch changes several parts of an endpoint at once, as one PATCH
+// of the REST API does; nil parts stay as they are.
+type EndpointPatch struct {
+	// SIM: nil leaves it; a nil *SIM releases the endpoint's SIM; a SIM
+	// is assigned (the endpoint must hold none, or that one already).
+	SIM    **SIM
+	Status *EndpointStatus
+	EndpointUpdate
+}
+
+// PatchEndpoint applies a patch as one change: the SIM first (so a patch
+// that assigns a SIM and enables works), then the status, then the
+// attributes. Parts that ask for what the endpoint is already do nothing;
+// any refused part leaves the endpoint as it was.
+func (p *Platform) PatchEndpoint(a Actor, ep *Endpoint, patch EndpointPatch) ([]Event, error) {
+	return p.Do(func() ([]Event, error) {
+		var events []Event
+		step := func(ev []Event, err error) error {
+			events = append(events, ev...)
+			return err
+		}
+		if patch.SIM != nil {
+			switch to := *patch.SIM; {
+			case to == nil && ep.SIM != nil:
+				if err := step(p.ReleaseSIM(a, ep)); err != nil {
+					return nil, err
+				}
+			case to != nil && to != ep.SIM:
+				if err := step(p.AssignSIM(a, ep, to)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if st := patch.Status; st != nil && *st != ep.Status {
+			var err error
+			switch *st {
+			case EndpointEnabled:
+				err = step(p.EnableEndpoint(a, ep))
+			case EndpointDisabled:
+				err = step(p.DisableEndpoint(a, ep))
+			default:
+				err = refuse(Invalid, "endpoint status "+st.String(), "be set; expected 0 (Enabled) or 1 (Disabled)")
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return events, p.UpdateEndpoint(ep, patch.EndpointUpdate)
+	})
 }

@@ -38,28 +38,34 @@ type Summary struct {
 	Start, End time.Time // virtual time
 }
 
-// World is a platform on a virtual clock with the names plans use:
-// workspaces, users, tokens and groups by key. Plans run on it one after
-// another; a later plan may name the workspaces and groups of an earlier
-// one.
+// World is a platform with the names plans use: workspaces, users, tokens
+// and groups by key. Plans run on it one after another; a later plan may
+// name the workspaces and groups of an earlier one.
 type World struct {
 	Platform   *Platform
-	Clock      *Virtual
 	Workspaces map[string]*Workspace
 	users      map[*Workspace]map[string]*User
 	tokens     map[*Workspace]map[string]*AppToken
 	groups     map[string]*group
 }
 
-// NewWorld returns an empty world whose clock shows start.
+// NewWorld returns an empty world on a virtual clock that shows start.
 func NewWorld(start time.Time, seed uint64) *World {
-	clk := NewVirtual(start.UTC())
+	return NewWorldOn(NewVirtual(start.UTC()), seed)
+}
+
+// NewWorldOn returns an empty world on the clock: the one clock of
+// everything that happens in it.
+func NewWorldOn(clock Clock, seed uint64) *World {
 	return &World{
-		Platform: NewPlatform(clk, seed), Clock: clk,
+		Platform:   NewPlatform(clock, seed),
 		Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
 		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
 	}
 }
+
+// Clock returns the world's clock.
+func (w *World) Clock() Clock { return w.Platform.clock }
 
 // User returns a workspace's user by key, or nil.
 func (w *World) User(ws *Workspace, key string) *User { return w.users[ws][key] }
@@ -69,65 +75,95 @@ func (w *World) Token(ws *Workspace, key string) *AppToken { return w.tokens[ws]
 
 // RunPlan sets up the plan's workspaces on a fresh world and runs its
 // steps on a virtual clock, handing every event to emit in timestamp order.
-// A nil emit runs dry: use it to find errors before emitting anything.
 // Same plan and seed, same events.
 func RunPlan(plan *Plan, seed uint64, emit func(Event) error) (Summary, error) {
+	return newPlanWorld(plan, seed).Run(plan, emit)
+}
+
+// DryRunPlan is RunPlan without events: whether the plan runs, and what
+// it would make.
+func DryRunPlan(plan *Plan, seed uint64) (Summary, error) {
+	return newPlanWorld(plan, seed).DryRun(plan)
+}
+
+func newPlanWorld(plan *Plan, seed uint64) *World {
 	start := plan.Start
 	if start.IsZero() {
 		start = DefaultStart
 	}
-	return NewWorld(start, seed).Run(plan, emit)
+	return NewWorld(start, seed)
 }
 
-// Run runs a plan on the world from the clock's current time (the plan's
-// start only matters for a fresh world). Workspaces the world already has
-// under the plan's keys are used as they are; new ones are set up.
+// Run runs a plan on the world as one change, from the clock's present on
+// the plan's own timing: every event it makes, or an error and no change
+// at all. Events go to emit in timestamp order as they are made; when the
+// run fails after some, the world is as before and the caller discards
+// them (run DryRun first where they cannot be taken back). Workspaces the
+// world already has under the plan's keys are used as they are; new ones
+// are set up. A run that spans time leaves the world's clock that much
+// later: the next run, and anything else on the clock, follows it.
 func (w *World) Run(plan *Plan, emit func(Event) error) (Summary, error) {
-	return w.RunPaced(plan, emit, nil)
+	return w.run(plan, emit, false)
 }
 
-// RunPaced is Run with every wait of the plan handed to pace, which must
-// leave the world's clock at least d later (it may move it further); an
-// error from pace stops the run. A server uses it to play a scenario on
-// the wall clock, letting other work at the world while it waits.
-func (w *World) RunPaced(plan *Plan, emit func(Event) error, pace func(d time.Duration) error) (Summary, error) {
-	r := &run{
-		World: w, p: w.Platform, clk: w.Clock, f: w.Platform.IDs.Faker(), plan: plan, emit: emit, pace: pace,
-		sum: Summary{ByType: map[EventType]int{}, Start: w.Clock.Now()},
+// DryRun runs a plan as Run would now and undoes it: the summary and
+// error are Run's, the world and its clock stay as they are.
+func (w *World) DryRun(plan *Plan) (Summary, error) {
+	return w.run(plan, nil, true)
+}
+
+func (w *World) run(plan *Plan, emit func(Event) error, dry bool) (Summary, error) {
+	r := w.newRun(plan, w.groups)
+	r.emit = emit
+	op := func() ([]Event, error) { return nil, r.all() }
+	var err error
+	outermost := w.Platform.tx == nil // inside a change, that change's time moves instead
+	if dry {
+		_, err = w.Platform.DryRun(op)
+	} else if _, err = w.Platform.Do(op); err == nil && outermost {
+		err = advance(w.Platform.clock, r.sum.End.Sub(r.sum.Start))
 	}
+	return r.sum, err
+}
+
+func (w *World) newRun(plan *Plan, groups map[string]*group) *run {
+	return &run{World: w, p: w.Platform, f: w.Platform.IDs.Faker(), plan: plan, groups: groups,
+		sum: Summary{ByType: map[EventType]int{}}}
+}
+
+// all runs the whole plan inside the change in progress.
+func (r *run) all() error {
+	r.sum.Start = r.p.Now()
 	if err := r.setup(); err != nil {
-		return r.sum, err
+		return err
 	}
-	if err := r.steps(plan.Steps); err != nil {
-		return r.sum, err
+	if err := r.steps(r.plan.Steps); err != nil {
+		return err
 	}
 	for {
-		if at, ok := r.seq.next(); ok && r.pace != nil { // paced: wait for it
-			if err := r.wait(at.Sub(r.clk.Now())); err != nil {
-				return r.sum, err
-			}
-			continue
-		}
 		e, ok := r.seq.drain()
 		if !ok {
 			break
 		}
 		if err := r.out(e); err != nil {
-			return r.sum, err
+			return err
 		}
 	}
-	r.sum.End = r.clk.Now()
-	return r.sum, r.check()
+	r.sum.End = r.p.Now()
+	return r.check()
 }
 
 type run struct {
 	*World
-	p     *Platform
-	clk   *Virtual
-	f     *gofakeit.Faker
-	plan  *Plan
-	emit  func(Event) error
-	pace  func(time.Duration) error // nil: the clock just moves
+	p      *Platform
+	f      *gofakeit.Faker
+	plan   *Plan
+	groups map[string]*group // where the plan's groups go: the world's, or a player's own
+	emit   func(Event) error
+	// pace, when set, ends the change in progress at each wait (a played
+	// run): the events made so far go out with the change, and the run
+	// goes on in a new change once the wait is over.
+	pace  func(d time.Duration) error
 	seq   sequencer
 	sum   Summary
 	types []EventType // in emitted order, for Expect.Sequence
@@ -154,12 +190,12 @@ func (r *run) setup() error {
 		// Users and tokens an earlier plan's workspace lacks are added.
 		for _, k := range wp.Users {
 			if r.users[w][k] == nil && r.tokens[w][k] == nil {
-				r.users[w][k] = r.p.AddUser(w, k)
+				setKey(r.p, r.users[w], k, r.p.AddUser(w, k))
 			}
 		}
 		for _, k := range wp.Tokens {
 			if r.users[w][k] == nil && r.tokens[w][k] == nil {
-				r.tokens[w][k] = r.p.AddToken(w, k)
+				setKey(r.p, r.tokens[w], k, r.p.AddToken(w, k))
 			}
 		}
 		// An earlier plan's workspace is used as it is, with the groups
@@ -193,24 +229,26 @@ func (r *run) workspace(wp WorkspacePlan) (*Workspace, error) {
 	if wp.FactoryTestSMS > 0 {
 		w.FactoryTestSMS = wp.FactoryTestSMS
 	}
-	r.Workspaces[wp.Key] = w
-	r.users[w], r.tokens[w] = map[string]*User{}, map[string]*AppToken{}
+	setKey(r.p, r.Workspaces, wp.Key, w)
+	us, ts := map[string]*User{}, map[string]*AppToken{}
 	for i, k := range users {
-		r.users[w][k] = w.Users[i]
+		us[k] = w.Users[i]
 	}
 	for i, k := range tokens {
-		r.tokens[w][k] = w.Tokens[i]
+		ts[k] = w.Tokens[i]
 	}
+	setKey(r.p, r.users, w, us)
+	setKey(r.p, r.tokens, w, ts)
 	return w, nil
 }
 
 func (r *run) provision(w *Workspace, gp GroupPlan) error {
 	g := &group{kind: gp.Kind, ws: w}
-	r.groups[gp.Name] = g
+	setKey(r.p, r.groups, gp.Name, g)
 	var eg *group
 	if gp.EndpointGroup != "" {
 		eg = &group{kind: GroupEndpoints, ws: w}
-		r.groups[gp.EndpointGroup] = eg
+		setKey(r.p, r.groups, gp.EndpointGroup, eg)
 	}
 	for i := range gp.Count {
 		switch gp.Kind {
@@ -266,31 +304,30 @@ func (r *run) steps(steps []Step) error {
 	return nil
 }
 
-// wait moves the clock and passes on every event it has gone past. What
-// is due already goes out first, so a paced run shows it before it waits.
+// wait moves the run's time on by d and passes on every event it has gone
+// past. What is due already goes out first. A played run ends its change
+// here and waits for d on the clock.
 func (r *run) wait(d time.Duration) error {
 	if err := r.flush(); err != nil {
 		return err
 	}
-	switch {
-	case d > 0 && r.pace != nil:
-		until := r.clk.Now().Add(d)
+	if d <= 0 {
+		return nil
+	}
+	until := r.p.Now().Add(d)
+	if r.pace != nil {
 		if err := r.pace(d); err != nil {
 			return err
 		}
-		if r.clk.Now().Before(until) {
-			r.clk.Set(until)
-		}
-	case d > 0:
-		r.clk.Advance(d)
 	}
+	r.p.moveTo(until)
 	return r.flush()
 }
 
-// flush passes on every event the clock has gone past.
+// flush passes on every event the run's time has gone past.
 func (r *run) flush() error {
 	for {
-		e, ok := r.seq.pop(r.clk.Now())
+		e, ok := r.seq.pop(r.p.Now())
 		if !ok {
 			return nil
 		}
@@ -322,11 +359,11 @@ func (r *run) jitter(s *Step) time.Duration {
 func (r *run) step(s *Step) error {
 	if s.HasAt {
 		at := r.sum.Start.Add(s.At)
-		if now := r.clk.Now(); at.Before(now) {
+		if now := r.p.Now(); at.Before(now) {
 			return &PlanError{Pos: s.Pos, What: fmt.Sprintf("at %s is earlier than the scenario's clock (%s after the start)", FormatDuration(s.At), FormatDuration(now.Sub(r.sum.Start))),
 				Expected: "steps in time order; use after to place a step relative to the one before"}
 		}
-		if err := r.wait(at.Sub(r.clk.Now())); err != nil {
+		if err := r.wait(at.Sub(r.p.Now())); err != nil {
 			return err
 		}
 	}
@@ -338,14 +375,14 @@ func (r *run) step(s *Step) error {
 		if s.Repeat == 0 && s.Every <= 0 {
 			return &PlanError{Pos: s.Pos, What: "for without every would never end", Expected: "every: a duration greater than 0s"}
 		}
-		end := r.clk.Now().Add(s.For)
+		end := r.p.Now().Add(s.For)
 		for i := 0; s.Repeat == 0 || i < s.Repeat; i++ {
 			if i > 0 {
 				if err := r.wait(s.Every + r.jitter(s)); err != nil {
 					return err
 				}
 			}
-			if s.Repeat == 0 && !r.clk.Now().Before(end) {
+			if s.Repeat == 0 && !r.p.Now().Before(end) {
 				break
 			}
 			if err := r.steps(s.Steps); err != nil {
@@ -437,6 +474,16 @@ func (r *run) act(s *Step) error {
 			return fail(err)
 		}
 		done++
+		if r.pace != nil {
+			// Played: the events go out with the action, as an API call's
+			// do, so the log stays in id order between API calls.
+			for _, e := range events {
+				if err := r.out(e); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		r.seq.push(events)
 	}
 	return nil

@@ -14,11 +14,19 @@ import (
 // its registered batches.
 
 func (r *run) group(t Target) (*group, error) {
-	g, ok := r.groups[t.Group]
-	if !ok {
+	g := r.lookupGroup(t.Group)
+	if g == nil {
 		return nil, fmt.Errorf("no group named %q", t.Group)
 	}
 	return g, nil
+}
+
+// lookupGroup finds a group in the run's own names, then in the world's.
+func (r *run) lookupGroup(name string) *group {
+	if g, ok := r.groups[name]; ok {
+		return g
+	}
+	return r.World.groups[name]
 }
 
 func slice[T any](list []T, t Target) ([]T, error) {
@@ -39,10 +47,16 @@ func slice[T any](list []T, t Target) ([]T, error) {
 
 // prune drops deleted SIMs and endpoints from a group: the dead leave
 // their groups, so indices count the members that remain and long runs
-// with pick stay fast.
-func (g *group) prune() {
-	g.sims = slices.DeleteFunc(g.sims, func(s *SIM) bool { return s.Status == SIMDeleted })
-	g.endpoints = slices.DeleteFunc(g.endpoints, func(e *Endpoint) bool { return e.Status == EndpointDeleted })
+// with pick stay fast. The lists are made anew, so the journal's copy of
+// the group stays whole.
+func (r *run) prune(g *group) {
+	deadSIM := func(s *SIM) bool { return s.Status == SIMDeleted }
+	deadEP := func(e *Endpoint) bool { return e.Status == EndpointDeleted }
+	if slices.ContainsFunc(g.sims, deadSIM) || slices.ContainsFunc(g.endpoints, deadEP) {
+		save(r.p, g)
+		g.sims = slices.DeleteFunc(slices.Clone(g.sims), deadSIM)
+		g.endpoints = slices.DeleteFunc(slices.Clone(g.endpoints), deadEP)
+	}
 }
 
 func (r *run) sims(t Target) ([]*SIM, error) {
@@ -50,7 +64,7 @@ func (r *run) sims(t Target) ([]*SIM, error) {
 	if err != nil {
 		return nil, err
 	}
-	g.prune()
+	r.prune(g)
 	var out []*SIM
 	switch g.kind {
 	case GroupSIMs:
@@ -81,7 +95,7 @@ func (r *run) endpoints(t Target) ([]*Endpoint, error) {
 		return nil, err
 	}
 	if g.kind == GroupEndpoints {
-		g.prune()
+		r.prune(g)
 		return slice(g.endpoints, t)
 	}
 	sims, err := r.sims(Target{Group: t.Group})
@@ -277,10 +291,10 @@ func (r *run) assignCalls(s *Step) ([]call, error) {
 // createCalls makes an endpoint per selected SIM, or Count endpoints
 // without SIM in a workspace; new endpoints join the Into group.
 func (r *run) createCalls(s *Step) ([]call, error) {
-	into := r.groups[s.Into]
+	into := r.lookupGroup(s.Into)
 	if s.Into != "" && into == nil {
 		into = &group{kind: GroupEndpoints}
-		r.groups[s.Into] = into
+		setKey(r.p, r.groups, s.Into, into)
 	}
 	if s.Into != "" && into.kind != GroupEndpoints {
 		return nil, fmt.Errorf("%s is not a group of endpoints", s.Into)
@@ -304,6 +318,7 @@ func (r *run) createCalls(s *Step) ([]call, error) {
 				return nil, err
 			}
 			if into != nil {
+				save(r.p, into)
 				into.ws = w
 				into.endpoints = append(into.endpoints, ep)
 			}

@@ -30,8 +30,12 @@ func (e *Error) Error() string { return e.Subject + ": cannot " + e.Action }
 // ErrorCode returns the code of the first *Error in err's chain, or 0.
 func ErrorCode(err error) Code {
 	var e *Error
-	if errors.As(err, &e) {
+	var m *MigrationRefused
+	switch {
+	case errors.As(err, &e):
 		return e.Code
+	case errors.As(err, &m):
+		return Conflict
 	}
 	return 0
 }

@@ -55,18 +55,19 @@ func (s *IPSpace) Allocate() (netip.Addr, error) {
 	}
 }
 
-// Release returns an address to the space. Releasing an address outside
-// the space or not in use does nothing.
-func (s *IPSpace) Release(a netip.Addr) {
+// Release returns an address to the space and reports whether it was in
+// use. Releasing an address outside the space or not in use does nothing.
+func (s *IPSpace) Release(a netip.Addr) bool {
 	if !s.Prefix.Contains(a) {
-		return
+		return false
 	}
 	off := ipv4(a) - ipv4(s.Prefix.Addr())
 	if off == 0 || off >= s.size-1 || s.used[off/64]&(1<<(off%64)) == 0 {
-		return
+		return false
 	}
 	s.used[off/64] &^= 1 << (off % 64)
 	s.free++
+	return true
 }
 
 func (s *IPSpace) addr(off uint32) netip.Addr {

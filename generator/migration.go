@@ -13,6 +13,44 @@ import (
 // id: "source" in the source workspace, "target" a second later in the
 // target workspace, as in the docs.
 func (p *Platform) MigrateSIMs(a Actor, sims []*SIM, target *Workspace, autoDetach bool) ([]Event, error) {
+	return p.Migrate(a, Migration{SIMs: sims, Target: target, AutoDetach: autoDetach})
+}
+
+// Migration is a request to move SIMs to another workspace.
+type Migration struct {
+	SIMs       []*SIM
+	Target     *Workspace
+	AutoDetach bool        // release attached SIMs first; otherwise they refuse the migration
+	Allowed    []SIMStatus // nil: any status
+}
+
+// MigrationRefused is a migration refused because of some of its SIMs,
+// all of them named: those attached to endpoints without auto-detach and
+// those in a status the migration does not allow.
+type MigrationRefused struct {
+	Attached, Disallowed []*SIM
+}
+
+func (e *MigrationRefused) Error() string {
+	var subject, action string
+	if len(e.Attached) > 0 {
+		s := e.Attached[0]
+		subject, action = fmt.Sprintf("SIM %s is assigned to endpoint %d", s.ICCID, s.Endpoint.ID), "migrate without auto-detach"
+	} else {
+		s := e.Disallowed[0]
+		subject, action = simSubject(s), "migrate it with the statuses allowed"
+	}
+	if more := len(e.Attached) + len(e.Disallowed) - 1; more > 0 {
+		subject += fmt.Sprintf(" (and %d SIMs more)", more)
+	}
+	return subject + ": cannot " + action
+}
+
+// Migrate moves SIMs as MigrateSIMs says, refusing with a
+// *MigrationRefused when SIMs are attached (without AutoDetach) or in a
+// status that Allowed leaves out.
+func (p *Platform) Migrate(a Actor, m Migration) ([]Event, error) {
+	sims, target := m.SIMs, m.Target
 	if a.User == nil {
 		return nil, refuse(Invalid, "SIM migration without user credentials", "start")
 	}
@@ -20,6 +58,7 @@ func (p *Platform) MigrateSIMs(a Actor, sims []*SIM, target *Workspace, autoDeta
 		return nil, refuse(Invalid, "a migration of no SIMs", "start")
 	}
 	source := sims[0].Workspace
+	var refused MigrationRefused
 	for i, s := range sims {
 		switch {
 		case s.Status == SIMDeleted || p.sims[s.ID] != s:
@@ -28,11 +67,18 @@ func (p *Platform) MigrateSIMs(a Actor, sims []*SIM, target *Workspace, autoDeta
 			return nil, refuse(Invalid, fmt.Sprintf("SIM %s is in workspace %d, not %d", s.ICCID, s.Workspace.ID, source.ID), "migrate SIMs of two workspaces at once")
 		case s.Workspace == target:
 			return nil, refuse(Invalid, fmt.Sprintf("SIM %s is in workspace %d already", s.ICCID, target.ID), "migrate")
-		case s.Endpoint != nil && !autoDetach:
-			return nil, refuse(Conflict, fmt.Sprintf("SIM %s is assigned to endpoint %d", s.ICCID, s.Endpoint.ID), "migrate without auto-detach")
 		case slices.Index(sims, s) != i:
 			return nil, refuse(Invalid, fmt.Sprintf("SIM %s is listed twice", s.ICCID), "migrate")
 		}
+		if s.Endpoint != nil && !m.AutoDetach {
+			refused.Attached = append(refused.Attached, s)
+		}
+		if m.Allowed != nil && !slices.Contains(m.Allowed, s.Status) {
+			refused.Disallowed = append(refused.Disallowed, s)
+		}
+	}
+	if len(refused.Attached)+len(refused.Disallowed) > 0 {
+		return nil, &refused
 	}
 
 	ae := p.begin()

@@ -22,10 +22,13 @@ const (
 // Platform is the emnify platform's state: workspaces with their SIMs and
 // endpoints, and the state machines that change them. Every action either
 // returns exactly the events the platform emits, in order, or an *Error and
-// changes nothing. A Platform is not safe for concurrent use.
+// changes nothing. Changes happen inside Do (tx.go), on one clock given
+// at construction. A Platform is not safe for concurrent use.
 type Platform struct {
-	Clock Clock
-	IDs   *Identities
+	IDs *Identities
+
+	clock Clock
+	tx    *tx // the change in progress, nil between changes
 
 	workspaces []*Workspace
 	sims       map[int64]*SIM
@@ -40,7 +43,7 @@ type Platform struct {
 // the seed.
 func NewPlatform(clock Clock, seed uint64) *Platform {
 	return &Platform{
-		Clock:     clock,
+		clock:     clock,
 		IDs:       NewIdentities(seed),
 		sims:      make(map[int64]*SIM),
 		endpoints: make(map[int64]*Endpoint),
@@ -105,7 +108,7 @@ func (p *Platform) NewWorkspace(spec WorkspaceSpec) (*Workspace, error) {
 	for _, desc := range tokens {
 		p.AddToken(w, desc)
 	}
-	p.workspaces = append(p.workspaces, w)
+	p.workspaces = append(p.workspaces, w) // journalStart undoes it
 	return w, nil
 }
 
@@ -114,21 +117,21 @@ func (p *Platform) NewWorkspace(spec WorkspaceSpec) (*Workspace, error) {
 func (p *Platform) AddUser(w *Workspace, first string) *User {
 	name, username := p.IDs.Person(first, w.Name)
 	u := &User{ID: p.IDs.UserID(), Name: name, Username: username}
-	w.Users = append(w.Users, u)
+	appendTo(p, &w.Users, u)
 	return u
 }
 
 // AddToken gives the workspace an application token with this description.
 func (p *Platform) AddToken(w *Workspace, desc string) *AppToken {
 	t := &AppToken{ID: p.IDs.TokenID(), Description: desc}
-	w.Tokens = append(w.Tokens, t)
+	appendTo(p, &w.Tokens, t)
 	return t
 }
 
 // newSIM makes a SIM that belongs to no workspace yet.
 func (p *Platform) newSIM(model int) *SIM {
 	ids := p.IDs
-	prod := ids.ProductionDate(p.Clock.Now())
+	prod := ids.ProductionDate(p.Now())
 	return &SIM{
 		ID: ids.SIMID(), ICCID: ids.ICCID(), MSISDN: ids.MSISDN(),
 		IMSI:           IMSI{ID: ids.IMSIID(), IMSI: ids.IMSI(), ImportDate: ids.ImportDate(prod)},
@@ -146,7 +149,7 @@ func (p *Platform) ProvisionSIM(w *Workspace, status SIMStatus) (*SIM, error) {
 	s := p.newSIM(defaultSIMModel)
 	s.Status = status
 	if status == SIMActivated || status == SIMSuspended {
-		s.ActivationDate = p.Clock.Now().UTC().Truncate(time.Second)
+		s.ActivationDate = p.Now().Truncate(time.Second)
 	}
 	p.adoptSIM(w, s)
 	return s, nil
@@ -165,8 +168,8 @@ func (p *Platform) NewBatch(w *Workspace, n int) (*Batch, error) {
 	for range n {
 		b.SIMs = append(b.SIMs, p.newSIM(b.Model))
 	}
-	w.batches = append(w.batches, b)
-	p.batches[b.BIC] = b
+	appendTo(p, &w.batches, b)
+	setKey(p, p.batches, b.BIC, b)
 	return b, nil
 }
 
@@ -188,20 +191,21 @@ type EndpointSpec struct {
 }
 
 func (p *Platform) adoptSIM(w *Workspace, s *SIM) {
+	save(p, s)
 	s.Workspace = w
-	w.sims = insertByID(w.sims, s)
-	p.sims[s.ID] = s
+	p.addSIMTo(w, s)
+	setKey(p, p.sims, s.ID, s)
 }
 
 func (p *Platform) forgetSIM(s *SIM) {
-	s.Workspace.sims = removeByID(s.Workspace.sims, s)
-	delete(p.sims, s.ID)
+	p.removeSIMFrom(s.Workspace, s)
+	deleteKey(p, p.sims, s.ID)
 }
 
 // event starts an event of the type, by the actor, in the workspace. gap
 // is the least distance from the previous event.
 func (p *Platform) event(t EventType, a Actor, w *Workspace, gap time.Duration) Event {
-	ts := p.Clock.Now().UTC().Truncate(time.Millisecond)
+	ts := p.Now().Truncate(time.Millisecond)
 	if min := p.lastStamp.Add(gap); ts.Before(min) {
 		ts = min
 	}
@@ -266,12 +270,6 @@ func (e *Event) about(s *SIM) {
 // forgetBatch drops a registered batch, so that long runs stay flat in
 // memory; its BIC becomes unknown.
 func (p *Platform) forgetBatch(b *Batch) {
-	w := b.SIMs[0].Workspace
-	for i, x := range w.batches {
-		if x == b {
-			w.batches = append(w.batches[:i], w.batches[i+1:]...)
-			break
-		}
-	}
-	delete(p.batches, b.BIC)
+	p.removeBatchFrom(b.SIMs[0].Workspace, b)
+	deleteKey(p, p.batches, b.BIC)
 }

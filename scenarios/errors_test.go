@@ -34,7 +34,7 @@ var broken = []struct{ file, want string }{
 	{"illegal-activate-unregistered", "illegal-activate-unregistered.yaml:20:5: activate delivery: delivery has no members of that kind yet (a batch group has SIMs once registered); expected an Issued, Suspended or Factory Test SIM"},
 	{"illegal-delete-attached", "illegal-delete-attached.yaml:22:5: delete trackers[0]: SIM 8988303000474714091 is assigned to endpoint 12357907: cannot delete; expected a SIM that no endpoint holds (release it first)"},
 	{"illegal-enable-without-sim", "illegal-enable-without-sim.yaml:24:5: enable devices[1]: endpoint 12357908 has no SIM: cannot enable; expected a Disabled endpoint that holds a SIM"},
-	{"illegal-migrate-attached", "illegal-migrate-attached.yaml:22:5: migrate trackers: SIM 8988303000474714091 is assigned to endpoint 12357907: cannot migrate without auto-detach; expected SIMs of one workspace, by a user, with auto-detach: true for SIMs in endpoints"},
+	{"illegal-migrate-attached", "illegal-migrate-attached.yaml:22:5: migrate trackers: SIM 8988303000474714091 is assigned to endpoint 12357907 (and 2 SIMs more): cannot migrate without auto-detach; expected SIMs of one workspace, by a user, with auto-detach: true for SIMs in endpoints"},
 	{"illegal-migrate-by-token", "illegal-migrate-by-token.yaml:21:5: migrate stock: SIM migration without user credentials: cannot start; expected SIMs of one workspace, by a user, with auto-detach: true for SIMs in endpoints"},
 	{"illegal-register-twice", "illegal-register-twice.yaml:22:5: register delivery: SIM batch EDJY-M5HY-98HP is already registered: cannot register; expected a SIM batch that is not registered yet"},
 	{"illegal-suspend-issued", "illegal-suspend-issued.yaml:20:5: suspend stock: SIM 8988303000474714094 is Issued: cannot suspend; expected an Activated SIM"},
@@ -72,7 +72,7 @@ func TestCheck_BrokenScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = scenarios.Check(tc.file+".yaml", src, 1)
+			_, _, err = scenarios.Check(tc.file+".yaml", src, 1)
 			if err == nil {
 				t.Fatal("accepted")
 			}

@@ -46,24 +46,27 @@ func Load(name string) (*Scenario, error) {
 	return Parse(name+".yaml", src)
 }
 
-// Run runs the scenario with the seed: first dry, so that an illegal step
-// is reported (with its file, line and column) before any event reaches
-// emit, then for real. Same seed, same events.
+// Run runs the scenario with the seed on a fresh world, for sinks that
+// cannot take events back (a file, a webhook): first dry, so that an
+// illegal step is reported (with its file, line and column) before any
+// event reaches emit, then for real. Same seed, same events.
 func (s *Scenario) Run(seed uint64, emit func(generator.Event) error) (generator.Summary, error) {
-	if _, err := generator.RunPlan(s.Plan, seed, nil); err != nil {
+	if _, err := generator.DryRunPlan(s.Plan, seed); err != nil {
 		return generator.Summary{}, err
 	}
 	return generator.RunPlan(s.Plan, seed, emit)
 }
 
 // Check parses and dry-runs a scenario: what `scenarios validate` does.
-func Check(file string, src []byte, seed uint64) (*Scenario, error) {
+// The summary says what it would make.
+func Check(file string, src []byte, seed uint64) (*Scenario, generator.Summary, error) {
 	sc, err := Parse(file, src)
 	if err != nil {
-		return nil, err
+		return nil, generator.Summary{}, err
 	}
-	if _, err := generator.RunPlan(sc.Plan, seed, nil); err != nil {
-		return nil, err
+	sum, err := generator.DryRunPlan(sc.Plan, seed)
+	if err != nil {
+		return nil, sum, err
 	}
-	return sc, nil
+	return sc, sum, nil
 }

@@ -211,12 +211,13 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.RUnlock()
 	switch {
 	case body.ApplicationToken != "":
-		cred, ok := s.appTokens[body.ApplicationToken]
-		if !ok {
+		cred, ok := s.creds.appTokens[body.ApplicationToken]
+		ws := s.workspace(cred.org)
+		if !ok || ws == nil {
 			writeError(w, errBadLogin)
 			return
 		}
-		c.App, c.Org, c.OrgName = cred.token.ID, cred.ws.ID, cred.ws.Name
+		c.App, c.Org, c.OrgName = cred.token, ws.ID, ws.Name
 		writeJSON(w, http.StatusOK, ctJSON, map[string]string{"auth_token": s.sign(c)})
 	case body.Username != "":
 		name := strings.ToLower(body.Username)
@@ -224,15 +225,16 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 			writeError(w, errTooManyRequests)
 			return
 		}
-		cred, ok := s.logins[name]
+		cred, ok := s.creds.logins[name]
+		ws := s.workspace(cred.org)
 		sum := sha1.Sum([]byte(s.password))
-		if !ok || (body.Password != s.password && !strings.EqualFold(body.Password, hex.EncodeToString(sum[:]))) {
+		if !ok || ws == nil || (body.Password != s.password && !strings.EqualFold(body.Password, hex.EncodeToString(sum[:]))) {
 			s.lockouts.failed(name, now)
 			writeError(w, errBadLogin)
 			return
 		}
 		s.lockouts.succeeded(name)
-		c.User, c.Org, c.OrgName = cred.user.ID, cred.ws.ID, cred.ws.Name
+		c.User, c.Org, c.OrgName = cred.user, ws.ID, ws.Name
 		refresh := c
 		refresh.Refresh, refresh.Exp = true, now.Add(refreshLifetime).Unix()
 		writeJSON(w, http.StatusOK, ctJSON, struct {

@@ -12,12 +12,12 @@ import (
 // room.
 func TestVerify_CacheIsBounded(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	w := generator.NewWorld(t0, 1)
+	clock := generator.NewVirtual(t0)
+	w := generator.NewWorldOn(clock, 1)
 	if _, err := w.Platform.NewWorkspace(generator.WorkspaceSpec{Name: "Acme"}); err != nil {
 		t.Fatal(err)
 	}
-	clock := generator.NewVirtual(t0)
-	s, err := New(Options{World: w, Clock: clock})
+	s, err := New(Options{World: w})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,6 +81,54 @@ type streamSet struct {
 	wg      sync.WaitGroup
 }
 
+// streamsState is the saved state of every data stream: configuration,
+// position in the log, status and counters.
+type streamsState struct {
+	streams []*stream
+	nextID  int64
+}
+
+// save copies every stream's state.
+func (ss *streamSet) save() streamsState {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	out := streamsState{nextID: ss.nextID}
+	for _, st := range ss.streams {
+		out.streams = append(out.streams, st.copy())
+	}
+	return out
+}
+
+// load stops every stream's delivery, makes the saved streams current and
+// starts their delivery with start.
+func (ss *streamSet) load(saved streamsState, start func(*stream)) {
+	ss.mu.Lock()
+	old := ss.streams
+	ss.streams, ss.nextID = map[int64]*stream{}, saved.nextID
+	for _, st := range saved.streams {
+		ss.streams[st.ID] = st.copy()
+	}
+	ss.mu.Unlock()
+	for _, st := range old {
+		st.cancel()
+	}
+	ss.wg.Wait()
+	for _, st := range ss.streams {
+		start(st)
+	}
+}
+
+// copy returns the stream's configuration and delivery state, without
+// its delivery loop.
+func (st *stream) copy() *stream {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return &stream{ID: st.ID, Name: st.Name, Org: st.Org, URL: st.URL, Method: st.Method, Headers: slices.Clone(st.Headers),
+		Size: st.Size, Types: slices.Clone(st.Types), AlertOnly: st.AlertOnly, Historic: st.Historic,
+		status: st.status, cursor: st.cursor, lastError: st.lastError, delivered: st.delivered, requests: st.requests,
+		lastStatus: st.lastStatus, wake: make(chan struct{}, 1)}
+}
+
 func newStreamSet(o StreamOptions) *streamSet {
 	if o.Retry.Attempts == 0 {
 		o.Retry = streamer.Presets["emnify"]
@@ -211,10 +259,20 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	o, err := s.deliveryOptions(st)
-	if err != nil {
+	if _, err := s.deliveryOptions(st); err != nil {
 		invalid(err.Error())
 		return
+	}
+	if b.Status != nil && b.Status.ID != nil && int(*b.Status.ID) == streamPaused {
+		st.status = streamPaused
+	} else {
+		st.status = streamRunning
+	}
+	// Under the state's lock: a snapshot sees the stream whole or not at
+	// all, and its position is the log's at once.
+	s.mu.Lock()
+	if !st.Historic {
+		st.cursor = s.log.Len()
 	}
 	ss := s.streams
 	ss.mu.Lock()
@@ -222,15 +280,8 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 	st.ID = ss.nextID
 	ss.streams[st.ID] = st
 	ss.mu.Unlock()
-	if !st.Historic {
-		st.cursor = s.log.Len()
-	}
-	if b.Status != nil && b.Status.ID != nil && int(*b.Status.ID) == streamPaused {
-		st.status = streamPaused
-	} else {
-		st.status = streamRunning
-	}
-	s.startStream(st, o)
+	s.startStream(st)
+	s.mu.Unlock()
 	w.Header().Set("Location", fmt.Sprintf("%s/api/v2/data_stream/%d", baseURL(r), st.ID))
 	writeJSON(w, http.StatusCreated, ctJSON, st.view())
 }
@@ -372,10 +423,12 @@ func (s *Server) handleDeleteStream(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
+	s.mu.Lock()
 	st.cancel()
 	s.streams.mu.Lock()
 	delete(s.streams.streams, st.ID)
 	s.streams.mu.Unlock()
+	s.mu.Unlock()
 	noContent(w, ctBare)
 }
 

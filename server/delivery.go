@@ -32,7 +32,14 @@ func (s *Server) deliveryOptions(st *stream) (streamer.Options, error) {
 // streamWorkers is how many requests a data stream has in flight.
 const streamWorkers = 4
 
-func (s *Server) startStream(st *stream, o streamer.Options) {
+// startStream starts the stream's delivery loop.
+func (s *Server) startStream(st *stream) {
+	o, err := s.deliveryOptions(st)
+	if err != nil { // checked when the stream was made
+		st.status, st.lastError = streamError, err.Error()
+		st.cancel = func() {}
+		return
+	}
 	// One client for the stream's life: runStream makes a streamer per
 	// batch, and a client per batch would leave its connections behind.
 	o.Client = streamer.NewClient(o.Timeout, o.Workers)

@@ -155,6 +155,11 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeError(w, validation("Create endpoint validation error", missing...))
 		return
 	}
+	status, apiErr := endpointStatus(*b.Status.ID, "Create endpoint")
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
 	c := callerOf(r)
 	var created *generator.Endpoint
 	err := s.apply(func() ([]generator.Event, error) {
@@ -162,7 +167,7 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		if e != nil {
 			return nil, e
 		}
-		spec := generator.EndpointSpec{ServiceProfile: *svc, TariffProfile: *tariff, Status: generator.EndpointStatus(*b.Status.ID)}
+		spec := generator.EndpointSpec{ServiceProfile: *svc, TariffProfile: *tariff, Status: status}
 		if b.Name != nil {
 			spec.Name = *b.Name
 		}
@@ -212,10 +217,9 @@ func baseURL(r *http.Request) string {
 	return "http://" + r.Host
 }
 
-// handlePatchEndpoint applies a partial body. The SIM change comes before
-// the status change, so a body that assigns a SIM and enables works; every
-// part is checked before anything changes, so a refused PATCH changes
-// nothing and appends no event.
+// handlePatchEndpoint applies a partial body as one change of the domain
+// (generator.Platform.PatchEndpoint): the SIM part, then the status, then
+// the attributes; a refused part changes nothing and appends no event.
 func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 	var b endpointBody
 	if apiErr := decode(r, &b); apiErr != nil {
@@ -223,9 +227,17 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
+	var patch generator.EndpointPatch
+	if b.Status != nil && b.Status.ID != nil {
+		st, apiErr := endpointStatus(*b.Status.ID, "Update endpoint")
+		if apiErr != nil {
+			writeError(w, apiErr)
+			return
+		}
+		patch.Status = &st
+	}
 	err := s.apply(func() ([]generator.Event, error) {
-		p := s.world.Platform // under the lock: a restore replaces the world
-		ep, e := s.endpoint(r)
+		ep, e := s.endpoint(r) // under the lock: a restore replaces the world
 		if e != nil {
 			return nil, e
 		}
@@ -233,62 +245,33 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 		if e != nil {
 			return nil, e
 		}
-		// Check the SIM and status parts first.
-		var assign *generator.SIM
-		release := b.SIM != nil && b.SIM.ID == nil
-		if b.SIM != nil && b.SIM.ID != nil {
-			if assign = p.SIM(*b.SIM.ID); assign == nil || assign.Workspace != c.ws {
-				return nil, validation("Update endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
-			}
-			if ep.SIM == assign {
-				assign = nil // already there
-			} else if ep.SIM != nil || assign.Endpoint != nil {
-				return nil, &generator.Error{Code: generator.Conflict, Subject: fmt.Sprintf("endpoint %d or SIM %s is taken", ep.ID, assign.ICCID), Action: "assign"}
-			}
-		}
-		if release && ep.SIM == nil {
-			release = false // nothing to release
-		}
-		var to *generator.EndpointStatus
-		if b.Status != nil && b.Status.ID != nil {
-			st := generator.EndpointStatus(*b.Status.ID)
-			if st != generator.EndpointEnabled && st != generator.EndpointDisabled {
-				return nil, validation(fmt.Sprintf("Endpoint status %v cannot be set; expected 0 (Enabled) or 1 (Disabled)", *b.Status.ID))
-			}
-			holdsSIM := (ep.SIM != nil && !release) || assign != nil
-			if st != ep.Status {
-				if st == generator.EndpointEnabled && !holdsSIM {
-					return nil, &generator.Error{Code: generator.Conflict, Subject: fmt.Sprintf("endpoint %d has no SIM", ep.ID), Action: "enable"}
+		if b.SIM != nil {
+			var sim *generator.SIM // nil: release
+			if b.SIM.ID != nil {
+				if sim = s.world.Platform.SIM(*b.SIM.ID); sim == nil || sim.Workspace != c.ws {
+					return nil, validation("Update endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
 				}
-				to = &st
 			}
+			patch.SIM = &sim
 		}
-		// Then change.
-		var events []generator.Event
-		step := func(ev []generator.Event, err error) {
-			if err != nil {
-				panic(err) // unreachable: checked above
-			}
-			events = append(events, ev...)
-		}
-		if release {
-			step(p.ReleaseSIM(c.actor(), ep))
-		}
-		if assign != nil {
-			step(p.AssignSIM(c.actor(), ep, assign))
-		}
-		if to != nil && *to == generator.EndpointEnabled {
-			step(p.EnableEndpoint(c.actor(), ep))
-		} else if to != nil {
-			step(p.DisableEndpoint(c.actor(), ep))
-		}
-		u := generator.EndpointUpdate{Name: b.Name, IMEI: b.IMEI, IMEILock: b.IMEILock, ServiceProfile: svc, TariffProfile: tariff}
+		patch.EndpointUpdate = generator.EndpointUpdate{Name: b.Name, IMEI: b.IMEI, IMEILock: b.IMEILock, ServiceProfile: svc, TariffProfile: tariff}
 		if t, ok := tagsOf(b.Tags); ok {
-			u.Tags = &t
+			patch.Tags = &t
 		}
-		return events, p.UpdateEndpoint(ep, u)
+		return s.world.Platform.PatchEndpoint(c.actor(), ep, patch)
 	})
 	s.finish(w, err, ctBare)
+}
+
+// endpointStatus checks a status id from a body: the API refuses ids
+// the platform does not have with its 422 body, before anything changes.
+func endpointStatus(id float64, what string) (generator.EndpointStatus, *apiError) {
+	st := generator.EndpointStatus(id)
+	if float64(st) != id || !st.Valid() || st == generator.EndpointDeleted {
+		return 0, validation(what+" validation error", apiError{Code: 1403, Token: "InvalidFormat",
+			Message: fmt.Sprintf("Endpoint - status.id %v is invalid; expected 0 (Enabled) or 1 (Disabled).", id)})
+	}
+	return st, nil
 }
 
 func (s *Server) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request) {

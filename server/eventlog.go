@@ -135,38 +135,55 @@ func (l *Log) store(b []byte) (chunk, off, n uint32) {
 // raw returns a record's JSON; callers must not modify it.
 func (l *Log) raw(r *rec) []byte { return l.chunks[r.chunk][r.off : r.off+r.n] }
 
-// Truncate drops the events from position n on: what restoring a
-// snapshot does. Posting lists are in ascending order, so each is cut at
-// the first record at or past n.
-func (l *Log) Truncate(n int) {
+// logState is a saved log: views of its arrays, every one capped at its
+// length, so neither the log nor a later restore ever appends into what a
+// saved state reads. Saving costs the number of index keys, not events.
+type logState struct {
+	chunks [][]byte
+	recs   []rec
+
+	byOrg, byEndpoint, bySIM, byUser map[int64][]int32
+	byOrgType                        map[orgType][]int32
+	simByNumber, endpointByKey       map[string][]int64
+}
+
+func capped[K comparable, V any](m map[K][]V) map[K][]V {
+	out := make(map[K][]V, len(m))
+	for k, list := range m {
+		out[k] = list[:len(list):len(list)]
+	}
+	return out
+}
+
+func (l *Log) save() logState {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return logState{chunks: l.cappedChunks(), recs: l.recs[:len(l.recs):len(l.recs)],
+		byOrg: capped(l.byOrg), byEndpoint: capped(l.byEndpoint), bySIM: capped(l.bySIM), byUser: capped(l.byUser),
+		byOrgType: capped(l.byOrgType), simByNumber: capped(l.simByNumber), endpointByKey: capped(l.endpointByKey)}
+}
+
+// cappedChunks returns the chunk list with the last chunk capped at its
+// end, so later appends start a new chunk. Call with mu held.
+func (l *Log) cappedChunks() [][]byte {
+	out := slices.Clone(l.chunks)
+	if n := len(out); n > 0 {
+		out[n-1] = out[n-1][:len(out[n-1]):len(out[n-1])]
+	}
+	return out
+}
+
+// load makes a saved log current and wakes its readers; the saved one
+// stays reusable.
+func (l *Log) load(st logState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if n >= len(l.recs) {
-		return
-	}
-	if n == 0 {
-		l.chunks = nil
-	} else {
-		// Cap the last chunk at its end, so later appends go to a new one and
-		// never overwrite bytes a reader may still be sending.
-		last := l.recs[n-1]
-		end := last.off + last.n
-		l.chunks = l.chunks[:last.chunk+1]
-		l.chunks[last.chunk] = l.chunks[last.chunk][:end:end]
-	}
-	l.recs = l.recs[:n]
-	cut := func(list []int32) []int32 {
-		i, _ := slices.BinarySearch(list, int32(n))
-		return list[:i]
-	}
-	for _, m := range []map[int64][]int32{l.byOrg, l.byEndpoint, l.bySIM, l.byUser} {
-		for k, list := range m {
-			m[k] = cut(list)
-		}
-	}
-	for k, list := range l.byOrgType {
-		l.byOrgType[k] = cut(list)
-	}
+	l.chunks = slices.Clone(st.chunks)
+	l.recs = st.recs
+	l.byOrg, l.byEndpoint, l.bySIM, l.byUser = capped(st.byOrg), capped(st.byEndpoint), capped(st.bySIM), capped(st.byUser)
+	l.byOrgType, l.simByNumber, l.endpointByKey = capped(st.byOrgType), capped(st.simByNumber), capped(st.endpointByKey)
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 // Len returns how many events the log holds.

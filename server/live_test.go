@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
-	"github.com/emnify-mock/emnify-mock/server"
 )
 
 // TestLive: the fleet changes on its own; its events are in the API's
@@ -16,7 +15,7 @@ import (
 // happens once Live is stopped. The instant clock makes the gaps pass at
 // once, each moving the clock on.
 func TestLive(t *testing.T) {
-	m := mustOpen(t, func(o *server.Options) { o.Clock = generator.NewInstant(t0) })
+	m := mustOpenOn(t, generator.NewInstant(t0))
 	h := newHook(t)
 	m.createStream(h.ts.URL, "")
 	sims := len(m.acme().SIMs())

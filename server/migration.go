@@ -1,9 +1,9 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/emnify-mock/emnify-mock/generator"
@@ -78,11 +78,24 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 	}
 	dryRun := body.DryRun == nil || *body.DryRun
 	var apiErr *apiError
-	var conflict *migrationConflict
 	var report []migrationSIM
 	var target *generator.Workspace
-	err := s.apply(func() ([]generator.Event, error) {
-		p := s.world.Platform // under the lock: a restore replaces the world
+	var allowed []generator.SIMStatus
+	for _, l := range body.Allowed {
+		allowed = append(allowed, generator.SIMStatus(l.ID))
+	}
+	if body.Allowed != nil && allowed == nil {
+		allowed = []generator.SIMStatus{} // present and empty: no status allowed
+	}
+	// A dry run is the migration, undone: its verdict is the real one's.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run := s.world.Platform.Do
+	if dryRun {
+		run = s.world.Platform.DryRun
+	}
+	events, err := run(func() ([]generator.Event, error) {
+		p := s.world.Platform
 		for _, ws := range p.Workspaces() {
 			if ws.ID == body.Target.ID && ws != c.ws {
 				target = ws
@@ -97,45 +110,22 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 		if apiErr != nil {
 			return nil, apiErr
 		}
-		var attached, disallowed []migrationSIM
 		for _, sim := range sims {
-			m := migrationSIM{ID: sim.ID, ICCID: sim.ICCID, ICCIDWithLuhn: sim.ICCIDWithLuhn(), Status: sim.Status.Lookup(), SourceWorkspace: idName{c.ws.ID, c.ws.Name}}
-			if sim.Endpoint != nil {
-				m.Endpoint = &idName{sim.Endpoint.ID, sim.Endpoint.Name}
-				if !body.AutoDetach {
-					attached = append(attached, m)
-				}
-			}
-			if body.Allowed != nil && !slices.ContainsFunc(body.Allowed, func(l generator.Lookup) bool { return l.ID == int(sim.Status) }) {
-				disallowed = append(disallowed, m)
-			}
-			report = append(report, m)
+			report = append(report, s.migrationSIM(sim))
 		}
-		if len(attached)+len(disallowed) > 0 {
-			conflict = &migrationConflict{StatusCode: http.StatusConflict, Message: "SIM migration is not possible"}
-			add := func(code int, msg string, sims []migrationSIM) {
-				if len(sims) > 0 {
-					conflict.Errors = append(conflict.Errors, struct {
-						Code    int            `json:"error_code"`
-						Message string         `json:"message"`
-						SIMs    []migrationSIM `json:"sims"`
-					}{code, msg, sims})
-				}
-			}
-			add(1502, "SIMs are attached to devices; set auto_detach_devices to detach them", attached)
-			add(1503, "SIMs are in a status that allowed_sim_statuses excludes", disallowed)
-			return nil, fmt.Errorf("conflict")
-		}
-		if dryRun {
-			return nil, nil
-		}
-		return p.MigrateSIMs(c.actor(), sims, target, body.AutoDetach)
+		return p.Migrate(c.actor(), generator.Migration{SIMs: sims, Target: target, AutoDetach: body.AutoDetach, Allowed: allowed})
 	})
+	var refused *generator.MigrationRefused
+	if errors.As(err, &refused) {
+		writeJSON(w, http.StatusConflict, ctJSON, s.migrationConflict(refused))
+		return
+	}
+	if err == nil && !dryRun {
+		s.log.Append(events...)
+	}
 	switch {
 	case apiErr != nil:
 		writeError(w, apiErr)
-	case conflict != nil:
-		writeJSON(w, http.StatusConflict, ctJSON, conflict)
 	case err != nil:
 		writeError(w, refusal(err))
 	default:
@@ -152,6 +142,39 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 			SIMs       []migrationSIM     `json:"sims"`
 		}{len(report), dryRun, allowed, idName{target.ID, target.Name}, body.AutoDetach, report})
 	}
+}
+
+// migrationSIM describes a SIM as the migration answers name it, as it
+// is before the migration.
+func (s *Server) migrationSIM(sim *generator.SIM) migrationSIM {
+	m := migrationSIM{ID: sim.ID, ICCID: sim.ICCID, ICCIDWithLuhn: sim.ICCIDWithLuhn(), Status: sim.Status.Lookup(), SourceWorkspace: idName{sim.Workspace.ID, sim.Workspace.Name}}
+	if sim.Endpoint != nil {
+		m.Endpoint = &idName{sim.Endpoint.ID, sim.Endpoint.Name}
+	}
+	return m
+}
+
+// migrationConflict is the 409 body naming every SIM that refused the
+// migration.
+func (s *Server) migrationConflict(r *generator.MigrationRefused) *migrationConflict {
+	c := &migrationConflict{StatusCode: http.StatusConflict, Message: "SIM migration is not possible"}
+	add := func(code int, msg string, sims []*generator.SIM) {
+		if len(sims) == 0 {
+			return
+		}
+		var list []migrationSIM
+		for _, sim := range sims {
+			list = append(list, s.migrationSIM(sim))
+		}
+		c.Errors = append(c.Errors, struct {
+			Code    int            `json:"error_code"`
+			Message string         `json:"message"`
+			SIMs    []migrationSIM `json:"sims"`
+		}{code, msg, list})
+	}
+	add(1502, "SIMs are attached to devices; set auto_detach_devices to detach them", r.Attached)
+	add(1503, "SIMs are in a status that allowed_sim_statuses excludes", r.Disallowed)
+	return c
 }
 
 // selectSIMs resolves the migration's one selector to SIMs of the

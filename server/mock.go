@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
@@ -23,11 +22,12 @@ func (s *Server) mockRoutes(r *mux.Router) {
 	}{
 		{"GET", "/workspaces", "logins, application tokens, registrable BICs and profiles of every workspace", s.handleMockWorkspaces},
 		{"GET", "/events", "the event log, every workspace, as NDJSON; ?from=N starts at the N-th, ?follow=true streams what is appended", s.handleMockEvents},
-		{"POST", "/scenarios", "run a scenario now (YAML body, or ?name=BUILT-IN); ?live=true plays it on the clock in the background", s.handleMockScenario},
+		{"POST", "/scenarios", "run a scenario now (YAML body, or ?name=BUILT-IN), moving the clock on by its span; ?live=true plays it on the clock in the background", s.handleMockScenario},
+		{"GET", "/scenarios", "the scenarios played live: state (running, finished, failed, stopped), events so far, next step, error", s.handleMockPlayers},
 		{"POST", "/clock", `{"advance":"1h"}: move the server's clock on; played steps within the jump happen`, s.handleMockClock},
-		{"POST", "/snapshots", `save the state; answers {"id":N}`, s.handleMockSnapshot},
-		{"POST", "/snapshots/{id}/restore", "go back to a saved state", s.handleMockRestore},
-		{"POST", "/reset", "go back to the state at start", s.handleMockReset},
+		{"POST", "/snapshots", `save the whole state (world, event log, credentials, data streams and their positions); answers {"id":N}`, s.handleMockSnapshot},
+		{"POST", "/snapshots/{id}/restore", "go back to a saved state, all of it; played scenarios stop", s.handleMockRestore},
+		{"POST", "/reset", "go back to the state at start, all of it (data streams made since are gone)", s.handleMockReset},
 		{"GET", "/timeline", "the event log as a page for a browser, newest first; ?type=, ?iccid=, ?endpoint=, ?organisation= filter, ?refresh=S reloads", s.handleMockTimeline},
 		{"GET", "/deliveries", "each data stream's delivery state: delivered, undelivered, last status", s.handleMockDeliveries},
 	}
@@ -43,12 +43,6 @@ func (s *Server) mockRoutes(r *mux.Router) {
 	}
 	r.HandleFunc("", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, ctBare, index) }).Methods("GET")
 	r.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, ctBare, index) }).Methods("GET")
-}
-
-// snapshot is a saved state: a copy of the world and the log's length.
-type snapshot struct {
-	world  *generator.World
-	logLen int
 }
 
 // handleMockEvents returns the log, every workspace, in log order, as
@@ -91,12 +85,16 @@ func (s *Server) handleMockEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleMockScenario runs a scenario into the live world: first dry, on a
-// copy, so a scenario that fails changes nothing. Its events start at the
-// server's present and follow the scenario's own timing, into the future
-// if it says so. Randomness continues the world's seeded source, so a
-// server started with --seed replays the same way. Workspaces the world has under the scenario's keys (acme,
-// production) are acted on; new ones get logins and an application token.
+// handleMockScenario runs a scenario into the live world, as one change:
+// a scenario that fails changes nothing. Its events start at the server's
+// present and follow the scenario's own timing; a scenario that spans time
+// moves the server's clock on by its span (ids must grow in log order, so
+// its events cannot lie in the past), and the answer says so. With
+// ?live=true it is played instead: each step when its timing says, on the
+// clock, in the background (see Play). Randomness continues the world's
+// seeded source, so a server started with --seed replays the same way.
+// Workspaces the world has under the scenario's keys (acme, production)
+// are acted on; new ones get logins and an application token.
 func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
 	file, src := "request", []byte(nil)
 	if name := r.URL.Query().Get("name"); name != "" {
@@ -121,63 +119,33 @@ func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Get("live") == "true" {
-		planned, err := s.Play(sc)
+		p, planned, err := s.play(sc)
 		if err != nil {
 			writeError(w, validation(err.Error()))
 			return
 		}
-		writeJSON(w, http.StatusAccepted, ctBare, map[string]any{"scenario": sc.Name, "events": planned.Events, "live": true,
+		writeJSON(w, http.StatusAccepted, ctBare, map[string]any{"id": p.id, "scenario": sc.Name, "events": planned.Events, "live": true,
 			"ends": planned.End.UTC().Format(generator.TimestampLayout)})
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.runOn(s.world.Clone(), sc, nil); err != nil {
-		writeError(w, validation(err.Error()))
-		return
-	}
 	var events []generator.Event
-	sum, err := s.runOn(s.world, sc, func(e generator.Event) error { events = append(events, e); return nil })
-	if err != nil { // unreachable: the dry run passed on an identical copy
+	sum, err := s.world.Run(sc.Plan, func(e generator.Event) error { events = append(events, e); return nil })
+	if err != nil {
 		writeError(w, validation(err.Error()))
 		return
 	}
 	s.log.Append(events...)
 	s.addCredentials()
-	writeJSON(w, http.StatusOK, ctBare, map[string]any{"scenario": sc.Name, "events": sum.Events})
-}
-
-// runOn runs a scenario on a world whose platform, between runs, keeps the
-// server's clock: for the run it follows the world's virtual clock, set to
-// the server's present.
-func (s *Server) runOn(world *generator.World, sc *scenarios.Scenario, emit func(generator.Event) error) (generator.Summary, error) {
-	world.Clock.Set(s.clock.Now())
-	world.Platform.Clock = world.Clock
-	defer func() { world.Platform.Clock = s.clock }()
-	return world.Run(sc.Plan, emit)
-}
-
-// addCredentials gives every user a login and every workspace without one
-// an application-token string. Call with the write lock held.
-func (s *Server) addCredentials() {
-	have := map[*generator.AppToken]bool{}
-	for _, c := range s.appTokens {
-		have[c.token] = true
+	out := map[string]any{"scenario": sc.Name, "events": sum.Events,
+		"clock": s.clock.Now().UTC().Format(generator.TimestampLayout), "clock_advanced": generator.FormatDuration(max(0, sum.End.Sub(sum.Start)))}
+	if len(events) > 0 {
+		out["first_event"] = events[0].Timestamp.UTC().Format(generator.TimestampLayout)
+		out["last_event"] = events[len(events)-1].Timestamp.UTC().Format(generator.TimestampLayout)
 	}
-	for _, ws := range s.world.Platform.Workspaces() {
-		for _, u := range ws.Users {
-			s.logins[strings.ToLower(u.Username)] = credential{ws: ws, user: u}
-		}
-		for _, t := range ws.Tokens {
-			if !have[t] {
-				s.appTokens[randomToken()] = credential{ws: ws, token: t}
-			}
-		}
-	}
+	writeJSON(w, http.StatusOK, ctBare, out)
 }
-
-// advancer is a clock that can be pushed ahead.
-type advancer interface{ Advance(time.Duration) }
 
 func (s *Server) handleMockClock(w http.ResponseWriter, r *http.Request) {
 	var body struct {
@@ -192,19 +160,25 @@ func (s *Server) handleMockClock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(fmt.Sprintf("advance must be a duration such as 90s or 4h, got %q", body.Advance)))
 		return
 	}
-	a, ok := s.clock.(advancer)
-	if !ok {
+	switch c := s.clock.(type) {
+	case *generator.Shifted: // serve's
+		if err := c.Advance(d); err != nil {
+			writeError(w, validation(err.Error()))
+			return
+		}
+	case *generator.Virtual: // tests'
+		c.Advance(d)
+	default:
 		writeError(w, &apiError{status: http.StatusConflict, Code: 1406, Token: "NotAllowed", Message: "this server's clock cannot be moved"})
 		return
 	}
-	a.Advance(d)
 	writeJSON(w, http.StatusOK, ctBare, map[string]string{"now": s.clock.Now().UTC().Format(generator.TimestampLayout)})
 }
 
 func (s *Server) handleMockSnapshot(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.snapshots = append(s.snapshots, snapshot{world: s.world.Clone(), logLen: s.log.Len()})
+	s.snapshots = append(s.snapshots, s.save())
 	writeJSON(w, http.StatusCreated, ctBare, map[string]int{"id": len(s.snapshots) - 1})
 }
 
@@ -216,47 +190,15 @@ func (s *Server) handleMockRestore(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("Snapshot", varsOf(r)["id"]))
 		return
 	}
-	s.restore(s.snapshots[id])
+	s.load(s.snapshots[id])
 	noContent(w, ctBare)
 }
 
 func (s *Server) handleMockReset(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.restore(s.snapshots[0])
+	s.load(s.snapshots[0])
 	noContent(w, ctBare)
-}
-
-// restore makes a snapshot current; the snapshot stays reusable. Call with
-// the write lock held.
-func (s *Server) restore(snap snapshot) {
-	s.playing.cancel() // the scenarios played on the world that goes
-	s.playing = newPlays()
-	s.lockouts.clear()
-	s.world = snap.world.Clone()
-	s.world.Platform.Clock = s.clock
-	s.log.Truncate(snap.logLen)
-	// Credentials point at workspaces; point them at the restored ones.
-	byID := map[int64]*generator.Workspace{}
-	for _, ws := range s.world.Platform.Workspaces() {
-		byID[ws.ID] = ws
-	}
-	for k, c := range s.appTokens {
-		if ws := byID[c.ws.ID]; ws != nil {
-			c.ws = ws
-			s.appTokens[k] = c
-		} else {
-			delete(s.appTokens, k)
-		}
-	}
-	for k, c := range s.logins {
-		if ws := byID[c.ws.ID]; ws != nil {
-			c.ws = ws
-			s.logins[k] = c
-		} else {
-			delete(s.logins, k)
-		}
-	}
 }
 
 type mockWorkspace struct {
@@ -296,8 +238,8 @@ func (s *Server) handleMockWorkspaces(w http.ResponseWriter, r *http.Request) {
 		for _, u := range ws.Users {
 			m.Users = append(m.Users, mockUser{u.ID, u.Name, u.Username})
 		}
-		for tok, cred := range s.appTokens {
-			if cred.ws == ws {
+		for tok, cred := range s.creds.appTokens {
+			if cred.org == ws.ID {
 				m.AppTokens = append(m.AppTokens, tok)
 			}
 		}

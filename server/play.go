@@ -2,79 +2,136 @@ package server
 
 import (
 	"context"
-	"errors"
+	"net/http"
+	"slices"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 )
 
-// Play runs a scenario live, in the background: from now on, each step
-// happens when the scenario's timing says on the server's clock, and its
-// events are appended as it happens (and so pushed to data streams).
-// While the scenario waits, the API serves as usual; a call that changes
-// what the scenario acts on may make a later step fail, which stops the
-// scenario with a log line. The scenario is dry-run first on a copy, so
-// one that cannot run is refused at once and changes nothing. A restore,
-// a reset or Close stops it. It returns the dry run's summary.
+// A played scenario runs in the background on the server's clock: each
+// segment of it (the steps between two waits) is one change of the world,
+// made under the state's lock with its events appended at once, while the
+// API answers as usual in between. A call that changes what the scenario
+// acts on may make a later segment fail: that segment changes nothing, the
+// player's state says "failed" with the error, and the log line says so.
+// A restore, a reset or Close stops every player.
+
+// player is one played scenario.
+type player struct {
+	id     int
+	name   string
+	play   *generator.Player
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// Guarded by the server's mu.
+	state  string // running, finished, failed, stopped
+	events int
+	next   time.Time // when the next segment is due, while running
+	err    string
+}
+
+type players struct {
+	byID   map[int]*player
+	lastID int
+}
+
+type playerView struct {
+	ID     int    `json:"id"`
+	Name   string `json:"scenario"`
+	State  string `json:"state"`
+	Events int    `json:"events"`
+	Next   string `json:"next_step_at,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// view shows the player. Call with the server's mu held.
+func (p *player) view() playerView {
+	v := playerView{ID: p.id, Name: p.name, State: p.state, Events: p.events, Error: p.err}
+	if p.state == "running" && !p.next.IsZero() {
+		v.Next = p.next.UTC().Format(generator.TimestampLayout)
+	}
+	return v
+}
+
+// Play starts playing a scenario from now on and returns what a run of it
+// now would make. A scenario that cannot run now (a dry run says so) is
+// refused and changes nothing. GET /mock/scenarios shows its progress.
 func (s *Server) Play(sc *scenarios.Scenario) (generator.Summary, error) {
+	_, planned, err := s.play(sc)
+	return planned, err
+}
+
+func (s *Server) play(sc *scenarios.Scenario) (*player, generator.Summary, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	planned, err := s.runOn(s.world.Clone(), sc, nil)
+	planned, err := s.world.DryRun(sc.Plan)
 	if err != nil {
-		return planned, err
+		return nil, planned, err
 	}
-	world, ctx := s.world, s.playing.ctx
-	s.played.Add(1)
-	go func() {
-		defer s.played.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.players.lastID++
+	p := &player{id: s.players.lastID, name: sc.Name, play: s.world.Play(sc.Plan), cancel: cancel, done: make(chan struct{}), state: "running"}
+	s.players.byID[p.id] = p
+	go s.runPlayer(ctx, p)
+	return p, planned, nil
+}
+
+func (s *Server) runPlayer(ctx context.Context, p *player) {
+	defer close(p.done)
+	for {
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		if ctx.Err() != nil {
+			s.mu.Unlock()
 			return
 		}
-		// The scenario acts on the world's virtual clock, set to the
-		// server's present at every step; between steps API calls stamp
-		// their events with the server's clock.
-		follow := func() {
-			world.Clock.Set(s.clock.Now())
-			world.Platform.Clock = world.Clock
+		events, wait, done, err := p.play.Step()
+		s.log.Append(events...)
+		s.addCredentials() // for workspaces the scenario made
+		p.events += len(events)
+		switch {
+		case err != nil:
+			p.state, p.err = "failed", err.Error()
+			s.logger.Printf("scenario %s stopped: %v", p.name, err)
+		case done:
+			p.state = "finished"
+		default:
+			p.next = s.clock.Now().Add(wait)
 		}
-		follow()
-		pace := func(d time.Duration) error {
-			world.Platform.Clock = s.clock
-			s.addCredentials() // for workspaces the scenario made
-			s.mu.Unlock()
-			select {
-			case <-s.clock.After(d):
-			case <-ctx.Done():
-			}
-			s.mu.Lock()
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			follow()
-			return nil
+		s.mu.Unlock()
+		if done {
+			return
 		}
-		_, err := world.RunPaced(sc.Plan, func(e generator.Event) error { s.log.Append(e); return nil }, pace)
-		world.Platform.Clock = s.clock
-		if ctx.Err() == nil {
-			s.addCredentials()
+		select {
+		case <-s.clock.After(wait):
+		case <-ctx.Done():
+			return
 		}
-		if err != nil && !errors.Is(err, context.Canceled) {
-			s.logger.Printf("scenario %s stopped: %v", sc.Name, err)
-		}
-	}()
-	return planned, nil
+	}
 }
 
-// plays is what stops the scenarios being played on one world.
-type plays struct {
-	ctx    context.Context
-	cancel context.CancelFunc
+// stopPlays stops every player. Call with mu held for writing: a player
+// steps only under mu after checking its context, so none steps again.
+func (s *Server) stopPlays() {
+	for _, p := range s.players.byID {
+		p.cancel()
+		if p.state == "running" {
+			p.state = "stopped"
+			p.play.Stop()
+		}
+	}
 }
 
-func newPlays() *plays {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &plays{ctx: ctx, cancel: cancel}
+// handleMockPlayers lists the played scenarios.
+func (s *Server) handleMockPlayers(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	out := []playerView{}
+	for _, p := range s.players.byID {
+		out = append(out, p.view())
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b playerView) int { return a.ID - b.ID })
+	writeJSON(w, http.StatusOK, ctBare, out)
 }

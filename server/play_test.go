@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
-	"github.com/emnify-mock/emnify-mock/server"
 )
 
 // drive moves the virtual clock to each timer the server waits on, until
@@ -129,7 +128,7 @@ func TestPlay(t *testing.T) {
 // Shifted clock), POST /mock/clock moves a played scenario on: the night
 // passes in an instant.
 func TestPlay_ClockAdvanceBringsTheNextStep(t *testing.T) {
-	m := mustOpen(t, func(o *server.Options) { o.Clock = &generator.Shifted{} })
+	m := mustOpenOn(t, generator.NewShifted(-72*time.Hour))
 	start := m.srv.Log().Len()
 	m.api("POST", "/mock/scenarios?live=true", nightShift, 202)
 	for deadline := time.Now().Add(5 * time.Second); m.srv.Log().Len() < start+12; time.Sleep(5 * time.Millisecond) {

@@ -1,9 +1,17 @@
 // Package server is the mock emnify REST API: a gorilla/mux handler over a
 // generator.World whose state changes go through the platform's state
 // machines and whose events go to one append-only Log.
+//
+// Who owns what: the Server owns the mocked platform's state as one value
+// (state.go) under its lock s.mu. The world changes only through
+// generator.Platform.Do, called by apply (API writes, the living fleet),
+// the scenario routes and the players, each appending the change's events
+// to the log in the same critical section. Handlers decode, call the
+// domain, and encode; the rules are the domain's.
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -39,9 +47,8 @@ type Options struct {
 	// AppTokens maps accepted application-token strings to the tokens of
 	// the world's first workspace, in order; default one random string.
 	AppTokens []string
-	Password  string          // accepted for every user; default DefaultPassword
-	Clock     generator.Clock // default the real clock
-	Secret    []byte          // JWT key; default random
+	Password  string // accepted for every user; default DefaultPassword
+	Secret    []byte // JWT key; default random
 	Logger    *log.Logger
 	Streams   StreamOptions // the Data Streamer's retries and clock
 	// RateLimits enforces emnify's documented API rate limits (429).
@@ -50,25 +57,25 @@ type Options struct {
 
 // Server is the mock API. It is an http.Handler; Open also listens.
 type Server struct {
-	mu       sync.RWMutex // guards the world; the log has its own lock
+	// mu guards the platform's state: world, log, creds, streams (each of
+	// which also has a lock of its own for readers), snapshots, players.
+	mu       sync.RWMutex
 	world    *generator.World
 	log      *Log
-	clock    generator.Clock
+	creds    credentials
+	streams  *streamSet
+	clock    generator.Clock // the world's: one clock for everything
 	secret   []byte
 	verified sync.Map     // token → claims, see verify
 	cached   atomic.Int64 // entries in verified
 	lockouts lockouts     // failed user logins
 
-	appTokens map[string]credential
-	logins    map[string]credential // username (lower case)
-	password  string
-	logger    *log.Logger
+	password string
+	logger   *log.Logger
 
-	snapshots []snapshot // [0] is the state at start; guarded by mu
-	streams   *streamSet
+	snapshots []*state // [0] is the state at start
 	limits    *limiter // nil: no rate limits
-	playing   *plays   // scenarios being played; replaced by a restore
-	played    sync.WaitGroup
+	players   players
 	closing   context.Context // done once Close begins
 	close     context.CancelFunc
 
@@ -77,23 +84,15 @@ type Server struct {
 	ln     net.Listener
 }
 
-type credential struct {
-	ws    *generator.Workspace
-	user  *generator.User
-	token *generator.AppToken
-}
-
-// New builds the server over the world, which it owns from now on: it
-// sets the world's platform clock to Options.Clock.
+// New builds the server over the world, which it owns from now on, on
+// the world's clock.
 func New(o Options) (*Server, error) {
 	if o.World == nil || len(o.World.Platform.Workspaces()) == 0 {
 		return nil, errors.New("server: a world with at least one workspace is required")
 	}
-	s := &Server{world: o.World, log: NewLog(), clock: o.Clock, secret: o.Secret, password: o.Password, logger: o.Logger,
-		appTokens: map[string]credential{}, logins: map[string]credential{}, streams: newStreamSet(o.Streams), playing: newPlays()}
-	if s.clock == nil {
-		s.clock = generator.Real{}
-	}
+	s := &Server{world: o.World, log: NewLog(), clock: o.World.Clock(), secret: o.Secret, password: o.Password, logger: o.Logger,
+		creds:   credentials{appTokens: map[string]credential{}, logins: map[string]credential{}},
+		streams: newStreamSet(o.Streams), players: players{byID: map[int]*player{}}}
 	s.closing, s.close = context.WithCancel(context.Background())
 	if s.secret == nil {
 		s.secret = make([]byte, 48)
@@ -108,24 +107,19 @@ func New(o Options) (*Server, error) {
 	if o.RateLimits {
 		s.limits = &limiter{buckets: map[string]*rate.Limiter{}, now: s.clock.Now}
 	}
-	o.World.Platform.Clock = s.clock
 	first := o.World.Platform.Workspaces()[0]
 	tokens := o.AppTokens
 	if len(tokens) == 0 {
 		tokens = []string{randomToken()}
 	}
 	for i, t := range tokens {
-		s.appTokens[t] = credential{ws: first, token: first.Tokens[i%len(first.Tokens)]}
+		s.creds.appTokens[t] = credential{org: first.ID, token: first.Tokens[i%len(first.Tokens)].ID}
 	}
-	for _, ws := range o.World.Platform.Workspaces() {
-		for _, u := range ws.Users {
-			s.logins[strings.ToLower(u.Username)] = credential{ws: ws, user: u}
-		}
-	}
+	s.addCredentials() // every other workspace gets a token of its own
 	history := slices.Clone(o.History)
-	slices.SortStableFunc(history, func(a, b generator.Event) int { return int(a.ID - b.ID) })
+	slices.SortStableFunc(history, func(a, b generator.Event) int { return cmp.Compare(a.ID, b.ID) })
 	s.log.Append(history...)
-	s.snapshots = []snapshot{{world: o.World.Clone(), logLen: s.log.Len()}}
+	s.snapshots = []*state{s.save()}
 	s.router = s.routes()
 	return s, nil
 }
@@ -139,11 +133,16 @@ func randomToken() string {
 // Log returns the server's event log.
 func (s *Server) Log() *Log { return s.log }
 
-// AppTokens returns the accepted application-token strings.
+// AppTokens returns the application-token strings of the first workspace.
 func (s *Server) AppTokens() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	var out []string
-	for t := range s.appTokens {
-		out = append(out, t)
+	first := s.world.Platform.Workspaces()[0].ID
+	for t, c := range s.creds.appTokens {
+		if c.org == first {
+			out = append(out, t)
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -245,9 +244,15 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 func (s *Server) Close() error {
 	s.close() // ends followers of /mock/events
 	s.mu.Lock()
-	s.playing.cancel()
+	s.stopPlays()
+	var playing []*player
+	for _, p := range s.players.byID {
+		playing = append(playing, p)
+	}
 	s.mu.Unlock()
-	s.played.Wait()
+	for _, p := range playing {
+		<-p.done
+	}
 	s.streams.stop()
 	s.streams.wg.Wait()
 	if s.http == nil {
@@ -258,11 +263,12 @@ func (s *Server) Close() error {
 	return s.http.Shutdown(ctx)
 }
 
-// apply runs a state change under the write lock and appends its events.
+// apply makes a change to the world, all or nothing, and appends its
+// events, under the write lock.
 func (s *Server) apply(change func() ([]generator.Event, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	events, err := change()
+	events, err := s.world.Platform.Do(change)
 	if err != nil {
 		return err
 	}

@@ -30,19 +30,34 @@ type mock struct {
 	token string // auth_token for the application token
 }
 
+// mustOpen serves the default workspace on a virtual clock at t0.
 func mustOpen(tb testing.TB, options ...func(*server.Options)) *mock {
+	return mustOpenOn(tb, generator.NewVirtual(t0.Add(-72*time.Hour)), options...)
+}
+
+// mustOpenOn serves the default workspace on the clock, its history made
+// on it and ending now (a virtual clock: at t0).
+func mustOpenOn(tb testing.TB, clock generator.Clock, options ...func(*server.Options)) *mock {
 	tb.Helper()
 	sc, err := scenarios.Load("serve-default")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	world := generator.NewWorld(t0.Add(-72*time.Hour), 1)
+	world := generator.NewWorldOn(clock, 1)
 	var history []generator.Event
 	if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
 		tb.Fatal(err)
 	}
-	clock := generator.NewVirtual(t0)
-	o := server.Options{World: world, History: history, AppTokens: []string{testToken}, Clock: clock, Secret: []byte("test secret")}
+	virtual, _ := clock.(*generator.Virtual)
+	switch c := clock.(type) {
+	case *generator.Virtual:
+		c.Set(t0)
+	case *generator.Shifted:
+		if err := c.Advance(-c.Offset()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	o := server.Options{World: world, History: history, AppTokens: []string{testToken}, Secret: []byte("test secret")}
 	for _, f := range options {
 		f(&o)
 	}
@@ -50,7 +65,7 @@ func mustOpen(tb testing.TB, options ...func(*server.Options)) *mock {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m := &mock{t: tb, srv: srv, http: httptest.NewServer(srv), clock: clock, world: world}
+	m := &mock{t: tb, srv: srv, http: httptest.NewServer(srv), clock: virtual, world: world}
 	tb.Cleanup(func() { srv.Close(); m.http.Close() })
 	m.token = m.login(map[string]string{"application_token": testToken})
 	return m

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
-	"github.com/emnify-mock/emnify-mock/server"
 )
 
 var soakFor = flag.Duration("soak", 2*time.Second, "how long TestSoak runs; the issue's figure is 30s: go test -race -run Soak ./server -soak 30s")
@@ -24,7 +23,7 @@ var soakFor = flag.Duration("soak", 2*time.Second, "how long TestSoak runs; the 
 // detector (go test -race) must stay quiet, and no goroutine may be left
 // behind.
 func TestSoak(t *testing.T) {
-	m := mustOpen(t, func(o *server.Options) { o.Clock = &generator.Shifted{} })
+	m := mustOpenOn(t, generator.NewShifted(-72*time.Hour))
 	h := newHook(t)
 	stream := m.createStream(h.ts.URL, "")
 	before := runtime.NumGoroutine()
@@ -93,9 +92,9 @@ func TestSoak(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	m.api("POST", "/mock/reset", nil, 204) // stops the scenarios still playing
 	delivered := m.srv.Deliveries()[0].Delivered
 	m.api("DELETE", fmt.Sprintf("/api/v2/data_stream/%d", stream), nil, 204) // and its connections
+	m.api("POST", "/mock/reset", nil, 204)                                   // stops the scenarios still playing
 	transport.CloseIdleConnections()
 	m.http.Close()
 	if n := serverErrors.Load(); n > 0 {

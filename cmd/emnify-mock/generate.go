@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/scenarios"
 )
 
 const generateUsage = `Usage: emnify-mock generate [flags]
@@ -101,8 +102,8 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 		if set["start"] {
 			sc.Plan.Start = t0
 		}
-		if _, err := generator.RunPlan(sc.Plan, seed, nil); err != nil { // dry run: fail before writing
-			return &inputError{msg: err.Error()}
+		if err := checkScenario(sc, seed); err != nil { // before anything is written
+			return err
 		}
 		if !set["count"] {
 			*count = -1
@@ -214,4 +215,14 @@ func parseSeed(s string) (uint64, error) {
 		return 0, fmt.Errorf("--seed must be a whole number from 0 to 18446744073709551615, got %q", s)
 	}
 	return n, nil
+}
+
+// checkScenario dry-runs a scenario for a sink that cannot take events
+// back (a file, a webhook): one the platform refuses is bad input, found
+// before any event goes out.
+func checkScenario(sc *scenarios.Scenario, seed uint64) error {
+	if _, err := generator.DryRunPlan(sc.Plan, seed); err != nil {
+		return &inputError{msg: err.Error()}
+	}
+	return nil
 }

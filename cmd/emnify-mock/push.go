@@ -71,8 +71,8 @@ func (c *PushCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := generator.RunPlan(sc.Plan, seed, nil); err != nil { // dry run: nothing half-sent
-			return &inputError{msg: err.Error()}
+		if err := checkScenario(sc, seed); err != nil { // nothing half-sent
+			return err
 		}
 		events = func(emit func(generator.Event) error) error {
 			_, err := generator.RunPlan(sc.Plan, seed, emit)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 )
 
@@ -105,12 +104,11 @@ func (c *ScenariosCommand) validate(args []string) error {
 			bad = append(bad, fmt.Sprintf("%s: %v", file, err))
 			continue
 		}
-		sc, err := scenarios.Check(file, src, seed)
+		sc, sum, err := scenarios.Check(file, src, seed)
 		if err != nil {
 			bad = append(bad, err.Error())
 			continue
 		}
-		sum, _ := generator.RunPlan(sc.Plan, seed, nil)
 		report = append(report, fmt.Sprintf("%s: ok, scenario %s, %d events", file, sc.Name, sum.Events))
 	}
 	if len(bad) > 0 {

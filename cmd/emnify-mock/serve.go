@@ -121,8 +121,11 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	sources = append(sources, extra...)
 
-	now := time.Now().UTC().Truncate(time.Second)
-	world := generator.NewWorld(now.Add(-historyDays*24*time.Hour), seed)
+	// One clock for everything: the wall clock, started historyDays back
+	// so the scenarios' history lies in the past; each run moves it on by
+	// its span, and then it jumps to the present.
+	clock := generator.NewShifted(-historyDays * 24 * time.Hour)
+	world := generator.NewWorldOn(clock, seed)
 	var history []generator.Event
 	for _, name := range sources {
 		file, src, _ := scenarioSource(name)
@@ -131,35 +134,31 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return &inputError{msg: err.Error()}
 		}
-		if _, err := world.Clone().Run(sc.Plan, nil); err != nil { // dry run first
-			return &inputError{msg: err.Error()}
-		}
 		if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
 			return &inputError{msg: err.Error()}
 		}
 	}
-	if world.Clock.Now().After(now) {
-		fmt.Fprintf(c.Stderr, "note: the scenarios run %s past the present; their last events are in the future\n",
-			generator.FormatDuration(world.Clock.Now().Sub(now).Truncate(time.Second)))
+	if ahead := clock.Offset(); ahead > 0 {
+		fmt.Fprintf(c.Stderr, "note: the scenarios run %s past the present; the clock stands that far ahead\n",
+			generator.FormatDuration(ahead.Truncate(time.Second)))
+	} else if err := clock.Advance(-ahead); err != nil {
+		return err
 	}
-	// Scenarios to play are checked now, each on a copy of the world as
-	// it will be when it starts, so a bad one fails before we listen.
+	// Scenarios to play are checked now, on the world as it is when they
+	// start, so a bad one fails before we listen.
 	var toPlay []*scenarios.Scenario
 	for _, name := range plays {
 		file, src, _ := scenarioSource(name)
 		sc, err := scenarios.ParseFor(file, src, world)
 		if err == nil {
-			dry := world.Clone()
-			dry.Clock.Set(now)
-			_, err = dry.Run(sc.Plan, nil)
+			_, err = world.DryRun(sc.Plan)
 		}
 		if err != nil {
 			return &inputError{msg: err.Error()}
 		}
 		toPlay = append(toPlay, sc)
 	}
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password,
-		Clock: &generator.Shifted{}, RateLimits: *limits}) // the real clock, that POST /mock/clock can push ahead
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password, RateLimits: *limits})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,225 @@
+package generator
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"time"
+)
+
+// Every change to a Platform is a transaction: Do applies an operation
+// completely or not at all. The operation may call any number of actions;
+// when it returns an error, every change it made (to SIMs, endpoints,
+// workspaces, batches, identities and the event stamps) is undone from a
+// journal, so a composite change (a PATCH with several fields, a migration,
+// a whole scenario) never leaves half of itself behind. A dry run is the
+// same operation, always undone: its verdict is the real run's.
+//
+// The journal records an inverse for each mutation, once per entity for
+// field changes, so it grows with what the operation touches, not with the
+// size of the world.
+
+// tx is the change in progress.
+type tx struct {
+	at    time.Time // the instant the change happens at; a scenario run moves it
+	undo  []func()
+	saved map[any]bool // entities whose fields are journaled already
+}
+
+// Do applies op as one change at the clock's present: it returns op's
+// events, or op's error and no change at all. Inside op, the platform's
+// actions and Now see the change's instant. A Do inside op is part of the
+// enclosing change.
+func (p *Platform) Do(op func() ([]Event, error)) ([]Event, error) {
+	return p.DoAt(time.Time{}, op)
+}
+
+// DoAt is Do at a given instant (zero: the clock's present).
+func (p *Platform) DoAt(at time.Time, op func() ([]Event, error)) ([]Event, error) {
+	return p.transact(at, false, op)
+}
+
+// DryRun runs op as Do would and then undoes it, whatever op returned: its
+// events and error are exactly what Do would give now.
+func (p *Platform) DryRun(op func() ([]Event, error)) ([]Event, error) {
+	return p.transact(time.Time{}, true, op)
+}
+
+func (p *Platform) transact(at time.Time, dry bool, op func() ([]Event, error)) (events []Event, err error) {
+	if p.tx != nil { // nested: part of the enclosing change
+		return op()
+	}
+	if at.IsZero() {
+		at = p.clock.Now()
+	}
+	p.tx = &tx{at: at.UTC(), saved: map[any]bool{}}
+	p.journalStart()
+	defer func() {
+		t := p.tx
+		p.tx = nil
+		if v := recover(); v != nil {
+			t.rollback()
+			panic(v)
+		}
+		if err != nil || dry {
+			t.rollback()
+		}
+	}()
+	return op()
+}
+
+func (t *tx) rollback() {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		t.undo[i]()
+	}
+}
+
+// Now returns the instant of the change in progress, or the clock's
+// present outside one.
+func (p *Platform) Now() time.Time {
+	if p.tx != nil {
+		return p.tx.at
+	}
+	return p.clock.Now().UTC()
+}
+
+// moveTo moves the change in progress to a later instant: a scenario run
+// waits inside one change.
+func (p *Platform) moveTo(t time.Time) {
+	if p.tx != nil && t.After(p.tx.at) {
+		p.tx.at = t.UTC()
+	}
+}
+
+// onUndo journals an inverse; outside a change there is nothing to undo.
+func (p *Platform) onUndo(f func()) {
+	if p.tx != nil {
+		p.tx.undo = append(p.tx.undo, f)
+	}
+}
+
+// journalStart journals what every change may move: identities with their
+// random state, the event stamps, the workspace list.
+func (p *Platform) journalStart() {
+	ids := *p.IDs
+	pcg := p.IDs.fake.Rand.(*rand.PCG)
+	state, _ := pcg.MarshalBinary()
+	lastStamp, lastID, nws := p.lastStamp, p.lastID, len(p.workspaces)
+	p.onUndo(func() {
+		fake := p.IDs.fake
+		*p.IDs = ids
+		p.IDs.fake = fake
+		_ = pcg.UnmarshalBinary(state) // its own output: cannot fail
+		p.lastStamp, p.lastID = lastStamp, lastID
+		clear(p.workspaces[nws:])
+		p.workspaces = p.workspaces[:nws]
+	})
+}
+
+// save journals an entity's fields before the first change to them.
+func save[T any](p *Platform, x *T) {
+	if p.tx == nil || p.tx.saved[x] {
+		return
+	}
+	p.tx.saved[x] = true
+	old := *x
+	p.onUndo(func() { *x = old })
+}
+
+func setKey[K comparable, V any](p *Platform, m map[K]V, k K, v V) {
+	old, had := m[k]
+	m[k] = v
+	p.onUndo(func() {
+		if had {
+			m[k] = old
+		} else {
+			delete(m, k)
+		}
+	})
+}
+
+func deleteKey[K comparable, V any](p *Platform, m map[K]V, k K) {
+	old, had := m[k]
+	if !had {
+		return
+	}
+	delete(m, k)
+	p.onUndo(func() { m[k] = old })
+}
+
+// The workspace's member lists change by insertion and removal, each
+// journaled with its inverse, so undoing costs what the change cost.
+
+func (p *Platform) addSIMTo(w *Workspace, s *SIM) {
+	w.sims = insertByID(w.sims, s)
+	p.onUndo(func() { w.sims = removeByID(w.sims, s) })
+}
+
+func (p *Platform) removeSIMFrom(w *Workspace, s *SIM) {
+	w.sims = removeByID(w.sims, s)
+	p.onUndo(func() { w.sims = insertByID(w.sims, s) })
+}
+
+func (p *Platform) addEndpointTo(w *Workspace, ep *Endpoint) {
+	w.endpoints = insertByID(w.endpoints, ep)
+	p.onUndo(func() { w.endpoints = removeByID(w.endpoints, ep) })
+}
+
+func (p *Platform) removeEndpointFrom(w *Workspace, ep *Endpoint) {
+	w.endpoints = removeByID(w.endpoints, ep)
+	p.onUndo(func() { w.endpoints = insertByID(w.endpoints, ep) })
+}
+
+// appendTo appends to a list that only grows within a change.
+func appendTo[T any](p *Platform, list *[]T, x T) {
+	n := len(*list)
+	*list = append(*list, x)
+	p.onUndo(func() {
+		clear((*list)[n:])
+		*list = (*list)[:n]
+	})
+}
+
+func (p *Platform) removeBatchFrom(w *Workspace, b *Batch) {
+	for i, x := range w.batches {
+		if x == b {
+			w.batches = append(w.batches[:i:i], w.batches[i+1:]...)
+			p.onUndo(func() { w.batches = insertAt(w.batches, i, b) })
+			return
+		}
+	}
+}
+
+func insertAt[T any](list []T, i int, x T) []T {
+	out := make([]T, 0, len(list)+1)
+	out = append(out, list[:i]...)
+	out = append(out, x)
+	return append(out, list[i:]...)
+}
+
+// IP addresses: each allocation, choice and release undone by its inverse.
+
+func (p *Platform) allocateIP(w *Workspace) (netip.Addr, error) {
+	space := w.IPSpace
+	cursor := space.cursor
+	ip, err := space.Allocate()
+	if err == nil {
+		p.onUndo(func() { space.Release(ip); space.cursor = cursor })
+	}
+	return ip, err
+}
+
+func (p *Platform) takeIP(w *Workspace, ip netip.Addr) bool {
+	space := w.IPSpace
+	if !space.Take(ip) {
+		return false
+	}
+	p.onUndo(func() { space.Release(ip) })
+	return true
+}
+
+func (p *Platform) releaseIP(w *Workspace, ip netip.Addr) {
+	space := w.IPSpace
+	if space.Release(ip) {
+		p.onUndo(func() { space.Take(ip) })
+	}
+}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"maps"
+	"strings"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+// The mocked platform's state is one value, owned by the Server under
+// s.mu: the world (changed only through generator.Platform.Do), the event
+// log, the credentials, and every data stream's configuration, position
+// and counters. A snapshot saves all of it at once and a restore or reset
+// puts all of it back at once, so nothing that reads the log (data
+// streams, followers, the timeline) falls out of step with it. Scenarios
+// being played are stopped by a restore: their progress is not part of a
+// snapshot.
+
+// state is a saved copy of the platform's state.
+type state struct {
+	world   *generator.World
+	log     logState
+	creds   credentials
+	streams streamsState
+}
+
+// credentials map the strings clients log in with to who they are, by
+// id, so they hold across restores of the world.
+type credentials struct {
+	appTokens map[string]credential
+	logins    map[string]credential // username (lower case)
+}
+
+type credential struct {
+	org, user, token int64 // user or token is 0
+}
+
+func (c credentials) clone() credentials {
+	return credentials{appTokens: maps.Clone(c.appTokens), logins: maps.Clone(c.logins)}
+}
+
+// save copies the state. Call with s.mu held.
+func (s *Server) save() *state {
+	return &state{world: s.world.Clone(), log: s.log.save(), creds: s.creds.clone(), streams: s.streams.save()}
+}
+
+// load makes a saved state current; the saved one stays reusable. Call
+// with s.mu held for writing.
+func (s *Server) load(st *state) {
+	s.stopPlays()
+	s.lockouts.clear()
+	s.world = st.world.Clone()
+	s.log.load(st.log)
+	s.creds = st.creds.clone()
+	s.streams.load(st.streams, s.startStream)
+}
+
+// addCredentials gives every user a login and every workspace's tokens an
+// application-token string. Call with the write lock held.
+func (s *Server) addCredentials() {
+	have := map[int64]bool{}
+	for _, c := range s.creds.appTokens {
+		have[c.token] = true
+	}
+	for _, ws := range s.world.Platform.Workspaces() {
+		for _, u := range ws.Users {
+			s.creds.logins[strings.ToLower(u.Username)] = credential{org: ws.ID, user: u.ID}
+		}
+		for _, t := range ws.Tokens {
+			if !have[t.ID] {
+				s.creds.appTokens[randomToken()] = credential{org: ws.ID, token: t.ID}
+			}
+		}
+	}
+}
+
+// workspace returns the current world's workspace by id, or nil.
+func (s *Server) workspace(id int64) *generator.Workspace {
+	for _, ws := range s.world.Platform.Workspaces() {
+		if ws.ID == id {
+			return ws
+		}
+	}
+	return nil
+}
