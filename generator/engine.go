@@ -133,7 +133,8 @@ func (w *World) newRun(plan *Plan, groups map[string]*group) *run {
 
 // all runs the whole plan inside the change in progress.
 func (r *run) all() error {
-	r.sum.Start = r.p.Now()
+	r.now = r.p.Now()
+	r.sum.Start = r.now
 	if err := r.setup(); err != nil {
 		return err
 	}
@@ -149,7 +150,7 @@ func (r *run) all() error {
 			return err
 		}
 	}
-	r.sum.End = r.p.Now()
+	r.sum.End = r.now
 	return r.check()
 }
 
@@ -163,7 +164,12 @@ type run struct {
 	// pace, when set, ends the change in progress at each wait (a played
 	// run): the events made so far go out with the change, and the run
 	// goes on in a new change once the wait is over.
-	pace  func(d time.Duration) error
+	pace func(d time.Duration) error
+	// now is the plan's schedule: where its timing has got to. Events are
+	// stamped at the change's instant, which a played run's clock may have
+	// moved past the schedule (a jump of the clock): the steps it jumped
+	// over then happen at once, in order, and the schedule goes on.
+	now   time.Time
 	seq   sequencer
 	sum   Summary
 	types []EventType // in emitted order, for Expect.Sequence
@@ -314,20 +320,20 @@ func (r *run) wait(d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
-	until := r.p.Now().Add(d)
-	if r.pace != nil {
-		if err := r.pace(d); err != nil {
+	r.now = r.now.Add(d)
+	if ahead := r.now.Sub(r.p.Now()); r.pace != nil && ahead > 0 {
+		if err := r.pace(ahead); err != nil {
 			return err
 		}
 	}
-	r.p.moveTo(until)
+	r.p.moveTo(r.now)
 	return r.flush()
 }
 
 // flush passes on every event the run's time has gone past.
 func (r *run) flush() error {
 	for {
-		e, ok := r.seq.pop(r.p.Now())
+		e, ok := r.seq.pop(r.now)
 		if !ok {
 			return nil
 		}
@@ -359,11 +365,11 @@ func (r *run) jitter(s *Step) time.Duration {
 func (r *run) step(s *Step) error {
 	if s.HasAt {
 		at := r.sum.Start.Add(s.At)
-		if now := r.p.Now(); at.Before(now) {
+		if now := r.now; at.Before(now) {
 			return &PlanError{Pos: s.Pos, What: fmt.Sprintf("at %s is earlier than the scenario's clock (%s after the start)", FormatDuration(s.At), FormatDuration(now.Sub(r.sum.Start))),
 				Expected: "steps in time order; use after to place a step relative to the one before"}
 		}
-		if err := r.wait(at.Sub(r.p.Now())); err != nil {
+		if err := r.wait(at.Sub(r.now)); err != nil {
 			return err
 		}
 	}
@@ -375,14 +381,14 @@ func (r *run) step(s *Step) error {
 		if s.Repeat == 0 && s.Every <= 0 {
 			return &PlanError{Pos: s.Pos, What: "for without every would never end", Expected: "every: a duration greater than 0s"}
 		}
-		end := r.p.Now().Add(s.For)
+		end := r.now.Add(s.For)
 		for i := 0; s.Repeat == 0 || i < s.Repeat; i++ {
 			if i > 0 {
 				if err := r.wait(s.Every + r.jitter(s)); err != nil {
 					return err
 				}
 			}
-			if s.Repeat == 0 && !r.p.Now().Before(end) {
+			if s.Repeat == 0 && !r.now.Before(end) {
 				break
 			}
 			if err := r.steps(s.Steps); err != nil {

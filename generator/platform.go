@@ -273,3 +273,13 @@ func (p *Platform) forgetBatch(b *Batch) {
 	p.removeBatchFrom(b.SIMs[0].Workspace, b)
 	deleteKey(p, p.batches, b.BIC)
 }
+
+// ContinueAfter makes the events p makes from now on come after every
+// event prev made: a restored state goes on with ids that never repeat one
+// a client may have read, as pollers read by id.
+func (p *Platform) ContinueAfter(prev *Platform) {
+	if prev.lastStamp.After(p.lastStamp) {
+		p.lastStamp = prev.lastStamp
+	}
+	p.lastID = max(p.lastID, prev.lastID)
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 type hook struct {
 	mu      sync.Mutex
 	types   []int
+	ids     []int64
 	headers []http.Header
 	fail    atomic.Bool
 	ts      *httptest.Server
@@ -35,6 +37,7 @@ func newHook(t *testing.T) *hook {
 			return
 		}
 		var one struct {
+			ID   int64 `json:"id"`
 			Type struct {
 				ID int `json:"id"`
 			} `json:"event_type"`
@@ -49,6 +52,7 @@ func newHook(t *testing.T) *hook {
 		for _, e := range many {
 			json.Unmarshal(e, &one)
 			h.types = append(h.types, one.Type.ID)
+			h.ids = append(h.ids, one.ID)
 		}
 	}))
 	t.Cleanup(h.ts.Close)
@@ -65,10 +69,18 @@ func (h *hook) got() string {
 	return strings.Join(s, " ")
 }
 
-// eventually waits up to 5s for cond.
+// has reports whether the hook received the event.
+func (h *hook) has(id int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Contains(h.ids, id)
+}
+
+// eventually waits for cond, with a bound generous enough for a loaded
+// machine under -race.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if cond() {
 			return
 		}

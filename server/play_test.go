@@ -138,3 +138,117 @@ func TestPlay_ClockAdvanceBringsTheNextStep(t *testing.T) {
 		m.api("POST", "/mock/clock", `{"advance":"1h"}`, 200)
 	}
 }
+
+// hourly is the issue's stalled scenario: ten meters suspended every hour
+// for a day, each back 30 minutes later.
+const hourly = `name: hourly
+description: ten meters suspended every hour, back after 30 minutes
+workspaces:
+  - name: meters-inc
+    users: [ops]
+    sims:
+      - group: meters
+        count: 10
+        status: activated
+        endpoint: {status: enabled}
+steps:
+  - for: 1d
+    every: 1h
+    steps:
+      - {do: suspend, target: meters}
+      - {do: activate, target: meters, after: 30m}
+`
+
+type playerState struct {
+	ID     int
+	State  string
+	Events int
+	Error  string
+}
+
+func (m *mock) players() []playerState {
+	var out []playerState
+	json.Unmarshal(m.api("GET", "/mock/scenarios", nil, 200), &out)
+	return out
+}
+
+func (m *mock) allFinished() bool {
+	for _, p := range m.players() {
+		if p.State != "finished" {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPlay_LongGapsOnTheVirtualClock: hour-long gaps over a day play
+// every event, as short ones do.
+func TestPlay_LongGapsOnTheVirtualClock(t *testing.T) {
+	m := mustOpen(t)
+	start := m.srv.Log().Len()
+	var planned struct{ Events int }
+	json.Unmarshal(m.api("POST", "/mock/scenarios?live=true", hourly, 202), &planned)
+	if planned.Events < 200 {
+		t.Fatalf("the scenario plans %d events", planned.Events)
+	}
+	m.drive("the scenario finishes", m.allFinished)
+	if p := m.players(); len(p) != 1 || p[0].Events != planned.Events || m.srv.Log().Len()-start != planned.Events {
+		t.Fatalf("played %+v, log grew by %d, planned %d", p, m.srv.Log().Len()-start, planned.Events)
+	}
+}
+
+// TestPlay_LongGapsWithClockJumps: on serve's clock, POST /mock/clock
+// jumps of 45 minutes bring every step of the day, none left behind.
+func TestPlay_LongGapsWithClockJumps(t *testing.T) {
+	m := mustOpenOn(t, generator.NewShifted(-72*time.Hour))
+	start := m.srv.Log().Len()
+	var planned struct{ Events int }
+	json.Unmarshal(m.api("POST", "/mock/scenarios?live=true", hourly, 202), &planned)
+	for i := 0; !m.allFinished(); i++ {
+		if i > 200 { // 32 jumps cover the day; the rest is slack for a slow machine
+			t.Fatalf("not finished after %d jumps: %+v", i, m.players())
+		}
+		m.api("POST", "/mock/clock", `{"advance":"45m"}`, 200)
+		time.Sleep(time.Millisecond) // let the woken player take the lock; correctness does not depend on it
+	}
+	if got := m.srv.Log().Len() - start; got != planned.Events {
+		t.Fatalf("the log grew by %d events, the scenario plans %d", got, planned.Events)
+	}
+	raw, _ := m.srv.Log().Since(start)
+	var last int64
+	for _, b := range raw {
+		var e struct{ ID int64 }
+		json.Unmarshal(b, &e)
+		if e.ID <= last {
+			t.Fatalf("id %d after %d: the log is out of id order", e.ID, last)
+		}
+		last = e.ID
+	}
+}
+
+// TestPlay_SameGroupNames: five live scenarios that each declare a group
+// "meters" act on their own members, and all finish.
+func TestPlay_SameGroupNames(t *testing.T) {
+	m := mustOpen(t)
+	const sc = `name: meters
+description: two meters of acme suspended and back
+workspaces:
+  - name: acme
+    sims:
+      - group: meters
+        count: 2
+        status: activated
+steps:
+  - {do: suspend, target: meters, after: 1m}
+  - {do: activate, target: meters, after: 1m}
+`
+	for range 5 {
+		m.api("POST", "/mock/scenarios?live=true", sc, 202)
+	}
+	m.drive("five scenarios finish", m.allFinished)
+	for _, p := range m.players() {
+		if p.Events != 4 || p.Error != "" {
+			t.Errorf("player %+v", p)
+		}
+	}
+}

@@ -49,7 +49,9 @@ func (s *Server) save() *state {
 func (s *Server) load(st *state) {
 	s.stopPlays()
 	s.lockouts.clear()
+	prev := s.world
 	s.world = st.world.Clone()
+	s.world.Platform.ContinueAfter(prev.Platform)
 	s.log.load(st.log)
 	s.creds = st.creds.clone()
 	s.streams.load(st.streams, s.startStream)
