@@ -61,7 +61,9 @@ func TestDo_AllOrNothing(t *testing.T) {
 				var events []generator.Event
 				var err error
 				sims, eps := ws.SIMs(), ws.Endpoints()
-				switch k := r.IntN(7); {
+				switch k := r.IntN(8); {
+				case k == 7 && len(sims) > 0 && len(eps) > 0:
+					events, err = p.AssignSIM(user, eps[r.IntN(len(eps))], sims[r.IntN(len(sims))])
 				case k == 0 && len(sims) > 0:
 					events, err = p.SuspendSIM(user, sims[r.IntN(len(sims))])
 				case k == 1 && len(sims) > 0:
