@@ -16,7 +16,9 @@ import (
 	"github.com/emnify-mock/emnify-mock/features"
 )
 
-var opts = godog.Options{Format: "pretty", Strict: true}
+// The @perf features measure speed; they run only when asked for with
+// -godog.tags=@perf.
+var opts = godog.Options{Format: "pretty", Strict: true, Tags: "~@perf"}
 
 func init() { godog.BindFlags("godog.", flag.CommandLine, &opts) }
 
@@ -44,7 +46,7 @@ func TestFeatures_CatchTheNaiveConsumer(t *testing.T) {
 	suite := godog.TestSuite{
 		Name:                "naive",
 		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(true) }}),
-		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, FS: features.Shipped, Paths: []string{"."}, Output: &out},
+		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, Tags: "~@perf", FS: features.Shipped, Paths: []string{"."}, Output: &out},
 	}
 	if suite.Run() == 0 {
 		t.Fatal("the naive consumer passed every feature")

@@ -119,7 +119,11 @@ func TestDataStream_FilterPauseResume(t *testing.T) {
 	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d", ep.ID), `{"status":{"id":0}}`, 204) // 42: filtered
 	m.api("PATCH", fmt.Sprintf("/api/v1/sim/%d", ep.SIM.ID), `{"status":{"id":1}}`, 204)  // 8: filtered
 	m.api("PATCH", fmt.Sprintf("/api/v1/sim/%d", ep.SIM.ID), `{"status":{"id":2}}`, 204)  // 9, kept while paused
-	time.Sleep(100 * time.Millisecond)
+	// Paused, the stream keeps the 9: deliveries say it is owed.
+	eventually(t, "the paused stream to owe the suspension", func() bool {
+		d := m.srv.Deliveries()
+		return len(d) == 1 && d[0].Status == "Paused" && d[0].Undelivered == 1 && d[0].Pending == m.srv.Log().Len()-3
+	})
 	if got := h.got(); got != "9 43" {
 		t.Fatalf("paused stream delivered: %s", got)
 	}

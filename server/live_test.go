@@ -11,9 +11,8 @@ import (
 )
 
 // TestLive: the fleet changes on its own; its events are in the API's
-// lists and on the data stream, the fleet keeps its size, and nothing
-// happens once Live is stopped. The instant clock makes the gaps pass at
-// once, each moving the clock on.
+// lists and on the data stream, and the fleet keeps its size. The instant
+// clock makes the gaps pass at once, each moving the clock on.
 func TestLive(t *testing.T) {
 	m := mustOpenOn(t, generator.NewInstant(t0))
 	h := newHook(t)
@@ -27,11 +26,6 @@ func TestLive(t *testing.T) {
 	eventually(t, "300 live events", func() bool { return m.srv.Log().Len() >= before+300 })
 	cancel()
 	<-done
-	after := m.srv.Log().Len()
-	time.Sleep(50 * time.Millisecond)
-	if n := m.srv.Log().Len(); n != after {
-		t.Fatalf("%d events appended after Live stopped", n-after)
-	}
 
 	events, _ := m.srv.Log().Since(before)
 	types := map[int]bool{}

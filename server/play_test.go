@@ -70,8 +70,8 @@ func TestPlay(t *testing.T) {
 		t.Fatalf("answer %+v", answer)
 	}
 	// The suspensions are two seconds apart: without the clock moving,
-	// at most the first happens.
-	time.Sleep(20 * time.Millisecond)
+	// the first happens and the player waits on the clock for the next.
+	eventually(t, "the player to wait on the clock", func() bool { _, ok := m.clock.Next(); return ok })
 	if n := m.srv.Log().Len(); n > start+1 {
 		t.Fatalf("%d events before the clock moved", n-start)
 	}
@@ -112,9 +112,11 @@ func TestPlay(t *testing.T) {
 	m.api("POST", "/mock/reset", nil, 204)
 	m.api("POST", "/mock/scenarios?live=true", nightShift, 202)
 	m.drive("the first suspension", func() bool { return m.srv.Log().Len() == start+1 })
-	m.api("POST", "/mock/reset", nil, 204)
+	m.api("POST", "/mock/reset", nil, 204) // stops the player at once, under the state's lock
 	m.clock.Advance(24 * time.Hour)
-	time.Sleep(20 * time.Millisecond)
+	if p := m.players(); len(p) != 2 || p[1].State != "stopped" {
+		t.Errorf("players after reset: %+v", p)
+	}
 	if n := m.srv.Log().Len(); n != start {
 		t.Errorf("after reset and a day: %d events more than at start", n-start)
 	}

@@ -37,7 +37,9 @@ Flags:
                        poller is configured with that URL and the
                        application token features-app-token
   --format F           pretty (default), progress, junit or cucumber (JSON)
-  --tags EXPR          run only matching scenarios, e.g. '@fast && ~@slow'
+  --tags EXPR          run only matching scenarios (default '~@perf': the
+                       measurements tagged @perf run only when asked, e.g.
+                       --tags @perf)
   --list-steps         print every step with an example, and exit
 
 Examples:
@@ -59,7 +61,7 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 	probe := fs.String("probe", "/sims/{sim.iccid}", "")
 	mockAddr := fs.String("mock-addr", "", "")
 	format := fs.String("format", "pretty", "")
-	tags := fs.String("tags", "", "")
+	tags := fs.String("tags", "~@perf", "")
 	list := fs.Bool("list-steps", false, "")
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
