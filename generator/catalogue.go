@@ -3,6 +3,12 @@
 // that turn actions into the platform's events, a clock that can be virtual,
 // and the engines that drive them. It does no I/O and imports nothing else
 // of this module.
+//
+// Who may change the world: only the Platform's actions, and only inside a
+// change (Platform.Do, DoAt, DryRun; World.Run, DryRun and Play use them),
+// which is all or nothing: a refused change leaves no trace, down to the
+// next id and random draw. The platform's clock is given once, when the
+// world is made, and a change carries its instant.
 package generator
 
 // Lookup is emnify's {id, description} pair, used for event types, sources,
