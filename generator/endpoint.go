@@ -86,7 +86,7 @@ func (p *Platform) newEndpoint(w *Workspace, spec EndpointSpec) (*Endpoint, erro
 	if ep.Name == "" {
 		ep.Name = fmt.Sprintf("%s %d", p.IDs.DeviceKind(), len(w.endpoints)+1)
 	}
-	p.addEndpointTo(w, ep)
+	insertJournaled(p, &w.endpoints, ep)
 	setKey(p, p.endpoints, ep.ID, ep)
 	return ep, nil
 }
@@ -195,7 +195,7 @@ func (p *Platform) DeleteEndpoint(ep *Endpoint) error {
 	}
 	w := ep.Workspace
 	p.releaseIP(w, ep.IP)
-	p.removeEndpointFrom(w, ep)
+	removeJournaled(p, &w.endpoints, ep)
 	deleteKey(p, p.endpoints, ep.ID)
 	save(p, ep)
 	ep.Status = EndpointDeleted

@@ -193,12 +193,12 @@ type EndpointSpec struct {
 func (p *Platform) adoptSIM(w *Workspace, s *SIM) {
 	save(p, s)
 	s.Workspace = w
-	p.addSIMTo(w, s)
+	insertJournaled(p, &w.sims, s)
 	setKey(p, p.sims, s.ID, s)
 }
 
 func (p *Platform) forgetSIM(s *SIM) {
-	p.removeSIMFrom(s.Workspace, s)
+	removeJournaled(p, &s.Workspace.sims, s)
 	deleteKey(p, p.sims, s.ID)
 }
 

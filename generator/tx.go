@@ -149,24 +149,16 @@ func deleteKey[K comparable, V any](p *Platform, m map[K]V, k K) {
 // The workspace's member lists change by insertion and removal, each
 // journaled with its inverse, so undoing costs what the change cost.
 
-func (p *Platform) addSIMTo(w *Workspace, s *SIM) {
-	w.sims = insertByID(w.sims, s)
-	p.onUndo(func() { w.sims = removeByID(w.sims, s) })
+// insertJournaled inserts x into a list kept in id order.
+func insertJournaled[T identified](p *Platform, list *[]T, x T) {
+	*list = insertByID(*list, x)
+	p.onUndo(func() { *list = removeByID(*list, x) })
 }
 
-func (p *Platform) removeSIMFrom(w *Workspace, s *SIM) {
-	w.sims = removeByID(w.sims, s)
-	p.onUndo(func() { w.sims = insertByID(w.sims, s) })
-}
-
-func (p *Platform) addEndpointTo(w *Workspace, ep *Endpoint) {
-	w.endpoints = insertByID(w.endpoints, ep)
-	p.onUndo(func() { w.endpoints = removeByID(w.endpoints, ep) })
-}
-
-func (p *Platform) removeEndpointFrom(w *Workspace, ep *Endpoint) {
-	w.endpoints = removeByID(w.endpoints, ep)
-	p.onUndo(func() { w.endpoints = insertByID(w.endpoints, ep) })
+// removeJournaled removes x from a list kept in id order.
+func removeJournaled[T identified](p *Platform, list *[]T, x T) {
+	*list = removeByID(*list, x)
+	p.onUndo(func() { *list = insertByID(*list, x) })
 }
 
 // appendTo appends to a list that only grows within a change.
