@@ -210,8 +210,18 @@ func TestPlay_LongGapsWithClockJumps(t *testing.T) {
 		if i > 200 { // 32 jumps cover the day; the rest is slack for a slow machine
 			t.Fatalf("not finished after %d jumps: %+v", i, m.players())
 		}
-		m.api("POST", "/mock/clock", `{"advance":"45m"}`, 200)
-		time.Sleep(time.Millisecond) // let the woken player take the lock; correctness does not depend on it
+		var now struct{ Now string }
+		json.Unmarshal(m.api("POST", "/mock/clock", `{"advance":"45m"}`, 200), &now)
+		// Wait until the woken player has acted and waits again (its next
+		// step lies ahead of the clock), so each jump is a jump of its own.
+		eventually(t, "the player to wait again", func() bool {
+			var p []struct {
+				State      string
+				NextStepAt string `json:"next_step_at"`
+			}
+			json.Unmarshal(m.api("GET", "/mock/scenarios", nil, 200), &p)
+			return p[0].State != "running" || p[0].NextStepAt > now.Now
+		})
 	}
 	if got := m.srv.Log().Len() - start; got != planned.Events {
 		t.Fatalf("the log grew by %d events, the scenario plans %d", got, planned.Events)
