@@ -19,6 +19,7 @@ Feature: A consumer that polls the event API catches up after missing webhooks
 
   Scenario: a large backlog is read within emnify's rate limits
     Given the platform enforces emnify's rate limits
+    And every 3rd read of the event list is answered 429
     And the platform runs 20000 events of the fleet churn
     When the consumer misses the webhooks
     And the consumer catches up by polling the platform

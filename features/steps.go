@@ -22,10 +22,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cucumber/godog"
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/emnify-mock/emnify-mock/server"
 	"github.com/emnify-mock/emnify-mock/streamer"
@@ -78,6 +80,7 @@ type world struct {
 	stats    streamer.Stats
 	seed     uint64
 	limits   bool // the platform enforces emnify's rate limits
+	every429 int  // every n-th read of the event list is answered 429
 	counted  int  // the consumer's event count when the scenario began
 	slowest  time.Duration
 	closers  []func()
@@ -139,6 +142,7 @@ type Step struct {
 // Steps is the step library.
 var Steps = []Step{
 	{`^the platform enforces emnify's rate limits$`, `Given the platform enforces emnify's rate limits`, rateLimits},
+	{`^every (\d+)(?:st|nd|rd|th) read of the event list is answered 429$`, `And every 3rd read of the event list is answered 429`, throttleReads},
 	{`^the platform runs the scenario "([^"]*)"$`, `Given the platform runs the scenario "factory-test-activation"`, platformRuns},
 	{`^the platform runs (\d+) events of the fleet churn$`, `Given the platform runs 2000 events of the fleet churn`, platformChurns},
 	{`^deliveries send (\d+) events? per request$`, `And deliveries send 10 events per request`, deliverySize},
@@ -182,7 +186,7 @@ func platformRuns(ctx context.Context, name string) error {
 	// The platform's one clock: the wall clock, moved back to the
 	// scenario's start, so its history is stamped from there on and the
 	// server (tokens, rate limits) runs in real time after it.
-	world := generator.NewWorldOn(generator.NewShifted(time.Until(start)), get(ctx).seed)
+	world := plan.NewWorldOn(generator.NewShifted(time.Until(start)), get(ctx).seed)
 	var history []generator.Event
 	if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
 		return err
@@ -205,7 +209,7 @@ func platformChurns(ctx context.Context, n int) error {
 	if err := clock.Advance(churn.Now().Sub(clock.Now())); err != nil {
 		return err
 	}
-	return get(ctx).startPlatform(churn.World(), history)
+	return get(ctx).startPlatform(plan.Over(churn.Platform()), history)
 }
 
 // rateLimits makes the platform answer 429 past emnify's documented
@@ -219,8 +223,31 @@ func rateLimits(ctx context.Context) error {
 	return nil
 }
 
-func (w *world) startPlatform(world *generator.World, history []generator.Event) error {
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{appToken}, RateLimits: w.limits,
+// throttleReads makes every n-th GET /api/v1/event answer 429, as past a
+// rate limit: the limits are per second of wall time, which a slow
+// consumer on a loaded machine may never reach, so this is how a scenario
+// makes sure the consumer meets them.
+func throttleReads(ctx context.Context, n int) error {
+	w := get(ctx)
+	if w.mock != nil {
+		return errors.New(`say "every 3rd read of the event list is answered 429" before the platform runs`)
+	}
+	if n < 1 {
+		return errors.New("every 0th read: give a count of 1 or more")
+	}
+	w.every429 = n
+	return nil
+}
+
+func (w *world) startPlatform(world *plan.World, history []generator.Event) error {
+	var throttle func(*http.Request) bool
+	if n := int64(w.every429); n > 0 {
+		var reads atomic.Int64
+		throttle = func(r *http.Request) bool {
+			return r.Method == http.MethodGet && r.URL.Path == "/api/v1/event" && reads.Add(1)%n == 0
+		}
+	}
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{appToken}, RateLimits: w.limits, Throttle: throttle,
 		Streams: server.StreamOptions{Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}, Clock: generator.NewInstant(time.Now())}})
 	if err != nil {
 		return err

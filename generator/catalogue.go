@@ -1,11 +1,11 @@
 // Package generator is the emnify domain: the event model and catalogue,
 // identities, workspaces with their SIMs and endpoints, the state machines
 // that turn actions into the platform's events, a clock that can be virtual,
-// and the engines that drive them. It does no I/O and imports nothing else
-// of this module.
+// and the fleet churn that drives them. It does no I/O and imports nothing
+// else of this module; the scenario interpreter is the plan package.
 //
 // Who may change the world: only the Platform's actions, and only inside a
-// change (Platform.Do, DoAt, DryRun; World.Run, DryRun and Play use them),
+// change (Platform.Do, DoAt, DryRun; the plan package's runs use them),
 // which is all or nothing: a refused change leaves no trace, down to the
 // next id and random draw. The platform's clock is given once, when the
 // world is made, and a change carries its instant.

@@ -36,7 +36,7 @@ type Churn struct {
 	opts     ChurnOptions
 	activity Activity
 
-	queue   sequencer
+	queue   Sequencer
 	refused int
 }
 
@@ -110,7 +110,7 @@ func (c *Churn) Next() Event {
 	// An event may leave the queue once the clock has passed it: every later
 	// action stamps its events after the clock.
 	for {
-		if e, ok := c.queue.pop(c.now); ok {
+		if e, ok := c.queue.Pop(c.now); ok {
 			return e
 		}
 		c.step()
@@ -126,17 +126,11 @@ func (c *Churn) step() {
 		c.refused++
 		return
 	}
-	c.queue.push(events)
+	c.queue.Push(events)
 }
 
 // Now returns the churn's time: that of its last action.
 func (c *Churn) Now() time.Time { return c.now }
 
-// World returns the churn's platform as a world, for a server to serve; it
-// names no workspaces or groups.
-func (c *Churn) World() *World {
-	return &World{
-		Platform: c.p, Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
-		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
-	}
-}
+// Platform returns the churn's platform, for a server to serve.
+func (c *Churn) Platform() *Platform { return c.p }

@@ -3,6 +3,7 @@ package generator
 import (
 	"container/heap"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -247,4 +248,33 @@ func (c *Instant) After(d time.Duration) <-chan time.Time {
 	ch := make(chan time.Time, 1)
 	ch <- t
 	return ch
+}
+
+// advance moves a clock that can be moved on by d.
+func advance(c Clock, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	switch c := c.(type) {
+	case *Virtual:
+		c.Advance(d)
+	case *Shifted:
+		return c.Advance(d)
+	case *Instant:
+		<-c.After(d)
+	}
+	return nil
+}
+
+// FormatDuration writes a duration as scenarios spell it: "1h", "2h30m",
+// "90s", not "1h0m0s".
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

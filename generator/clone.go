@@ -1,75 +1,50 @@
 package generator
 
 import (
-	"maps"
 	"math/rand/v2"
 	"slices"
 
 	"github.com/brianvoe/gofakeit/v7"
 )
 
-// Clone returns a deep copy of the world: its platform (workspaces, SIMs,
-// endpoints, batches, identities with their random state) and its names,
-// on the same clock. Acting on the copy leaves the original as it was, so
-// a copy serves as a snapshot. Call it between changes.
-func (w *World) Clone() *World {
-	c := &cloner{sims: map[*SIM]*SIM{}, eps: map[*Endpoint]*Endpoint{}, ws: map[*Workspace]*Workspace{}}
-	p := w.Platform
+// Clone returns a deep copy of the platform (workspaces, SIMs, endpoints,
+// batches, identities with their random state) on the same clock, and the
+// map from each entity to its copy, for state kept beside the platform.
+// Acting on the copy leaves the original as it was, so a copy serves as a
+// snapshot. Call it between changes.
+func (p *Platform) Clone() (*Platform, *Copies) {
+	c := &Copies{sims: map[*SIM]*SIM{}, eps: map[*Endpoint]*Endpoint{}, ws: map[*Workspace]*Workspace{}, batches: map[*Batch]*Batch{}}
 	np := &Platform{
 		clock: p.clock, IDs: p.IDs.clone(),
 		sims: map[int64]*SIM{}, endpoints: map[int64]*Endpoint{}, batches: map[string]*Batch{},
 		lastStamp: p.lastStamp, lastID: p.lastID,
 	}
 	for _, ws := range p.workspaces {
-		np.workspaces = append(np.workspaces, c.workspace(ws))
+		np.workspaces = append(np.workspaces, c.Workspace(ws))
 	}
 	for id, s := range p.sims {
-		np.sims[id] = c.sim(s)
+		np.sims[id] = c.SIM(s)
 	}
 	for id, e := range p.endpoints {
-		np.endpoints[id] = c.endpoint(e)
+		np.endpoints[id] = c.Endpoint(e)
 	}
 	for bic, b := range p.batches {
-		np.batches[bic] = c.batch(b)
+		np.batches[bic] = c.Batch(b)
 	}
-	nw := &World{
-		Platform: np, Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
-		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
-	}
-	for k, ws := range w.Workspaces {
-		nw.Workspaces[k] = c.workspace(ws)
-	}
-	for ws, m := range w.users {
-		nw.users[c.workspace(ws)] = maps.Clone(m)
-	}
-	for ws, m := range w.tokens {
-		nw.tokens[c.workspace(ws)] = maps.Clone(m)
-	}
-	for name, g := range w.groups {
-		ng := &group{kind: g.kind, ws: c.workspace(g.ws)}
-		for _, s := range g.sims {
-			ng.sims = append(ng.sims, c.sim(s))
-		}
-		for _, e := range g.endpoints {
-			ng.endpoints = append(ng.endpoints, c.endpoint(e))
-		}
-		for _, b := range g.batches {
-			ng.batches = append(ng.batches, c.batch(b))
-		}
-		nw.groups[name] = ng
-	}
-	return nw
+	return np, c
 }
 
-// cloner copies each entity once and keeps the links between copies.
-type cloner struct {
+// Copies maps the entities of a cloned platform to their copies: each is
+// copied once, with the links between copies kept.
+type Copies struct {
 	sims    map[*SIM]*SIM
 	eps     map[*Endpoint]*Endpoint
 	ws      map[*Workspace]*Workspace
 	batches map[*Batch]*Batch
 }
 
-func (c *cloner) workspace(w *Workspace) *Workspace {
+// Workspace returns the copy of the workspace.
+func (c *Copies) Workspace(w *Workspace) *Workspace {
 	if w == nil {
 		return nil
 	}
@@ -84,18 +59,19 @@ func (c *cloner) workspace(w *Workspace) *Workspace {
 	n.Users, n.Tokens = slices.Clone(w.Users), slices.Clone(w.Tokens) // the people are shared: nothing changes them
 	n.sims, n.endpoints, n.batches = nil, nil, nil
 	for _, s := range w.sims {
-		n.sims = append(n.sims, c.sim(s))
+		n.sims = append(n.sims, c.SIM(s))
 	}
 	for _, e := range w.endpoints {
-		n.endpoints = append(n.endpoints, c.endpoint(e))
+		n.endpoints = append(n.endpoints, c.Endpoint(e))
 	}
 	for _, b := range w.batches {
-		n.batches = append(n.batches, c.batch(b))
+		n.batches = append(n.batches, c.Batch(b))
 	}
 	return &n
 }
 
-func (c *cloner) sim(s *SIM) *SIM {
+// SIM returns the copy of the SIM.
+func (c *Copies) SIM(s *SIM) *SIM {
 	if s == nil {
 		return nil
 	}
@@ -104,12 +80,13 @@ func (c *cloner) sim(s *SIM) *SIM {
 	}
 	n := *s
 	c.sims[s] = &n
-	n.Workspace = c.workspace(s.Workspace)
-	n.Endpoint = c.endpoint(s.Endpoint)
+	n.Workspace = c.Workspace(s.Workspace)
+	n.Endpoint = c.Endpoint(s.Endpoint)
 	return &n
 }
 
-func (c *cloner) endpoint(e *Endpoint) *Endpoint {
+// Endpoint returns the copy of the endpoint.
+func (c *Copies) Endpoint(e *Endpoint) *Endpoint {
 	if e == nil {
 		return nil
 	}
@@ -118,15 +95,13 @@ func (c *cloner) endpoint(e *Endpoint) *Endpoint {
 	}
 	n := *e
 	c.eps[e] = &n
-	n.Workspace = c.workspace(e.Workspace)
-	n.SIM = c.sim(e.SIM)
+	n.Workspace = c.Workspace(e.Workspace)
+	n.SIM = c.SIM(e.SIM)
 	return &n
 }
 
-func (c *cloner) batch(b *Batch) *Batch {
-	if c.batches == nil {
-		c.batches = map[*Batch]*Batch{}
-	}
+// Batch returns the copy of the batch.
+func (c *Copies) Batch(b *Batch) *Batch {
 	if n, ok := c.batches[b]; ok {
 		return n
 	}
@@ -134,7 +109,7 @@ func (c *cloner) batch(b *Batch) *Batch {
 	c.batches[b] = &n
 	n.SIMs = nil
 	for _, s := range b.SIMs {
-		n.SIMs = append(n.SIMs, c.sim(s))
+		n.SIMs = append(n.SIMs, c.SIM(s))
 	}
 	return &n
 }

@@ -87,13 +87,13 @@ func (p *Platform) newEndpoint(w *Workspace, spec EndpointSpec) (*Endpoint, erro
 		ep.Name = fmt.Sprintf("%s %d", p.IDs.DeviceKind(), len(w.endpoints)+1)
 	}
 	insertJournaled(p, &w.endpoints, ep)
-	setKey(p, p.endpoints, ep.ID, ep)
+	SetKey(p, p.endpoints, ep.ID, ep)
 	return ep, nil
 }
 
 func (p *Platform) link(ep *Endpoint, s *SIM) {
-	save(p, ep)
-	save(p, s)
+	Save(p, ep)
+	Save(p, s)
 	ep.SIM, s.Endpoint = s, ep
 }
 
@@ -123,7 +123,7 @@ func (p *Platform) setEndpointStatus(a Actor, ep *Endpoint, to EndpointStatus, t
 	e := ae.add(t, a, ep.Workspace)
 	e.Description = fmt.Sprintf("Status of Endpoint %d changed to %s", ep.ID, to)
 	p.aboutEndpoint(e, ep)
-	save(p, ep)
+	Save(p, ep)
 	ep.Status = to
 	ep.LastUpdated = e.Timestamp.Truncate(time.Second)
 	if ep.SIM != nil && ep.SIM.Status == SIMFactoryTest {
@@ -179,8 +179,8 @@ func (p *Platform) release(ae *actionEvents, a Actor, ep *Endpoint) {
 	e := ae.add(TypeSIMReleased, a, ep.Workspace)
 	e.Description = fmt.Sprintf("SIM %d released from endpoint %d", s.ID, ep.ID)
 	p.aboutEndpoint(e, ep)
-	save(p, ep)
-	save(p, s)
+	Save(p, ep)
+	Save(p, s)
 	ep.SIM, s.Endpoint = nil, nil
 }
 
@@ -197,7 +197,7 @@ func (p *Platform) DeleteEndpoint(ep *Endpoint) error {
 	p.releaseIP(w, ep.IP)
 	removeJournaled(p, &w.endpoints, ep)
 	deleteKey(p, p.endpoints, ep.ID)
-	save(p, ep)
+	Save(p, ep)
 	ep.Status = EndpointDeleted
 	return nil
 }
@@ -237,7 +237,7 @@ func (p *Platform) UpdateEndpoint(ep *Endpoint, u EndpointUpdate) error {
 	if ep.Status == EndpointDeleted {
 		return refuse(NotFound, endpointSubject(ep), "update")
 	}
-	save(p, ep)
+	Save(p, ep)
 	if u.Name != nil {
 		ep.Name = *u.Name
 	}

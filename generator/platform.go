@@ -169,7 +169,7 @@ func (p *Platform) NewBatch(w *Workspace, n int) (*Batch, error) {
 		b.SIMs = append(b.SIMs, p.newSIM(b.Model))
 	}
 	appendTo(p, &w.batches, b)
-	setKey(p, p.batches, b.BIC, b)
+	SetKey(p, p.batches, b.BIC, b)
 	return b, nil
 }
 
@@ -191,10 +191,10 @@ type EndpointSpec struct {
 }
 
 func (p *Platform) adoptSIM(w *Workspace, s *SIM) {
-	save(p, s)
+	Save(p, s)
 	s.Workspace = w
 	insertJournaled(p, &w.sims, s)
-	setKey(p, p.sims, s.ID, s)
+	SetKey(p, p.sims, s.ID, s)
 }
 
 func (p *Platform) forgetSIM(s *SIM) {

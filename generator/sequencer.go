@@ -5,40 +5,33 @@ import (
 	"time"
 )
 
-// sequencer holds events until the clock has passed them and hands them
+// Sequencer holds events until the clock has passed them and hands them
 // out in timestamp order. Actions stamp their events at or after the clock,
 // but the target half of a migration lies a second ahead, and events of
 // later actions may come before it.
-type sequencer struct {
+type Sequencer struct {
 	q   eventQueue
 	seq uint64
 }
 
-func (s *sequencer) push(events []Event) {
+// Push queues events.
+func (s *Sequencer) Push(events []Event) {
 	for _, e := range events {
 		s.seq++
 		heap.Push(&s.q, queued{ev: e, seq: s.seq})
 	}
 }
 
-// pop returns the earliest event if it is not after now.
-func (s *sequencer) pop(now time.Time) (Event, bool) {
+// Pop returns the earliest event if it is not after now.
+func (s *Sequencer) Pop(now time.Time) (Event, bool) {
 	if len(s.q) == 0 || s.q[0].ev.Timestamp.After(now) {
 		return Event{}, false
 	}
 	return heap.Pop(&s.q).(queued).ev, true
 }
 
-// next returns the earliest event's timestamp.
-func (s *sequencer) next() (time.Time, bool) {
-	if len(s.q) == 0 {
-		return time.Time{}, false
-	}
-	return s.q[0].ev.Timestamp, true
-}
-
-// drain returns the earliest event whatever the time.
-func (s *sequencer) drain() (Event, bool) {
+// Drain returns the earliest event whatever the time.
+func (s *Sequencer) Drain() (Event, bool) {
 	if len(s.q) == 0 {
 		return Event{}, false
 	}

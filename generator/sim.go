@@ -55,7 +55,7 @@ func (p *Platform) setStatus(ae *actionEvents, a Actor, s *SIM, to SIMStatus) {
 	e := ae.add(t, a, s.Workspace)
 	e.Description = statusChange(s.Status, to)
 	e.about(s)
-	save(p, s)
+	Save(p, s)
 	s.Status = to
 	if to == SIMActivated && s.ActivationDate.IsZero() {
 		s.ActivationDate = e.Timestamp.Truncate(time.Second)
@@ -73,7 +73,7 @@ func (p *Platform) ReportTestUsage(s *SIM, bytes int64, sms int) ([]Event, error
 	if bytes < 0 || sms < 0 {
 		return nil, refuse(Invalid, fmt.Sprintf("usage of %d bytes and %d SMS", bytes, sms), "be reported")
 	}
-	save(p, s)
+	Save(p, s)
 	s.TestBytes += bytes
 	s.TestSMS += sms
 	if w := s.Workspace; s.TestBytes < w.FactoryTestBytes && s.TestSMS < w.FactoryTestSMS {
@@ -104,7 +104,7 @@ func (p *Platform) endFactoryTest(ae *actionEvents, s *SIM, why ftEnd) {
 	e.Description = why.description
 	e.about(s)
 	e.Detail = transitionDetail(why.reason)
-	save(p, s)
+	Save(p, s)
 	s.Status = SIMActivated
 	if s.ActivationDate.IsZero() {
 		s.ActivationDate = e.Timestamp.Truncate(time.Second)
@@ -125,7 +125,7 @@ func (p *Platform) DeleteSIM(a Actor, s *SIM) ([]Event, error) {
 	e.Description = fmt.Sprintf("SIM %d (%s) has been deleted by %s", s.ID, s.ICCIDWithLuhn(), a.name())
 	e.SIM = simRef(s)
 	p.forgetSIM(s)
-	save(p, s)
+	Save(p, s)
 	s.Status = SIMDeleted
 	return ae.events, nil
 }
@@ -150,7 +150,7 @@ func (p *Platform) RegisterBatch(a Actor, w *Workspace, b *Batch, status SIMStat
 	e.Description = fmt.Sprintf("Batch of %d SIM(s) registered.", len(b.SIMs))
 	e.SIM = simRef(b.SIMs[0])
 	e.Detail = batchDetail(b)
-	save(p, b)
+	Save(p, b)
 	b.Registered = true
 	for _, s := range b.SIMs {
 		p.adoptSIM(w, s)

@@ -51,7 +51,8 @@ func (p *Platform) transact(at time.Time, dry bool, op func() ([]Event, error)) 
 	if at.IsZero() {
 		at = p.clock.Now()
 	}
-	p.tx = &tx{at: at.UTC(), saved: map[any]bool{}}
+	start := at.UTC()
+	p.tx = &tx{at: start, saved: map[any]bool{}}
 	p.journalStart()
 	defer func() {
 		t := p.tx
@@ -62,7 +63,12 @@ func (p *Platform) transact(at time.Time, dry bool, op func() ([]Event, error)) 
 		}
 		if err != nil || dry {
 			t.rollback()
+			return
 		}
+		// A change that moved its instant on (a scenario run that spans
+		// time) leaves the clock that much later: the clock never shows a
+		// time before the last change.
+		err = advance(p.clock, t.at.Sub(start))
 	}()
 	return op()
 }
@@ -73,6 +79,9 @@ func (t *tx) rollback() {
 	}
 }
 
+// Clock returns the platform's clock.
+func (p *Platform) Clock() Clock { return p.clock }
+
 // Now returns the instant of the change in progress, or the clock's
 // present outside one.
 func (p *Platform) Now() time.Time {
@@ -82,9 +91,10 @@ func (p *Platform) Now() time.Time {
 	return p.clock.Now().UTC()
 }
 
-// moveTo moves the change in progress to a later instant: a scenario run
-// waits inside one change.
-func (p *Platform) moveTo(t time.Time) {
+// MoveTo moves the change in progress to a later instant (an earlier one
+// is ignored): a scenario run waits inside one change. Once the change
+// commits, the clock is moved on by as much.
+func (p *Platform) MoveTo(t time.Time) {
 	if p.tx != nil && t.After(p.tx.at) {
 		p.tx.at = t.UTC()
 	}
@@ -115,8 +125,10 @@ func (p *Platform) journalStart() {
 	})
 }
 
-// save journals an entity's fields before the first change to them.
-func save[T any](p *Platform, x *T) {
+// Save journals an entity's fields before the first change to them in
+// the change in progress. With SetKey it lets state kept beside the
+// platform (the plan package's names and groups) be part of a change.
+func Save[T any](p *Platform, x *T) {
 	if p.tx == nil || p.tx.saved[x] {
 		return
 	}
@@ -125,7 +137,8 @@ func save[T any](p *Platform, x *T) {
 	p.onUndo(func() { *x = old })
 }
 
-func setKey[K comparable, V any](p *Platform, m map[K]V, k K, v V) {
+// SetKey sets m[k] as part of the change in progress.
+func SetKey[K comparable, V any](p *Platform, m map[K]V, k K, v V) {
 	old, had := m[k]
 	m[k] = v
 	p.onUndo(func() {

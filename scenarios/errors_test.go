@@ -6,14 +6,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 )
 
 // broken holds the exact message for each broken
 // scenario under testdata/broken: what is wrong, where, and what was
 // expected. Parse errors are *scenarios.Error; steps the platform refuses
-// are found by the dry run and are *generator.PlanError.
+// are found by the dry run and are *plan.Error.
 var broken = []struct{ file, want string }{
 	{"assign-missing-sims", "assign-missing-sims.yaml:20:5: assign is missing \"sims\"; expected \"sims\" (see scenarios/README.md)"},
 	{"at-before-clock", "at-before-clock.yaml:23:5: at 1h is earlier than the scenario's clock (2h after the start); expected steps in time order; use after to place a step relative to the one before"},
@@ -80,9 +80,9 @@ func TestCheck_BrokenScenarios(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 			var se *scenarios.Error
-			var pe *generator.PlanError
+			var pe *plan.Error
 			if !errors.As(err, &se) && !errors.As(err, &pe) {
-				t.Errorf("error is %T, want *scenarios.Error or *generator.PlanError", err)
+				t.Errorf("error is %T, want *scenarios.Error or *plan.Error", err)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"gopkg.in/yaml.v3"
 )
 
@@ -18,7 +19,7 @@ type Scenario struct {
 	Name        string
 	Description string
 	File        string
-	Plan        *generator.Plan
+	Plan        *plan.Plan
 }
 
 // Limits that keep a hostile file from exhausting memory while parsing.
@@ -37,11 +38,11 @@ func Parse(file string, data []byte) (*Scenario, error) {
 
 // ParseFor parses a scenario that will run on an existing world: it may
 // name the world's workspaces, users, tokens and groups.
-func ParseFor(file string, data []byte, w *generator.World) (*Scenario, error) {
+func ParseFor(file string, data []byte, w *plan.World) (*Scenario, error) {
 	return parse(file, data, w)
 }
 
-func parse(file string, data []byte, w *generator.World) (*Scenario, error) {
+func parse(file string, data []byte, w *plan.World) (*Scenario, error) {
 	p := &parser{file: file}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -90,7 +91,7 @@ func (p *parser) syntax(err error) error {
 }
 
 type groupInfo struct {
-	kind     generator.GroupKind
+	kind     plan.GroupKind
 	ws       string
 	existing bool // the world has it; the scenario may declare it anew
 }
@@ -115,7 +116,7 @@ func (p *scenarioParser) scenario(n *yaml.Node) (*Scenario, error) {
 	if err := p.require(f, "the scenario", "name", "description", "workspaces", "steps"); err != nil {
 		return nil, err
 	}
-	sc := &Scenario{File: p.file, Plan: &generator.Plan{}}
+	sc := &Scenario{File: p.file, Plan: &plan.Plan{}}
 	if sc.Name, err = p.name(f.get("name"), "name"); err != nil {
 		return nil, err
 	}
@@ -153,8 +154,8 @@ func (p *scenarioParser) scenario(n *yaml.Node) (*Scenario, error) {
 	return sc, nil
 }
 
-func (p *scenarioParser) workspace(n *yaml.Node) (generator.WorkspacePlan, error) {
-	var wp generator.WorkspacePlan
+func (p *scenarioParser) workspace(n *yaml.Node) (plan.WorkspacePlan, error) {
+	var wp plan.WorkspacePlan
 	f, err := p.mapping(n, "a workspace", "name", "organisation", "users", "tokens", "ip-space", "factory-test", "sims", "endpoints", "batches")
 	if err != nil {
 		return wp, err
@@ -244,8 +245,8 @@ func (p *scenarioParser) workspace(n *yaml.Node) (generator.WorkspacePlan, error
 	}
 	for _, k := range []struct {
 		key  string
-		kind generator.GroupKind
-	}{{"sims", generator.GroupSIMs}, {"endpoints", generator.GroupEndpoints}, {"batches", generator.GroupBatches}} {
+		kind plan.GroupKind
+	}{{"sims", plan.GroupSIMs}, {"endpoints", plan.GroupEndpoints}, {"batches", plan.GroupBatches}} {
 		n := f.get(k.key)
 		if n == nil {
 			continue
@@ -270,16 +271,16 @@ var simStatuses = map[string]generator.SIMStatus{
 	"suspended": generator.SIMSuspended, "factory-test": generator.SIMFactoryTest,
 }
 
-func (p *scenarioParser) group(n *yaml.Node, k generator.GroupKind, ws string) (generator.GroupPlan, error) {
-	g := generator.GroupPlan{Pos: p.pos(n), Kind: k, Count: 1}
+func (p *scenarioParser) group(n *yaml.Node, k plan.GroupKind, ws string) (plan.GroupPlan, error) {
+	g := plan.GroupPlan{Pos: p.pos(n), Kind: k, Count: 1}
 	var keys []string
 	var what string
 	switch k {
-	case generator.GroupSIMs:
+	case plan.GroupSIMs:
 		what, keys = "a SIM group", []string{"group", "count", "status", "endpoint"}
-	case generator.GroupEndpoints:
+	case plan.GroupEndpoints:
 		what, keys = "an endpoint group", []string{"group", "count", "name", "status", "tags", "imei"}
-	case generator.GroupBatches:
+	case plan.GroupBatches:
 		what, keys = "a batch group", []string{"group", "count", "size"}
 	}
 	f, err := p.mapping(n, what, keys...)
@@ -298,7 +299,7 @@ func (p *scenarioParser) group(n *yaml.Node, k generator.GroupKind, ws string) (
 		}
 	}
 	switch k {
-	case generator.GroupSIMs:
+	case plan.GroupSIMs:
 		if n := f.get("status"); n != nil {
 			if g.Status, err = p.simStatus(n, "status", simStatuses); err != nil {
 				return g, err
@@ -310,7 +311,7 @@ func (p *scenarioParser) group(n *yaml.Node, k generator.GroupKind, ws string) (
 				return g, err
 			}
 			if n := ef.get("group"); n != nil {
-				if g.EndpointGroup, err = p.declare(n, generator.GroupEndpoints, ws); err != nil {
+				if g.EndpointGroup, err = p.declare(n, plan.GroupEndpoints, ws); err != nil {
 					return g, err
 				}
 			}
@@ -320,13 +321,13 @@ func (p *scenarioParser) group(n *yaml.Node, k generator.GroupKind, ws string) (
 			}
 			g.Endpoint = &t
 		}
-	case generator.GroupEndpoints:
+	case plan.GroupEndpoints:
 		t, err := p.template(f)
 		if err != nil {
 			return g, err
 		}
 		g.Endpoint = &t
-	case generator.GroupBatches:
+	case plan.GroupBatches:
 		g.BatchSize = 1
 		if n := f.get("size"); n != nil {
 			if g.BatchSize, err = p.integer(n, "size", 1, 10_000); err != nil {
@@ -340,7 +341,7 @@ func (p *scenarioParser) group(n *yaml.Node, k generator.GroupKind, ws string) (
 // declare registers a group name; names are unique across the scenario.
 // A name the world has from an earlier scenario may be declared again:
 // from then on it means the new group.
-func (p *scenarioParser) declare(n *yaml.Node, k generator.GroupKind, ws string) (string, error) {
+func (p *scenarioParser) declare(n *yaml.Node, k plan.GroupKind, ws string) (string, error) {
 	name, err := p.name(n, "group name")
 	if err != nil {
 		return "", err
@@ -363,8 +364,8 @@ func (p *scenarioParser) simStatus(n *yaml.Node, what string, allowed map[string
 var endpointStatuses = map[string]generator.EndpointStatus{"enabled": generator.EndpointEnabled, "disabled": generator.EndpointDisabled}
 
 // template reads name, status, tags and imei of endpoints to make.
-func (p *scenarioParser) template(f fields) (generator.EndpointTemplate, error) {
-	t := generator.EndpointTemplate{IMEI: true}
+func (p *scenarioParser) template(f fields) (plan.EndpointTemplate, error) {
+	t := plan.EndpointTemplate{IMEI: true}
 	var err error
 	if n := f.get("name"); n != nil {
 		if t.Name, err = p.str(n, "endpoint name"); err != nil {

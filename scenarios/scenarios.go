@@ -1,5 +1,5 @@
 // Package scenarios is the YAML scenario language of emnify-mock: a strict
-// parser that turns a scenario into a generator.Plan, and the library of
+// parser that turns a scenario into a plan.Plan, and the library of
 // built-in scenarios embedded in the binary.
 package scenarios
 
@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 )
 
 //go:embed library/*.yaml
@@ -50,21 +51,21 @@ func Load(name string) (*Scenario, error) {
 // cannot take events back (a file, a webhook): first dry, so that an
 // illegal step is reported (with its file, line and column) before any
 // event reaches emit, then for real. Same seed, same events.
-func (s *Scenario) Run(seed uint64, emit func(generator.Event) error) (generator.Summary, error) {
-	if _, err := generator.DryRunPlan(s.Plan, seed); err != nil {
-		return generator.Summary{}, err
+func (s *Scenario) Run(seed uint64, emit func(generator.Event) error) (plan.Summary, error) {
+	if _, err := plan.DryRun(s.Plan, seed); err != nil {
+		return plan.Summary{}, err
 	}
-	return generator.RunPlan(s.Plan, seed, emit)
+	return plan.Run(s.Plan, seed, emit)
 }
 
 // Check parses and dry-runs a scenario: what `scenarios validate` does.
 // The summary says what it would make.
-func Check(file string, src []byte, seed uint64) (*Scenario, generator.Summary, error) {
+func Check(file string, src []byte, seed uint64) (*Scenario, plan.Summary, error) {
 	sc, err := Parse(file, src)
 	if err != nil {
-		return nil, generator.Summary{}, err
+		return nil, plan.Summary{}, err
 	}
-	sum, err := generator.DryRunPlan(sc.Plan, seed)
+	sum, err := plan.DryRun(sc.Plan, seed)
 	if err != nil {
 		return nil, sum, err
 	}

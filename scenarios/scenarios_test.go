@@ -9,6 +9,7 @@ import (
 
 	"github.com/emnify-mock/emnify-mock/fixtures"
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 )
 
@@ -148,7 +149,7 @@ func TestLibrary_RunsOnTheServedWorld(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			world := generator.NewWorld(generator.DefaultStart, 1)
+			world := plan.NewWorld(generator.DefaultStart, 1)
 			if _, err := world.Run(base.Plan, nil); err != nil {
 				t.Fatal(err)
 			}

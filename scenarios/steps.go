@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"gopkg.in/yaml.v3"
 )
 
@@ -17,19 +18,19 @@ var (
 	timingKeys = []string{"at", "after", "every", "jitter"}
 	actionKeys = []string{"do", "target", "as", "pick"}
 	blockKeys  = []string{"repeat", "for", "steps", "choose"}
-	onlyFor    = map[string][]generator.Action{
-		"status":       {generator.ActRegister},
-		"data":         {generator.ActReportUsage},
-		"sms":          {generator.ActReportUsage},
-		"to":           {generator.ActMigrate},
-		"auto-detach":  {generator.ActMigrate},
-		"sims":         {generator.ActAssign},
-		"endpoint":     {generator.ActCreateEndpoint},
-		"activate":     {generator.ActCreateEndpoint},
-		"factory-test": {generator.ActCreateEndpoint},
-		"into":         {generator.ActCreateEndpoint},
-		"count":        {generator.ActCreateEndpoint},
-		"workspace":    {generator.ActCreateEndpoint},
+	onlyFor    = map[string][]plan.Action{
+		"status":       {plan.ActRegister},
+		"data":         {plan.ActReportUsage},
+		"sms":          {plan.ActReportUsage},
+		"to":           {plan.ActMigrate},
+		"auto-detach":  {plan.ActMigrate},
+		"sims":         {plan.ActAssign},
+		"endpoint":     {plan.ActCreateEndpoint},
+		"activate":     {plan.ActCreateEndpoint},
+		"factory-test": {plan.ActCreateEndpoint},
+		"into":         {plan.ActCreateEndpoint},
+		"count":        {plan.ActCreateEndpoint},
+		"workspace":    {plan.ActCreateEndpoint},
 	}
 )
 
@@ -45,7 +46,7 @@ func stepKeys(inChoice bool) []string {
 	return ks
 }
 
-func (p *scenarioParser) stepList(n *yaml.Node, what string, depth int) ([]generator.Step, error) {
+func (p *scenarioParser) stepList(n *yaml.Node, what string, depth int) ([]plan.Step, error) {
 	items, err := p.sequence(n, what)
 	if err != nil {
 		return nil, err
@@ -53,7 +54,7 @@ func (p *scenarioParser) stepList(n *yaml.Node, what string, depth int) ([]gener
 	if len(items) == 0 {
 		return nil, p.fail(n, "at least one step", "%s is empty", what)
 	}
-	var steps []generator.Step
+	var steps []plan.Step
 	for _, it := range items {
 		s, _, err := p.step(it, depth, false)
 		if err != nil {
@@ -64,8 +65,8 @@ func (p *scenarioParser) stepList(n *yaml.Node, what string, depth int) ([]gener
 	return steps, nil
 }
 
-func (p *scenarioParser) step(n *yaml.Node, depth int, inChoice bool) (generator.Step, int, error) {
-	s := generator.Step{Pos: p.pos(n)}
+func (p *scenarioParser) step(n *yaml.Node, depth int, inChoice bool) (plan.Step, int, error) {
+	s := plan.Step{Pos: p.pos(n)}
 	if p.steps++; p.steps > maxSteps {
 		return s, 0, p.fail(n, fmt.Sprintf("at most %d steps", maxSteps), "the scenario has too many steps")
 	}
@@ -115,7 +116,7 @@ func (p *scenarioParser) step(n *yaml.Node, depth int, inChoice bool) (generator
 	return s, weight, err
 }
 
-func (p *scenarioParser) timing(f fields, s *generator.Step) error {
+func (p *scenarioParser) timing(f fields, s *plan.Step) error {
 	var err error
 	if n := f.get("at"); n != nil {
 		if f.has("after") {
@@ -179,7 +180,7 @@ func describeStep(f fields) string {
 	return "this step"
 }
 
-func (p *scenarioParser) block(f fields, s *generator.Step, depth int) error {
+func (p *scenarioParser) block(f fields, s *plan.Step, depth int) error {
 	if err := p.misplaced(f, "", "repeat", "for", "steps"); err != nil {
 		return err
 	}
@@ -203,7 +204,7 @@ func (p *scenarioParser) block(f fields, s *generator.Step, depth int) error {
 	return err
 }
 
-func (p *scenarioParser) choose(f fields, s *generator.Step, depth int) error {
+func (p *scenarioParser) choose(f fields, s *plan.Step, depth int) error {
 	if err := p.misplaced(f, "", "choose"); err != nil {
 		return err
 	}
@@ -219,7 +220,7 @@ func (p *scenarioParser) choose(f fields, s *generator.Step, depth int) error {
 		if err != nil {
 			return err
 		}
-		s.Choose = append(s.Choose, generator.Choice{Weight: w, Step: c})
+		s.Choose = append(s.Choose, plan.Choice{Weight: w, Step: c})
 	}
 	return nil
 }
@@ -228,14 +229,14 @@ var registerStatuses = map[string]generator.SIMStatus{
 	"issued": generator.SIMIssued, "activated": generator.SIMActivated, "factory-test": generator.SIMFactoryTest,
 }
 
-func (p *scenarioParser) action(f fields, s *generator.Step) error {
+func (p *scenarioParser) action(f fields, s *plan.Step) error {
 	name, err := p.str(f.get("do"), "do")
 	if err != nil {
 		return err
 	}
-	act, ok := generator.Actions[name]
+	act, ok := plan.Actions[name]
 	if !ok {
-		return p.fail(f.get("do"), "one of "+keys(generator.Actions), "unknown action %q", name)
+		return p.fail(f.get("do"), "one of "+keys(plan.Actions), "unknown action %q", name)
 	}
 	s.Action = act
 	var own []string
@@ -253,7 +254,7 @@ func (p *scenarioParser) action(f fields, s *generator.Step) error {
 		if s.Target, err = p.target(n, "target"); err != nil {
 			return err
 		}
-	} else if act != generator.ActCreateEndpoint {
+	} else if act != plan.ActCreateEndpoint {
 		return p.require(f, name, "target")
 	}
 	if n := f.get("pick"); n != nil {
@@ -273,8 +274,8 @@ func (p *scenarioParser) action(f fields, s *generator.Step) error {
 		}
 	}
 	switch act {
-	case generator.ActRegister:
-		if p.groups[s.Target.Group].kind != generator.GroupBatches {
+	case plan.ActRegister:
+		if p.groups[s.Target.Group].kind != plan.GroupBatches {
 			return p.fail(f.get("target"), "a group declared under batches", "register acts on SIM batches, and %s is not a batch group", s.Target.Group)
 		}
 		if n := f.get("status"); n != nil {
@@ -282,7 +283,7 @@ func (p *scenarioParser) action(f fields, s *generator.Step) error {
 				return err
 			}
 		}
-	case generator.ActReportUsage:
+	case plan.ActReportUsage:
 		if !f.has("data") && !f.has("sms") {
 			return p.fail(f.node, `"data", "sms" or both`, "report-usage reports no usage")
 		}
@@ -296,7 +297,7 @@ func (p *scenarioParser) action(f fields, s *generator.Step) error {
 				return err
 			}
 		}
-	case generator.ActMigrate:
+	case plan.ActMigrate:
 		if err := p.require(f, "migrate", "to"); err != nil {
 			return err
 		}
@@ -308,22 +309,22 @@ func (p *scenarioParser) action(f fields, s *generator.Step) error {
 				return err
 			}
 		}
-	case generator.ActAssign:
+	case plan.ActAssign:
 		if err := p.require(f, "assign", "sims"); err != nil {
 			return err
 		}
 		if s.SIMs, err = p.target(f.get("sims"), "sims"); err != nil {
 			return err
 		}
-	case generator.ActCreateEndpoint:
+	case plan.ActCreateEndpoint:
 		return p.create(f, s)
 	}
 	return nil
 }
 
-func (p *scenarioParser) create(f fields, s *generator.Step) error {
+func (p *scenarioParser) create(f fields, s *plan.Step) error {
 	var err error
-	s.Endpoint = generator.EndpointTemplate{IMEI: true}
+	s.Endpoint = plan.EndpointTemplate{IMEI: true}
 	if n := f.get("endpoint"); n != nil {
 		ef, err := p.mapping(n, "endpoint", "name", "status", "tags", "imei")
 		if err != nil {
@@ -367,10 +368,10 @@ func (p *scenarioParser) create(f fields, s *generator.Step) error {
 		if err != nil {
 			return err
 		}
-		if g, ok := p.groups[name]; ok && g.kind != generator.GroupEndpoints {
+		if g, ok := p.groups[name]; ok && g.kind != plan.GroupEndpoints {
 			return p.fail(n, "a new group name or an endpoint group", "%s is not an endpoint group", name)
 		} else if !ok {
-			p.groups[name] = groupInfo{kind: generator.GroupEndpoints}
+			p.groups[name] = groupInfo{kind: plan.GroupEndpoints}
 		}
 		s.Into = name
 	}
@@ -380,8 +381,8 @@ func (p *scenarioParser) create(f fields, s *generator.Step) error {
 var targetRe = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_-]*)(?:\[([0-9]+)(?::([0-9]+))?\])?$`)
 
 // target reads "group", "group[i]" or "group[i:j]" of a declared group.
-func (p *scenarioParser) target(n *yaml.Node, what string) (generator.Target, error) {
-	var t generator.Target
+func (p *scenarioParser) target(n *yaml.Node, what string) (plan.Target, error) {
+	var t plan.Target
 	s, err := p.str(n, what)
 	if err != nil {
 		return t, err
@@ -450,12 +451,12 @@ var typeNames = func() map[string]generator.EventType {
 	return m
 }()
 
-func (p *scenarioParser) expect(n *yaml.Node) (*generator.Expectation, error) {
+func (p *scenarioParser) expect(n *yaml.Node) (*plan.Expectation, error) {
 	f, err := p.mapping(n, "expect", "types", "sequence", "count")
 	if err != nil {
 		return nil, err
 	}
-	x := &generator.Expectation{Pos: p.pos(n)}
+	x := &plan.Expectation{Pos: p.pos(n)}
 	for _, k := range []string{"types", "sequence"} {
 		ln := f.get(k)
 		if ln == nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 )
 
 // TestVerify_CacheIsBounded: a client that logs in for every request does
@@ -13,7 +14,7 @@ import (
 func TestVerify_CacheIsBounded(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	clock := generator.NewVirtual(t0)
-	w := generator.NewWorldOn(clock, 1)
+	w := plan.NewWorldOn(clock, 1)
 	if _, err := w.Platform.NewWorkspace(generator.WorkspaceSpec{Name: "Acme"}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/server"
 )
 
@@ -36,7 +37,7 @@ var bigLog = sync.OnceValues(func() (*server.Server, string) {
 	for range 1_000_000 {
 		history = append(history, churn.Next())
 	}
-	srv, err := server.New(server.Options{World: churn.World(), History: history, AppTokens: []string{testToken}, Secret: []byte("bench")})
+	srv, err := server.New(server.Options{World: plan.Over(churn.Platform()), History: history, AppTokens: []string{testToken}, Secret: []byte("bench")})
 	if err != nil {
 		panic(err)
 	}

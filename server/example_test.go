@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/emnify-mock/emnify-mock/server"
 )
@@ -16,7 +17,7 @@ import (
 // an application token and reads the events, as an emnify client would.
 func ExampleNew() {
 	sc, _ := scenarios.Load("onboarding")
-	world := generator.NewWorld(generator.DefaultStart, 1)
+	world := plan.NewWorld(generator.DefaultStart, 1)
 	var history []generator.Event
 	world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil })
 	srv, _ := server.New(server.Options{World: world, History: history, AppTokens: []string{"my-token"}})

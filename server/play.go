@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 )
 
@@ -22,7 +23,7 @@ import (
 type player struct {
 	id     int
 	name   string
-	play   *generator.Player
+	play   *plan.Player
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -59,12 +60,12 @@ func (p *player) view() playerView {
 // Play starts playing a scenario from now on and returns what a run of it
 // now would make. A scenario that cannot run now (a dry run says so) is
 // refused and changes nothing. GET /mock/scenarios shows its progress.
-func (s *Server) Play(sc *scenarios.Scenario) (generator.Summary, error) {
+func (s *Server) Play(sc *scenarios.Scenario) (plan.Summary, error) {
 	_, planned, err := s.play(sc)
 	return planned, err
 }
 
-func (s *Server) play(sc *scenarios.Scenario) (*player, generator.Summary, error) {
+func (s *Server) play(sc *scenarios.Scenario) (*player, plan.Summary, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	planned, err := s.world.DryRun(sc.Plan)

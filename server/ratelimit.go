@@ -43,9 +43,11 @@ type limit struct {
 // limiter holds a token bucket per client and class. Buckets follow the
 // server's clock, so a test on a virtual clock refills them by advancing it.
 type limiter struct {
-	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
-	now     func() time.Time
+	enforce  bool                     // emnify's limits
+	throttle func(*http.Request) bool // Options.Throttle
+	mu       sync.Mutex
+	buckets  map[string]*rate.Limiter
+	now      func() time.Time
 }
 
 // allow takes a token from the bucket for key, made with l if new.
@@ -82,7 +84,8 @@ func (s *Server) limitByOrg(next http.Handler) http.Handler {
 		if !ok {
 			l, ok = perOrgRoutes["* "+tmpl]
 		}
-		if ok && !s.limits.allow(strconv.FormatInt(callerOf(r).ws.ID, 10)+" "+tmpl, l) {
+		lm := s.limits
+		if ok && (lm.throttle != nil && lm.throttle(r) || lm.enforce && !lm.allow(strconv.FormatInt(callerOf(r).ws.ID, 10)+" "+tmpl, l)) {
 			writeError(w, errTooManyRequests)
 			return
 		}

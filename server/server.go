@@ -1,5 +1,5 @@
 // Package server is the mock emnify REST API: a gorilla/mux handler over a
-// generator.World whose state changes go through the platform's state
+// plan.World whose state changes go through the platform's state
 // machines and whose events go to one append-only Log.
 //
 // Who owns what: the Server owns the mocked platform's state as one value
@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/gorilla/mux"
 	"golang.org/x/time/rate"
 )
@@ -40,7 +41,7 @@ const (
 
 // Options configure a Server. World is required; the rest have defaults.
 type Options struct {
-	World *generator.World
+	World *plan.World
 	// History is appended to the log at start, sorted by id: the events
 	// that brought the world to its state.
 	History []generator.Event
@@ -53,6 +54,12 @@ type Options struct {
 	Streams   StreamOptions // the Data Streamer's retries and clock
 	// RateLimits enforces emnify's documented API rate limits (429).
 	RateLimits bool
+	// Throttle, when set, is asked about every request to a route emnify
+	// limits per organisation; true answers it 429 as if over the limit.
+	// A test uses it to make a consumer meet 429s whatever its speed: the
+	// real limits are per second of wall time, which a slow machine may
+	// never reach.
+	Throttle func(*http.Request) bool
 }
 
 // Server is the mock API. It is an http.Handler; Open also listens.
@@ -60,7 +67,7 @@ type Server struct {
 	// mu guards the platform's state: world, log, creds, streams (each of
 	// which also has a lock of its own for readers), snapshots, players.
 	mu       sync.RWMutex
-	world    *generator.World
+	world    *plan.World
 	log      *Log
 	creds    credentials
 	streams  *streamSet
@@ -74,7 +81,7 @@ type Server struct {
 	logger   *log.Logger
 
 	snapshots []*state // [0] is the state at start
-	limits    *limiter // nil: no rate limits
+	limits    *limiter // nil: no rate limits and no throttle
 	players   players
 	closing   context.Context // done once Close begins
 	close     context.CancelFunc
@@ -104,8 +111,8 @@ func New(o Options) (*Server, error) {
 	if s.logger == nil {
 		s.logger = log.New(log.Writer(), "emnify-mock: ", log.LstdFlags)
 	}
-	if o.RateLimits {
-		s.limits = &limiter{buckets: map[string]*rate.Limiter{}, now: s.clock.Now}
+	if o.RateLimits || o.Throttle != nil {
+		s.limits = &limiter{enforce: o.RateLimits, throttle: o.Throttle, buckets: map[string]*rate.Limiter{}, now: s.clock.Now}
 	}
 	first := o.World.Platform.Workspaces()[0]
 	tokens := o.AppTokens
@@ -211,7 +218,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 		}()
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		if s.limits != nil && strings.HasPrefix(r.URL.Path, "/api/") && !s.allowIP(r) {
+		if s.limits != nil && s.limits.enforce && strings.HasPrefix(r.URL.Path, "/api/") && !s.allowIP(r) {
 			writeError(w, errTooManyRequests)
 			return
 		}

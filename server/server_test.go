@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/emnify-mock/emnify-mock/server"
 )
@@ -26,7 +27,7 @@ type mock struct {
 	srv   *server.Server
 	http  *httptest.Server
 	clock *generator.Virtual
-	world *generator.World
+	world *plan.World
 	token string // auth_token for the application token
 }
 
@@ -43,7 +44,7 @@ func mustOpenOn(tb testing.TB, clock generator.Clock, options ...func(*server.Op
 	if err != nil {
 		tb.Fatal(err)
 	}
-	world := generator.NewWorldOn(clock, 1)
+	world := plan.NewWorldOn(clock, 1)
 	var history []generator.Event
 	if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
 		tb.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 )
 
 // The mocked platform's state is one value, owned by the Server under
@@ -18,7 +19,7 @@ import (
 
 // state is a saved copy of the platform's state.
 type state struct {
-	world   *generator.World
+	world   *plan.World
 	log     logState
 	creds   credentials
 	streams streamsState

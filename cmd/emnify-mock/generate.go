@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 )
 
@@ -109,7 +110,7 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 			*count = -1
 		}
 		src = func(emit func(generator.Event) error) error {
-			_, err := generator.RunPlan(sc.Plan, seed, emit)
+			_, err := plan.Run(sc.Plan, seed, emit)
 			return err
 		}
 	} else {
@@ -221,7 +222,7 @@ func parseSeed(s string) (uint64, error) {
 // back (a file, a webhook): one the platform refuses is bad input, found
 // before any event goes out.
 func checkScenario(sc *scenarios.Scenario, seed uint64) error {
-	if _, err := generator.DryRunPlan(sc.Plan, seed); err != nil {
+	if _, err := plan.DryRun(sc.Plan, seed); err != nil {
 		return &inputError{msg: err.Error()}
 	}
 	return nil

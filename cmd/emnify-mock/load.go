@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/streamer"
 	"github.com/emnify-mock/emnify-mock/streamer/load"
 )
@@ -246,7 +247,7 @@ func eventSourceFor(scenario string, seed uint64) (func() generator.Event, error
 		return nil, err
 	}
 	var events []generator.Event
-	if _, err := generator.RunPlan(sc.Plan, seed, func(e generator.Event) error { events = append(events, e); return nil }); err != nil {
+	if _, err := plan.Run(sc.Plan, seed, func(e generator.Event) error { events = append(events, e); return nil }); err != nil {
 		return nil, &inputError{msg: err.Error()}
 	}
 	if len(events) == 0 {

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/streamer"
 )
 
@@ -75,7 +76,7 @@ func (c *PushCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 		events = func(emit func(generator.Event) error) error {
-			_, err := generator.RunPlan(sc.Plan, seed, emit)
+			_, err := plan.Run(sc.Plan, seed, emit)
 			return err
 		}
 	} else {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/emnify-mock/emnify-mock/server"
 )
@@ -125,7 +126,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	// so the scenarios' history lies in the past; each run moves it on by
 	// its span, and then it jumps to the present.
 	clock := generator.NewShifted(-historyDays * 24 * time.Hour)
-	world := generator.NewWorldOn(clock, seed)
+	world := plan.NewWorldOn(clock, seed)
 	var history []generator.Event
 	for _, name := range sources {
 		file, src, _ := scenarioSource(name)
@@ -194,7 +195,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	return err
 }
 
-func (c *ServeCommand) banner(srv *server.Server, world *generator.World) {
+func (c *ServeCommand) banner(srv *server.Server, world *plan.World) {
 	ws := world.Workspaces["acme"]
 	token := srv.AppTokens()[0]
 	bic := ""

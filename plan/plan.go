@@ -1,13 +1,15 @@
-package generator
+package plan
 
 import (
 	"net/netip"
 	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
 )
 
 // Plan is a scenario in Go terms: workspaces with their fleets, and steps
 // that act on them over (virtual) time. The scenarios package builds plans
-// from YAML; RunPlan turns one into events.
+// from YAML; Run turns one into events.
 type Plan struct {
 	Name       string
 	Start      time.Time // default DefaultStart
@@ -47,7 +49,7 @@ type GroupPlan struct {
 	Count int
 	// SIM groups: the status SIMs start in, and whether each gets an
 	// endpoint (nil: none).
-	Status   SIMStatus
+	Status   generator.SIMStatus
 	Endpoint *EndpointTemplate
 	// SIM groups with endpoints: an endpoint group to put them in too.
 	EndpointGroup string
@@ -58,7 +60,7 @@ type GroupPlan struct {
 // EndpointTemplate describes endpoints made for a group.
 type EndpointTemplate struct {
 	Name   string // "{n}" is the member's number from 1; "" for "<kind> <n>"
-	Status EndpointStatus
+	Status generator.EndpointStatus
 	Tags   *string
 	IMEI   bool // give each endpoint an IMEISV; false leaves it null
 }
@@ -130,12 +132,12 @@ type Step struct {
 	Target Target
 	As     string // actor: a user or token key, or "platform"; default the first user
 
-	Data        int64     // report-usage: bytes
-	SMS         int       // report-usage
-	Status      SIMStatus // register: what the SIMs become
-	To          string    // migrate: target workspace key
-	AutoDetach  bool      // migrate
-	SIMs        Target    // assign: SIMs paired in order with the target's endpoints
+	Data        int64               // report-usage: bytes
+	SMS         int                 // report-usage
+	Status      generator.SIMStatus // register: what the SIMs become
+	To          string              // migrate: target workspace key
+	AutoDetach  bool                // migrate
+	SIMs        Target              // assign: SIMs paired in order with the target's endpoints
 	Endpoint    EndpointTemplate
 	KeepSIM     bool   // create-endpoint: leave an Issued SIM Issued (default: activate it)
 	FactoryTest bool   // create-endpoint: put an Issued SIM in Factory Test
@@ -158,8 +160,8 @@ type Choice struct {
 // Expectation is what a plan must produce, checked when it has run.
 type Expectation struct {
 	Pos      string
-	Types    []EventType // each must appear at least once
-	Sequence []EventType // the exact sequence of event types, if set
-	Count    int         // the exact number of events, if HasCount
+	Types    []generator.EventType // each must appear at least once
+	Sequence []generator.EventType // the exact sequence of event types, if set
+	Count    int                   // the exact number of events, if HasCount
 	HasCount bool
 }

@@ -1,9 +1,11 @@
-package generator
+package plan
 
 import (
 	"errors"
 	"iter"
 	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
 )
 
 // Player plays a plan on a world that other changes share: the plan runs
@@ -26,7 +28,7 @@ type Player struct {
 }
 
 type segment struct {
-	events []Event
+	events []generator.Event
 	wait   time.Duration
 	err    error
 }
@@ -39,8 +41,8 @@ var errStopped = errors.New("play stopped")
 func (w *World) Play(plan *Plan) *Player {
 	pl := &Player{w: w}
 	r := w.newRun(plan, map[string]*group{})
-	var pending []Event
-	r.emit = func(e Event) error { pending = append(pending, e); return nil }
+	var pending []generator.Event
+	r.emit = func(e generator.Event) error { pending = append(pending, e); return nil }
 	pl.run = r
 	seq := func(yield func(segment) bool) {
 		r.pace = func(d time.Duration) error {
@@ -65,13 +67,13 @@ func (w *World) Play(plan *Plan) *Player {
 // events and how long the plan waits before the next, or done once the
 // plan has ended (with err when a segment was refused: nothing of that
 // segment happened).
-func (pl *Player) Step() (events []Event, wait time.Duration, done bool, err error) {
+func (pl *Player) Step() (events []generator.Event, wait time.Duration, done bool, err error) {
 	if pl.done {
 		return nil, 0, true, pl.err
 	}
 	var seg segment
 	var more bool
-	events, err = pl.w.Platform.Do(func() ([]Event, error) {
+	events, err = pl.w.Platform.Do(func() ([]generator.Event, error) {
 		seg, more = pl.next()
 		return seg.events, seg.err
 	})
@@ -90,20 +92,4 @@ func (pl *Player) Summary() Summary { return pl.run.sum }
 func (pl *Player) Stop() {
 	pl.done = true
 	pl.stop()
-}
-
-// advance moves a clock that can be moved on by d.
-func advance(c Clock, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	switch c := c.(type) {
-	case *Virtual:
-		c.Advance(d)
-	case *Shifted:
-		return c.Advance(d)
-	case *Instant:
-		<-c.After(d)
-	}
-	return nil
 }

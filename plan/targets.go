@@ -1,9 +1,11 @@
-package generator
+package plan
 
 import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/emnify-mock/emnify-mock/generator"
 )
 
 // This file resolves a step's target and actor into platform calls.
@@ -50,22 +52,22 @@ func slice[T any](list []T, t Target) ([]T, error) {
 // with pick stay fast. The lists are made anew, so the journal's copy of
 // the group stays whole.
 func (r *run) prune(g *group) {
-	deadSIM := func(s *SIM) bool { return s.Status == SIMDeleted }
-	deadEP := func(e *Endpoint) bool { return e.Status == EndpointDeleted }
+	deadSIM := func(s *generator.SIM) bool { return s.Status == generator.SIMDeleted }
+	deadEP := func(e *generator.Endpoint) bool { return e.Status == generator.EndpointDeleted }
 	if slices.ContainsFunc(g.sims, deadSIM) || slices.ContainsFunc(g.endpoints, deadEP) {
-		save(r.p, g)
+		generator.Save(r.p, g)
 		g.sims = slices.DeleteFunc(slices.Clone(g.sims), deadSIM)
 		g.endpoints = slices.DeleteFunc(slices.Clone(g.endpoints), deadEP)
 	}
 }
 
-func (r *run) sims(t Target) ([]*SIM, error) {
+func (r *run) sims(t Target) ([]*generator.SIM, error) {
 	g, err := r.group(t)
 	if err != nil {
 		return nil, err
 	}
 	r.prune(g)
-	var out []*SIM
+	var out []*generator.SIM
 	switch g.kind {
 	case GroupSIMs:
 		out = g.sims
@@ -79,7 +81,7 @@ func (r *run) sims(t Target) ([]*SIM, error) {
 		for _, b := range g.batches {
 			if b.Registered {
 				for _, s := range b.SIMs {
-					if s.Status != SIMDeleted {
+					if s.Status != generator.SIMDeleted {
 						out = append(out, s)
 					}
 				}
@@ -89,7 +91,7 @@ func (r *run) sims(t Target) ([]*SIM, error) {
 	return slice(out, t)
 }
 
-func (r *run) endpoints(t Target) ([]*Endpoint, error) {
+func (r *run) endpoints(t Target) ([]*generator.Endpoint, error) {
 	g, err := r.group(t)
 	if err != nil {
 		return nil, err
@@ -102,7 +104,7 @@ func (r *run) endpoints(t Target) ([]*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*Endpoint
+	var out []*generator.Endpoint
 	for _, s := range sims {
 		if s.Endpoint == nil {
 			if t.Pick > 0 {
@@ -116,20 +118,20 @@ func (r *run) endpoints(t Target) ([]*Endpoint, error) {
 }
 
 // actor resolves the step's "as" in the workspace the action happens in.
-func (r *run) actor(s *Step, w *Workspace) (Actor, error) {
+func (r *run) actor(s *Step, w *generator.Workspace) (generator.Actor, error) {
 	switch s.As {
 	case "":
-		return ByUser(w.Users[0]), nil
+		return generator.ByUser(w.Users[0]), nil
 	case "platform":
-		return PolicyControl, nil
+		return generator.PolicyControl, nil
 	}
 	if u, ok := r.users[w][s.As]; ok {
-		return ByUser(u), nil
+		return generator.ByUser(u), nil
 	}
 	if t, ok := r.tokens[w][s.As]; ok {
-		return ByToken(t), nil
+		return generator.ByToken(t), nil
 	}
-	return Actor{}, &PlanError{Pos: s.Pos, What: fmt.Sprintf("%s %s: workspace %q has no user or token %q", s.Action, describe(s.Target), w.Name, s.As),
+	return generator.Actor{}, &Error{Pos: s.Pos, What: fmt.Sprintf("%s %s: workspace %q has no user or token %q", s.Action, describe(s.Target), w.Name, s.As),
 		Expected: "as to name a user or token of the workspace the action happens in", Err: errNoActor}
 }
 
@@ -137,7 +139,7 @@ func (r *run) actor(s *Step, w *Workspace) (Actor, error) {
 // as after a migration; pick passes over such members.
 var errNoActor = errors.New("no such actor in the workspace")
 
-type call = func() ([]Event, error)
+type call = func() ([]generator.Event, error)
 
 // memberCalls makes one call per selected member for the one-entity
 // actions.
@@ -161,20 +163,22 @@ func (r *run) memberCalls(s *Step) ([]call, error) {
 			return nil, err
 		}
 		for _, b := range batches {
-			calls = append(calls, func() ([]Event, error) { return r.p.RegisterBatch(a, g.ws, b, s.Status) })
+			calls = append(calls, func() ([]generator.Event, error) { return r.p.RegisterBatch(a, g.ws, b, s.Status) })
 		}
 	case ActFactoryTest, ActReportUsage, ActActivate, ActSuspend, ActDelete:
 		sims, err := r.sims(s.Target)
 		if err != nil {
 			return nil, err
 		}
-		op := map[Action]func(Actor, *SIM) ([]Event, error){
+		op := map[Action]func(generator.Actor, *generator.SIM) ([]generator.Event, error){
 			ActFactoryTest: r.p.StartFactoryTest, ActActivate: r.p.ActivateSIM,
 			ActSuspend: r.p.SuspendSIM, ActDelete: r.p.DeleteSIM,
-			ActReportUsage: func(_ Actor, sim *SIM) ([]Event, error) { return r.p.ReportTestUsage(sim, s.Data, s.SMS) },
+			ActReportUsage: func(_ generator.Actor, sim *generator.SIM) ([]generator.Event, error) {
+				return r.p.ReportTestUsage(sim, s.Data, s.SMS)
+			},
 		}[s.Action]
 		for _, sim := range sims {
-			calls = append(calls, func() ([]Event, error) {
+			calls = append(calls, func() ([]generator.Event, error) {
 				a, err := r.actor(s, sim.Workspace)
 				if err != nil {
 					return nil, err
@@ -187,16 +191,18 @@ func (r *run) memberCalls(s *Step) ([]call, error) {
 		if err != nil {
 			return nil, err
 		}
-		op := map[Action]func(Actor, *Endpoint) ([]Event, error){
+		op := map[Action]func(generator.Actor, *generator.Endpoint) ([]generator.Event, error){
 			ActEnable: r.p.EnableEndpoint, ActDisable: r.p.DisableEndpoint,
 			ActRelease: r.p.ReleaseSIM, ActResetConnectivity: r.p.ResetConnectivity,
-			ActDeleteEndpoint: func(_ Actor, ep *Endpoint) ([]Event, error) { return nil, r.p.DeleteEndpoint(ep) },
+			ActDeleteEndpoint: func(_ generator.Actor, ep *generator.Endpoint) ([]generator.Event, error) {
+				return nil, r.p.DeleteEndpoint(ep)
+			},
 		}[s.Action]
 		if op == nil {
 			return nil, fmt.Errorf("unknown action %d", s.Action)
 		}
 		for _, ep := range eps {
-			calls = append(calls, func() ([]Event, error) {
+			calls = append(calls, func() ([]generator.Event, error) {
 				a, err := r.actor(s, ep.Workspace)
 				if err != nil {
 					return nil, err
@@ -226,11 +232,11 @@ func (r *run) migrateCall(s *Step) ([]call, error) {
 		return nil, fmt.Errorf("%s has no SIMs", s.Target.Group)
 	}
 	if s.Target.Pick > 0 {
-		sims = append([]*SIM(nil), sims...)
+		sims = append([]*generator.SIM(nil), sims...)
 		shuffle(r.f, sims)
 		sims = sims[:min(s.Target.Pick, len(sims))]
 	}
-	return []call{func() ([]Event, error) {
+	return []call{func() ([]generator.Event, error) {
 		a, err := r.actor(s, sims[0].Workspace)
 		if err != nil {
 			return nil, err
@@ -257,10 +263,10 @@ func (r *run) assignCalls(s *Step) ([]call, error) {
 	}
 	var calls []call
 	if s.Target.Pick > 0 {
-		free := append([]*SIM(nil), sims...)
+		free := append([]*generator.SIM(nil), sims...)
 		shuffle(r.f, free)
 		for _, ep := range eps {
-			calls = append(calls, func() ([]Event, error) {
+			calls = append(calls, func() ([]generator.Event, error) {
 				a, err := r.actor(s, ep.Workspace)
 				if err != nil {
 					return nil, err
@@ -270,14 +276,14 @@ func (r *run) assignCalls(s *Step) ([]call, error) {
 						return events, nil
 					}
 				}
-				return nil, refuse(Conflict, fmt.Sprintf("no free SIM in %s for endpoint %d", s.SIMs.Group, ep.ID), "assign")
+				return nil, &generator.Error{Code: generator.Conflict, Subject: fmt.Sprintf("no free SIM in %s for endpoint %d", s.SIMs.Group, ep.ID), Action: "assign"}
 			})
 		}
 		return calls, nil
 	}
 	for i, ep := range eps {
 		sim := sims[i]
-		calls = append(calls, func() ([]Event, error) {
+		calls = append(calls, func() ([]generator.Event, error) {
 			a, err := r.actor(s, ep.Workspace)
 			if err != nil {
 				return nil, err
@@ -294,7 +300,7 @@ func (r *run) createCalls(s *Step) ([]call, error) {
 	into := r.lookupGroup(s.Into)
 	if s.Into != "" && into == nil {
 		into = &group{kind: GroupEndpoints}
-		setKey(r.p, r.groups, s.Into, into)
+		generator.SetKey(r.p, r.groups, s.Into, into)
 	}
 	if s.Into != "" && into.kind != GroupEndpoints {
 		return nil, fmt.Errorf("%s is not a group of endpoints", s.Into)
@@ -303,8 +309,8 @@ func (r *run) createCalls(s *Step) ([]call, error) {
 	if into != nil {
 		made = len(into.endpoints)
 	}
-	mk := func(w *Workspace, sim *SIM) call {
-		return func() ([]Event, error) {
+	mk := func(w *generator.Workspace, sim *generator.SIM) call {
+		return func() ([]generator.Event, error) {
 			a, err := r.actor(s, w)
 			if err != nil {
 				return nil, err
@@ -318,7 +324,7 @@ func (r *run) createCalls(s *Step) ([]call, error) {
 				return nil, err
 			}
 			if into != nil {
-				save(r.p, into)
+				generator.Save(r.p, into)
 				into.ws = w
 				into.endpoints = append(into.endpoints, ep)
 			}
@@ -354,21 +360,21 @@ func (r *run) check() error {
 	}
 	for _, t := range x.Types {
 		if r.sum.ByType[t] == 0 {
-			return &PlanError{Pos: x.Pos, What: fmt.Sprintf("the scenario produced no %s (%d) event", t, int(t)), Expected: "every type under expect.types to occur"}
+			return &Error{Pos: x.Pos, What: fmt.Sprintf("the scenario produced no %s (%d) event", t, int(t)), Expected: "every type under expect.types to occur"}
 		}
 	}
 	if x.HasCount && r.sum.Events != x.Count {
-		return &PlanError{Pos: x.Pos, What: fmt.Sprintf("the scenario produced %d events", r.sum.Events), Expected: fmt.Sprintf("%d (expect.count)", x.Count)}
+		return &Error{Pos: x.Pos, What: fmt.Sprintf("the scenario produced %d events", r.sum.Events), Expected: fmt.Sprintf("%d (expect.count)", x.Count)}
 	}
 	if x.Sequence != nil {
 		if got, want := typeList(r.types), typeList(x.Sequence); got != want {
-			return &PlanError{Pos: x.Pos, What: "the scenario produced the types " + got, Expected: want + " (expect.sequence)"}
+			return &Error{Pos: x.Pos, What: "the scenario produced the types " + got, Expected: want + " (expect.sequence)"}
 		}
 	}
 	return nil
 }
 
-func typeList(ts []EventType) string {
+func typeList(ts []generator.EventType) string {
 	b := []byte{'['}
 	for i, t := range ts {
 		if i > 0 {

@@ -1,4 +1,4 @@
-package generator_test
+package plan_test
 
 import (
 	"bytes"
@@ -8,10 +8,11 @@ import (
 	"testing"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 )
 
 // dump writes everything a change can touch that the package shows.
-func dump(w *generator.World) string {
+func dump(w *plan.World) string {
 	var b strings.Builder
 	for _, ws := range w.Platform.Workspaces() {
 		fmt.Fprintf(&b, "ws %d %s users %d tokens %d free IPs %d\n", ws.ID, ws.Name, len(ws.Users), len(ws.Tokens), ws.IPSpace.Free())
@@ -43,7 +44,7 @@ func dump(w *generator.World) string {
 // ids, random draws and stamps (the next change makes the same bytes as on
 // a copy that never saw the refused one); a dry run's verdict is Do's.
 func TestDo_AllOrNothing(t *testing.T) {
-	w := generator.NewWorld(t0, 5)
+	w := plan.NewWorld(t0, 5)
 	if _, err := w.Run(churnPlan(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestDo_AllOrNothing(t *testing.T) {
 			t.Fatalf("op %d refused (%v) but changed the world:\n%s", i, err, diff(before, after))
 		}
 		// The next change makes the same bytes as on the copy.
-		next := func(on *generator.World) string {
+		next := func(on *plan.World) string {
 			var b bytes.Buffer
 			s := on.Platform.Workspaces()[0].SIMs()
 			_, ev, err := on.Platform.CreateEndpoint(user, on.Platform.Workspaces()[0], generator.EndpointSpec{IMEI: on.Platform.IDs.IMEISV()})

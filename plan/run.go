@@ -1,24 +1,26 @@
-package generator
+package plan
 
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/brianvoe/gofakeit/v7"
+	"github.com/emnify-mock/emnify-mock/generator"
 )
 
-// PlanError is a plan that cannot run: a bad reference, or an action the
+// Error is a plan that cannot run: a bad reference, or an action the
 // platform refuses. Pos says where in the scenario.
-type PlanError struct {
+type Error struct {
 	Pos      string
 	What     string
 	Expected string
 	Err      error
 }
 
-func (e *PlanError) Error() string {
+func (e *Error) Error() string {
 	msg := e.What
 	if e.Pos != "" {
 		msg = e.Pos + ": " + msg
@@ -29,67 +31,32 @@ func (e *PlanError) Error() string {
 	return msg
 }
 
-func (e *PlanError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // Summary tells what a plan run produced.
 type Summary struct {
 	Events     int
-	ByType     map[EventType]int
+	ByType     map[generator.EventType]int
 	Start, End time.Time // virtual time
 }
 
-// World is a platform with the names plans use: workspaces, users, tokens
-// and groups by key. Plans run on it one after another; a later plan may
-// name the workspaces and groups of an earlier one.
-type World struct {
-	Platform   *Platform
-	Workspaces map[string]*Workspace
-	users      map[*Workspace]map[string]*User
-	tokens     map[*Workspace]map[string]*AppToken
-	groups     map[string]*group
-}
-
-// NewWorld returns an empty world on a virtual clock that shows start.
-func NewWorld(start time.Time, seed uint64) *World {
-	return NewWorldOn(NewVirtual(start.UTC()), seed)
-}
-
-// NewWorldOn returns an empty world on the clock: the one clock of
-// everything that happens in it.
-func NewWorldOn(clock Clock, seed uint64) *World {
-	return &World{
-		Platform:   NewPlatform(clock, seed),
-		Workspaces: map[string]*Workspace{}, groups: map[string]*group{},
-		users: map[*Workspace]map[string]*User{}, tokens: map[*Workspace]map[string]*AppToken{},
-	}
-}
-
-// Clock returns the world's clock.
-func (w *World) Clock() Clock { return w.Platform.clock }
-
-// User returns a workspace's user by key, or nil.
-func (w *World) User(ws *Workspace, key string) *User { return w.users[ws][key] }
-
-// Token returns a workspace's application token by key, or nil.
-func (w *World) Token(ws *Workspace, key string) *AppToken { return w.tokens[ws][key] }
-
-// RunPlan sets up the plan's workspaces on a fresh world and runs its
+// Run sets up the plan's workspaces on a fresh world and runs its
 // steps on a virtual clock, handing every event to emit in timestamp order.
 // Same plan and seed, same events.
-func RunPlan(plan *Plan, seed uint64, emit func(Event) error) (Summary, error) {
+func Run(plan *Plan, seed uint64, emit func(generator.Event) error) (Summary, error) {
 	return newPlanWorld(plan, seed).Run(plan, emit)
 }
 
-// DryRunPlan is RunPlan without events: whether the plan runs, and what
+// DryRun is Run without events: whether the plan runs, and what
 // it would make.
-func DryRunPlan(plan *Plan, seed uint64) (Summary, error) {
+func DryRun(plan *Plan, seed uint64) (Summary, error) {
 	return newPlanWorld(plan, seed).DryRun(plan)
 }
 
 func newPlanWorld(plan *Plan, seed uint64) *World {
 	start := plan.Start
 	if start.IsZero() {
-		start = DefaultStart
+		start = generator.DefaultStart
 	}
 	return NewWorld(start, seed)
 }
@@ -102,7 +69,7 @@ func newPlanWorld(plan *Plan, seed uint64) *World {
 // world already has under the plan's keys are used as they are; new ones
 // are set up. A run that spans time leaves the world's clock that much
 // later: the next run, and anything else on the clock, follows it.
-func (w *World) Run(plan *Plan, emit func(Event) error) (Summary, error) {
+func (w *World) Run(plan *Plan, emit func(generator.Event) error) (Summary, error) {
 	return w.run(plan, emit, false)
 }
 
@@ -112,23 +79,22 @@ func (w *World) DryRun(plan *Plan) (Summary, error) {
 	return w.run(plan, nil, true)
 }
 
-func (w *World) run(plan *Plan, emit func(Event) error, dry bool) (Summary, error) {
+func (w *World) run(plan *Plan, emit func(generator.Event) error, dry bool) (Summary, error) {
 	r := w.newRun(plan, w.groups)
 	r.emit = emit
-	op := func() ([]Event, error) { return nil, r.all() }
+	op := func() ([]generator.Event, error) { return nil, r.all() }
 	var err error
-	outermost := w.Platform.tx == nil // inside a change, that change's time moves instead
 	if dry {
 		_, err = w.Platform.DryRun(op)
-	} else if _, err = w.Platform.Do(op); err == nil && outermost {
-		err = advance(w.Platform.clock, r.sum.End.Sub(r.sum.Start))
+	} else {
+		_, err = w.Platform.Do(op) // leaves the clock at the run's end
 	}
 	return r.sum, err
 }
 
 func (w *World) newRun(plan *Plan, groups map[string]*group) *run {
 	return &run{World: w, p: w.Platform, f: w.Platform.IDs.Faker(), plan: plan, groups: groups,
-		sum: Summary{ByType: map[EventType]int{}}}
+		sum: Summary{ByType: map[generator.EventType]int{}}}
 }
 
 // all runs the whole plan inside the change in progress.
@@ -142,7 +108,7 @@ func (r *run) all() error {
 		return err
 	}
 	for {
-		e, ok := r.seq.drain()
+		e, ok := r.seq.Drain()
 		if !ok {
 			break
 		}
@@ -156,11 +122,11 @@ func (r *run) all() error {
 
 type run struct {
 	*World
-	p      *Platform
+	p      *generator.Platform
 	f      *gofakeit.Faker
 	plan   *Plan
 	groups map[string]*group // where the plan's groups go: the world's, or a player's own
-	emit   func(Event) error
+	emit   func(generator.Event) error
 	// pace, when set, ends the change in progress at each wait (a played
 	// run): the events made so far go out with the change, and the run
 	// goes on in a new change once the wait is over.
@@ -170,18 +136,18 @@ type run struct {
 	// moved past the schedule (a jump of the clock): the steps it jumped
 	// over then happen at once, in order, and the schedule goes on.
 	now   time.Time
-	seq   sequencer
+	seq   generator.Sequencer
 	sum   Summary
-	types []EventType // in emitted order, for Expect.Sequence
+	types []generator.EventType // in emitted order, for Expect.Sequence
 }
 
 // group is a named set of entities.
 type group struct {
 	kind      GroupKind
-	ws        *Workspace
-	sims      []*SIM
-	endpoints []*Endpoint
-	batches   []*Batch
+	ws        *generator.Workspace
+	sims      []*generator.SIM
+	endpoints []*generator.Endpoint
+	batches   []*generator.Batch
 }
 
 func (r *run) setup() error {
@@ -196,12 +162,12 @@ func (r *run) setup() error {
 		// Users and tokens an earlier plan's workspace lacks are added.
 		for _, k := range wp.Users {
 			if r.users[w][k] == nil && r.tokens[w][k] == nil {
-				setKey(r.p, r.users[w], k, r.p.AddUser(w, k))
+				generator.SetKey(r.p, r.users[w], k, r.p.AddUser(w, k))
 			}
 		}
 		for _, k := range wp.Tokens {
 			if r.users[w][k] == nil && r.tokens[w][k] == nil {
-				setKey(r.p, r.tokens[w], k, r.p.AddToken(w, k))
+				generator.SetKey(r.p, r.tokens[w], k, r.p.AddToken(w, k))
 			}
 		}
 		// An earlier plan's workspace is used as it is, with the groups
@@ -209,7 +175,7 @@ func (r *run) setup() error {
 		// used means this plan's group from now on.
 		for _, gp := range wp.Groups {
 			if err := r.provision(w, gp); err != nil {
-				return &PlanError{Pos: gp.Pos, What: fmt.Sprintf("group %s: %v", gp.Name, err), Err: err}
+				return &Error{Pos: gp.Pos, What: fmt.Sprintf("group %s: %v", gp.Name, err), Err: err}
 			}
 		}
 	}
@@ -217,7 +183,7 @@ func (r *run) setup() error {
 }
 
 // workspace sets up a workspace the plan declares, without its groups.
-func (r *run) workspace(wp WorkspacePlan) (*Workspace, error) {
+func (r *run) workspace(wp WorkspacePlan) (*generator.Workspace, error) {
 	users, tokens := wp.Users, wp.Tokens
 	if len(users) == 0 {
 		users = []string{"admin"}
@@ -225,9 +191,9 @@ func (r *run) workspace(wp WorkspacePlan) (*Workspace, error) {
 	if len(tokens) == 0 {
 		tokens = []string{"default"}
 	}
-	w, err := r.p.NewWorkspace(WorkspaceSpec{Name: wp.Name, Users: users, Tokens: tokens, IPSpace: wp.IPSpace})
+	w, err := r.p.NewWorkspace(generator.WorkspaceSpec{Name: wp.Name, Users: users, Tokens: tokens, IPSpace: wp.IPSpace})
 	if err != nil {
-		return nil, &PlanError{What: err.Error(), Err: err}
+		return nil, &Error{What: err.Error(), Err: err}
 	}
 	if wp.FactoryTestBytes > 0 {
 		w.FactoryTestBytes = wp.FactoryTestBytes
@@ -235,26 +201,26 @@ func (r *run) workspace(wp WorkspacePlan) (*Workspace, error) {
 	if wp.FactoryTestSMS > 0 {
 		w.FactoryTestSMS = wp.FactoryTestSMS
 	}
-	setKey(r.p, r.Workspaces, wp.Key, w)
-	us, ts := map[string]*User{}, map[string]*AppToken{}
+	generator.SetKey(r.p, r.Workspaces, wp.Key, w)
+	us, ts := map[string]*generator.User{}, map[string]*generator.AppToken{}
 	for i, k := range users {
 		us[k] = w.Users[i]
 	}
 	for i, k := range tokens {
 		ts[k] = w.Tokens[i]
 	}
-	setKey(r.p, r.users, w, us)
-	setKey(r.p, r.tokens, w, ts)
+	generator.SetKey(r.p, r.users, w, us)
+	generator.SetKey(r.p, r.tokens, w, ts)
 	return w, nil
 }
 
-func (r *run) provision(w *Workspace, gp GroupPlan) error {
+func (r *run) provision(w *generator.Workspace, gp GroupPlan) error {
 	g := &group{kind: gp.Kind, ws: w}
-	setKey(r.p, r.groups, gp.Name, g)
+	generator.SetKey(r.p, r.groups, gp.Name, g)
 	var eg *group
 	if gp.EndpointGroup != "" {
 		eg = &group{kind: GroupEndpoints, ws: w}
-		setKey(r.p, r.groups, gp.EndpointGroup, eg)
+		generator.SetKey(r.p, r.groups, gp.EndpointGroup, eg)
 	}
 	for i := range gp.Count {
 		switch gp.Kind {
@@ -290,10 +256,10 @@ func (r *run) provision(w *Workspace, gp GroupPlan) error {
 	return nil
 }
 
-func (r *run) endpointSpec(t EndpointTemplate, n int, s *SIM) EndpointSpec {
-	spec := EndpointSpec{Status: t.Status, Tags: t.Tags, SIM: s}
+func (r *run) endpointSpec(t EndpointTemplate, n int, s *generator.SIM) generator.EndpointSpec {
+	spec := generator.EndpointSpec{Status: t.Status, Tags: t.Tags, SIM: s}
 	if t.Name != "" {
-		spec.Name = strings.ReplaceAll(t.Name, "{n}", itoa(int64(n)))
+		spec.Name = strings.ReplaceAll(t.Name, "{n}", strconv.Itoa(n))
 	}
 	if t.IMEI {
 		spec.IMEI = r.p.IDs.IMEISV()
@@ -326,14 +292,14 @@ func (r *run) wait(d time.Duration) error {
 			return err
 		}
 	}
-	r.p.moveTo(r.now)
+	r.p.MoveTo(r.now)
 	return r.flush()
 }
 
 // flush passes on every event the run's time has gone past.
 func (r *run) flush() error {
 	for {
-		e, ok := r.seq.pop(r.now)
+		e, ok := r.seq.Pop(r.now)
 		if !ok {
 			return nil
 		}
@@ -343,7 +309,7 @@ func (r *run) flush() error {
 	}
 }
 
-func (r *run) out(e Event) error {
+func (r *run) out(e generator.Event) error {
 	r.sum.Events++
 	r.sum.ByType[e.EventType()]++
 	if r.plan.Expect != nil && r.plan.Expect.Sequence != nil {
@@ -366,7 +332,7 @@ func (r *run) step(s *Step) error {
 	if s.HasAt {
 		at := r.sum.Start.Add(s.At)
 		if now := r.now; at.Before(now) {
-			return &PlanError{Pos: s.Pos, What: fmt.Sprintf("at %s is earlier than the scenario's clock (%s after the start)", FormatDuration(s.At), FormatDuration(now.Sub(r.sum.Start))),
+			return &Error{Pos: s.Pos, What: fmt.Sprintf("at %s is earlier than the scenario's clock (%s after the start)", generator.FormatDuration(s.At), generator.FormatDuration(now.Sub(r.sum.Start))),
 				Expected: "steps in time order; use after to place a step relative to the one before"}
 		}
 		if err := r.wait(at.Sub(r.now)); err != nil {
@@ -379,7 +345,7 @@ func (r *run) step(s *Step) error {
 	switch {
 	case s.Repeat > 0 || s.For > 0:
 		if s.Repeat == 0 && s.Every <= 0 {
-			return &PlanError{Pos: s.Pos, What: "for without every would never end", Expected: "every: a duration greater than 0s"}
+			return &Error{Pos: s.Pos, What: "for without every would never end", Expected: "every: a duration greater than 0s"}
 		}
 		end := r.now.Add(s.For)
 		for i := 0; s.Repeat == 0 || i < s.Repeat; i++ {
@@ -438,13 +404,13 @@ var expects = map[Action]string{
 // act performs a leaf step on each selected member.
 func (r *run) act(s *Step) error {
 	fail := func(err error) error {
-		var pe *PlanError
+		var pe *Error
 		if errors.As(err, &pe) {
 			return err
 		}
-		return &PlanError{Pos: s.Pos, What: fmt.Sprintf("%s %s: %v", s.Action, describe(s.Target), err), Expected: expects[s.Action], Err: err}
+		return &Error{Pos: s.Pos, What: fmt.Sprintf("%s %s: %v", s.Action, describe(s.Target), err), Expected: expects[s.Action], Err: err}
 	}
-	var calls []func() ([]Event, error)
+	var calls []func() ([]generator.Event, error)
 	var err error
 	switch s.Action {
 	case ActMigrate:
@@ -474,7 +440,7 @@ func (r *run) act(s *Step) error {
 		}
 		events, err := call()
 		if err != nil {
-			if s.Target.Pick > 0 && (ErrorCode(err) != 0 || errors.Is(err, errNoActor)) {
+			if s.Target.Pick > 0 && (generator.ErrorCode(err) != 0 || errors.Is(err, errNoActor)) {
 				continue // pick passes over members where the action is illegal
 			}
 			return fail(err)
@@ -490,7 +456,7 @@ func (r *run) act(s *Step) error {
 			}
 			continue
 		}
-		r.seq.push(events)
+		r.seq.Push(events)
 	}
 	return nil
 }
@@ -514,37 +480,4 @@ func shuffle[T any](f *gofakeit.Faker, s []T) {
 		j := f.IntN(i + 1)
 		s[i], s[j] = s[j], s[i]
 	}
-}
-
-// FormatDuration writes a duration as scenarios spell it: "1h", "2h30m",
-// "90s", not "1h0m0s".
-func FormatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}
-
-// Names returns what a later plan may refer to: each workspace key with its
-// user and token keys, and each group name with its kind.
-func (w *World) Names() (workspaces map[string][]string, groups map[string]GroupKind) {
-	workspaces, groups = map[string][]string{}, map[string]GroupKind{}
-	for key, ws := range w.Workspaces {
-		var actors []string
-		for k := range w.users[ws] {
-			actors = append(actors, k)
-		}
-		for k := range w.tokens[ws] {
-			actors = append(actors, k)
-		}
-		workspaces[key] = actors
-	}
-	for name, g := range w.groups {
-		groups[name] = g.kind
-	}
-	return workspaces, groups
 }

@@ -1,4 +1,4 @@
-package generator_test
+package plan_test
 
 import (
 	"bytes"
@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/plan"
 )
 
 // TestWorld_Clone: a copy is the same world, continues exactly as the
 // original would, and acting on it leaves the original alone.
 func TestWorld_Clone(t *testing.T) {
-	plan := churnPlan()
-	w := generator.NewWorld(t0, 9)
-	if _, err := w.Run(plan, nil); err != nil {
+	first := churnPlan()
+	w := plan.NewWorld(t0, 9)
+	if _, err := w.Run(first, nil); err != nil {
 		t.Fatal(err)
 	}
 	snap := w.Clone()
@@ -50,38 +51,38 @@ func collect(buf *bytes.Buffer) func(generator.Event) error {
 }
 
 // churnPlan is a small plan with every kind of entity and random picks.
-func churnPlan() *generator.Plan {
-	return &generator.Plan{
-		Workspaces: []generator.WorkspacePlan{{Key: "w", Groups: []generator.GroupPlan{
-			{Name: "s", Kind: generator.GroupSIMs, Count: 20, Status: generator.SIMActivated, Endpoint: &generator.EndpointTemplate{IMEI: true}, EndpointGroup: "e"},
-			{Name: "free", Kind: generator.GroupSIMs, Count: 5},
-			{Name: "b", Kind: generator.GroupBatches, Count: 3, BatchSize: 2},
+func churnPlan() *plan.Plan {
+	return &plan.Plan{
+		Workspaces: []plan.WorkspacePlan{{Key: "w", Groups: []plan.GroupPlan{
+			{Name: "s", Kind: plan.GroupSIMs, Count: 20, Status: generator.SIMActivated, Endpoint: &plan.EndpointTemplate{IMEI: true}, EndpointGroup: "e"},
+			{Name: "free", Kind: plan.GroupSIMs, Count: 5},
+			{Name: "b", Kind: plan.GroupBatches, Count: 3, BatchSize: 2},
 		}}, {Key: "v"}},
-		Steps: []generator.Step{{Repeat: 200, Every: 1000e6, Steps: []generator.Step{{Choose: []generator.Choice{
-			pick(3, generator.ActSuspend, "s"),
-			pick(3, generator.ActActivate, "s"),
-			pick(2, generator.ActRelease, "e"),
-			pick(1, generator.ActRegister, "b"),
-			pick(1, generator.ActDelete, "s"),
-			{Weight: 2, Step: generator.Step{Action: generator.ActAssign, Target: generator.Target{Group: "e", Pick: 1}, SIMs: generator.Target{Group: "free"}}},
-			{Weight: 1, Step: generator.Step{Action: generator.ActMigrate, Target: generator.Target{Group: "s", Pick: 1}, To: "v", AutoDetach: true}},
+		Steps: []plan.Step{{Repeat: 200, Every: 1000e6, Steps: []plan.Step{{Choose: []plan.Choice{
+			pick(3, plan.ActSuspend, "s"),
+			pick(3, plan.ActActivate, "s"),
+			pick(2, plan.ActRelease, "e"),
+			pick(1, plan.ActRegister, "b"),
+			pick(1, plan.ActDelete, "s"),
+			{Weight: 2, Step: plan.Step{Action: plan.ActAssign, Target: plan.Target{Group: "e", Pick: 1}, SIMs: plan.Target{Group: "free"}}},
+			{Weight: 1, Step: plan.Step{Action: plan.ActMigrate, Target: plan.Target{Group: "s", Pick: 1}, To: "v", AutoDetach: true}},
 		}}}}},
 	}
 }
 
-func pick(weight int, a generator.Action, group string) generator.Choice {
-	return generator.Choice{Weight: weight, Step: generator.Step{Action: a, Target: generator.Target{Group: group, Pick: 1}}}
+func pick(weight int, a plan.Action, group string) plan.Choice {
+	return plan.Choice{Weight: weight, Step: plan.Step{Action: a, Target: plan.Target{Group: group, Pick: 1}}}
 }
 
 // TestPlayer: a plan played in segments, each its own change, makes as
 // many events as the same plan run at once, in id order; its waits add up
 // to the plan's span; a stopped player ends between segments.
 func TestPlayer(t *testing.T) {
-	sum, err := generator.NewWorld(t0, 9).DryRun(churnPlan())
+	sum, err := plan.NewWorld(t0, 9).DryRun(churnPlan())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := generator.NewWorld(t0, 9)
+	w := plan.NewWorld(t0, 9)
 	clk := w.Clock().(*generator.Virtual)
 	pl := w.Play(churnPlan())
 	var events []generator.Event
@@ -110,7 +111,7 @@ func TestPlayer(t *testing.T) {
 		t.Errorf("waited %s, the plan spans %s", waited, sum.End.Sub(sum.Start))
 	}
 
-	pl = generator.NewWorld(t0, 9).Play(churnPlan())
+	pl = plan.NewWorld(t0, 9).Play(churnPlan())
 	for range 3 {
 		if _, _, done, err := pl.Step(); done || err != nil {
 			t.Fatalf("step: done %v, %v", done, err)
