@@ -16,6 +16,11 @@ type Plan struct {
 	Workspaces []WorkspacePlan
 	Steps      []Step
 	Expect     *Expectation // nil: nothing checked
+	// MaxEvents is the budget of a run: events it may make, SIMs and
+	// endpoints it may provision (and ten steps per event); 0 takes
+	// DefaultMaxEvents. A plan over budget is refused before it runs,
+	// from an upper bound of what it makes.
+	MaxEvents int
 }
 
 // WorkspacePlan is a workspace and the fleet it starts with.

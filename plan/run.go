@@ -101,6 +101,10 @@ func (w *World) newRun(plan *Plan, groups map[string]*group) *run {
 func (r *run) all() error {
 	r.now = r.p.Now()
 	r.sum.Start = r.now
+	r.budget = r.newBudget()
+	if err := r.bound(); err != nil {
+		return err
+	}
 	if err := r.setup(); err != nil {
 		return err
 	}
@@ -135,10 +139,11 @@ type run struct {
 	// stamped at the change's instant, which a played run's clock may have
 	// moved past the schedule (a jump of the clock): the steps it jumped
 	// over then happen at once, in order, and the schedule goes on.
-	now   time.Time
-	seq   generator.Sequencer
-	sum   Summary
-	types []generator.EventType // in emitted order, for Expect.Sequence
+	now    time.Time
+	seq    generator.Sequencer
+	sum    Summary
+	budget budget
+	types  []generator.EventType // in emitted order, for Expect.Sequence
 }
 
 // group is a named set of entities.
@@ -349,6 +354,9 @@ func (r *run) step(s *Step) error {
 		}
 		end := r.now.Add(s.For)
 		for i := 0; s.Repeat == 0 || i < s.Repeat; i++ {
+			if err := r.made(s, 0); err != nil {
+				return err
+			}
 			if i > 0 {
 				if err := r.wait(s.Every + r.jitter(s)); err != nil {
 					return err
@@ -444,6 +452,9 @@ func (r *run) act(s *Step) error {
 				continue // pick passes over members where the action is illegal
 			}
 			return fail(err)
+		}
+		if err := r.made(s, len(events)); err != nil {
+			return err
 		}
 		done++
 		if r.pace != nil {

@@ -57,6 +57,9 @@ var broken = []struct{ file, want string }{
 	{"unknown-actor", "unknown-actor.yaml:22:9: no user or token is named \"bob\"; expected a user or token of a workspace, or platform"},
 	{"unknown-event-type", "unknown-event-type.yaml:23:11: unknown event type \"sim-suspended\"; expected an event type id such as 8 or a name such as sim-activation"},
 	{"unknown-group", "unknown-group.yaml:21:13: unknown group \"trakers\"; expected one of the groups declared so far: delivery, devices, stock, trackers"},
+	{"budget-huge-batches", "budget-huge-batches.yaml:6:9: group crates: the scenario's groups provision 1000000000 SIMs and endpoints, more than 2000000; expected at most 2000000 events and entities per run (fewer repeats or members, or a larger budget: --max-scenario-events)"},
+	{"budget-nested-repeats", "budget-nested-repeats.yaml:10:5: this scenario makes more than 2000000 events (up to 1000000000000000000 by the end of this step); expected at most 2000000 events and entities per run (fewer repeats or members, or a larger budget: --max-scenario-events)"},
+	{"budget-three-million", "budget-three-million.yaml:10:5: this scenario makes more than 2000000 events (up to 3000000 by the end of this step); expected at most 2000000 events and entities per run (fewer repeats or members, or a larger budget: --max-scenario-events)"},
 	{"unknown-step-key", "unknown-step-key.yaml:22:5: unknown key \"delay\" in a step; expected one of do, target, as, pick, at, after, every, jitter, repeat, for, steps, choose, activate, auto-detach, count, data, endpoint, factory-test, into, sims, sms, status, to, workspace"},
 	{"unknown-target-workspace", "unknown-target-workspace.yaml:22:9: unknown workspace \"staging\"; expected one of the workspaces: prod"},
 	{"unknown-top-key", "unknown-top-key.yaml:3:1: unknown key \"seeds\" in the scenario; expected one of name, description, start, workspaces, steps, expect"},
@@ -72,7 +75,7 @@ func TestCheck_BrokenScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = scenarios.Check(tc.file+".yaml", src, 1)
+			_, _, err = scenarios.Check(tc.file+".yaml", src, 1, 0)
 			if err == nil {
 				t.Fatal("accepted")
 			}

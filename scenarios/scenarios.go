@@ -60,11 +60,12 @@ func (s *Scenario) Run(seed uint64, emit func(generator.Event) error) (plan.Summ
 
 // Check parses and dry-runs a scenario: what `scenarios validate` does.
 // The summary says what it would make.
-func Check(file string, src []byte, seed uint64) (*Scenario, plan.Summary, error) {
+func Check(file string, src []byte, seed uint64, maxEvents int) (*Scenario, plan.Summary, error) {
 	sc, err := Parse(file, src)
 	if err != nil {
 		return nil, plan.Summary{}, err
 	}
+	sc.Plan.MaxEvents = maxEvents
 	sum, err := plan.DryRun(sc.Plan, seed)
 	if err != nil {
 		return nil, sum, err

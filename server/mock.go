@@ -2,7 +2,7 @@ package server
 
 import (
 	"fmt"
-	"io"
+
 	"net/http"
 	"strconv"
 	"time"
@@ -105,15 +105,13 @@ func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
 		}
 		file = name + ".yaml"
 	} else {
-		var err error
-		if src, err = io.ReadAll(r.Body); err != nil {
-			writeError(w, badRequest("read body: "+err.Error()))
+		var apiErr *apiError
+		if src, apiErr = readBody(r); apiErr != nil {
+			writeError(w, apiErr)
 			return
 		}
 	}
-	s.mu.Lock()
-	sc, err := scenarios.ParseFor(file, src, s.world)
-	s.mu.Unlock()
+	sc, err := s.parseScenario(file, src)
 	if err != nil {
 		writeError(w, validation(err.Error()))
 		return
@@ -145,6 +143,19 @@ func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
 		out["last_event"] = events[len(events)-1].Timestamp.UTC().Format(generator.TimestampLayout)
 	}
 	writeJSON(w, http.StatusOK, ctBare, out)
+}
+
+// parseScenario parses a scenario for the world as it is now (it may name
+// the world's workspaces and groups), with the server's event budget.
+func (s *Server) parseScenario(file string, src []byte) (*scenarios.Scenario, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sc, err := scenarios.ParseFor(file, src, s.world)
+	if err != nil {
+		return nil, err
+	}
+	sc.Plan.MaxEvents = s.maxEvents
+	return sc, nil
 }
 
 func (s *Server) handleMockClock(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emnify-mock/emnify-mock/server"
 )
 
 func TestControlAPI_ScenarioSnapshotReset(t *testing.T) {
@@ -174,5 +176,25 @@ func TestControlAPI_Timeline(t *testing.T) {
 	}
 	if res, _ := m.call("GET", "/mock/timeline?type=x", "", nil); res.StatusCode != 400 {
 		t.Errorf("?type=x: %d", res.StatusCode)
+	}
+}
+
+// TestMockScenario_Budget: a scenario over the event budget is refused
+// with 422 and the position of the step, and changes nothing; a body over
+// the limit gets the same 413 as every other route.
+func TestMockScenario_Budget(t *testing.T) {
+	m := mustOpen(t, func(o *server.Options) { o.MaxScenarioEvents = 1000 })
+	start := m.srv.Log().Len()
+	nested := "name: blow\ndescription: x\nworkspaces: [{name: acme}]\nsteps:\n" +
+		"  - repeat: 1000000\n    steps:\n      - repeat: 1000000\n        steps:\n          - do: suspend\n            target: fleet\n"
+	for _, path := range []string{"/mock/scenarios", "/mock/scenarios?live=true"} {
+		res, b := m.call("POST", path, "", nested)
+		if res.StatusCode != 422 || !strings.Contains(string(b), "request:5:5: this scenario makes more than 1000 events") || m.srv.Log().Len() != start {
+			t.Errorf("%s: %d %s; log %d → %d", path, res.StatusCode, b, start, m.srv.Log().Len())
+		}
+	}
+	res, b := m.call("POST", "/mock/scenarios", "", strings.Repeat("#", server.MaxBodyBytes+1))
+	if res.StatusCode != 413 || !strings.Contains(string(b), `"error_token":"BadRequest"`) {
+		t.Errorf("oversized scenario: %d %s", res.StatusCode, b)
 	}
 }

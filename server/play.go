@@ -66,12 +66,18 @@ func (s *Server) Play(sc *scenarios.Scenario) (plan.Summary, error) {
 }
 
 func (s *Server) play(sc *scenarios.Scenario) (*player, plan.Summary, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	planned, err := s.world.DryRun(sc.Plan)
+	// The dry run works on a copy, so the API keeps answering while a big
+	// scenario is checked; the world may change before the play starts,
+	// which its later segments meet anyway.
+	s.mu.RLock()
+	probe := s.world.Clone()
+	s.mu.RUnlock()
+	planned, err := probe.DryRun(sc.Plan)
 	if err != nil {
 		return nil, planned, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.players.lastID++
 	p := &player{id: s.players.lastID, name: sc.Name, play: s.world.Play(sc.Plan), cancel: cancel, done: make(chan struct{}), state: "running"}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -93,11 +94,32 @@ func pathID(r *http.Request, name string) (int64, *apiError) {
 func decode(r *http.Request, v any) *apiError {
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return &apiError{status: http.StatusRequestEntityTooLarge, Code: 1000, Token: "BadRequest", Message: "Request body is too large"}
+		if e := tooLarge(err); e != nil {
+			return e
 		}
 		return badRequest("Malformed JSON: " + err.Error())
+	}
+	return nil
+}
+
+// readBody reads a body that is not JSON (a scenario), with the same limit
+// and the same 413 as decode.
+func readBody(r *http.Request) ([]byte, *apiError) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		if e := tooLarge(err); e != nil {
+			return nil, e
+		}
+		return nil, badRequest("read body: " + err.Error())
+	}
+	return b, nil
+}
+
+// tooLarge is the answer to a body over the limit, or nil.
+func tooLarge(err error) *apiError {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &apiError{status: http.StatusRequestEntityTooLarge, Code: 1000, Token: "BadRequest", Message: fmt.Sprintf("Request body is too large (more than %d bytes)", tooBig.Limit)}
 	}
 	return nil
 }

@@ -35,6 +35,10 @@ status 2 and nothing on stdout.
 
 Flags:
   --scenario S     a built-in scenario name or a scenario file
+  --max-scenario-events N
+                   refuse a scenario that could make more than N events (or
+                   provision more than N SIMs and endpoints), before it runs,
+                   as FILE:LINE:COLUMN (default 2000000)
   --count N        number of events (default 1000; with --scenario, all of them)
   --seed N         random seed; without it one is chosen and printed to stderr
   --format F       ndjson (one event per line, default) or json (one array)
@@ -66,7 +70,11 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 	start := fs.String("start", generator.DefaultStart.Format(time.RFC3339), "")
 	sims := fs.Int("sims", 40, "")
 	scenario := fs.String("scenario", "", "")
+	maxEvents := maxEventsFlag(fs)
 	if err := parseFlags(fs, args, generateUsage, c.Stdout); err != nil {
+		return err
+	}
+	if err := checkMaxEvents(*maxEvents, "generate"); err != nil {
 		return err
 	}
 	bad := func(format string, a ...any) error {
@@ -96,7 +104,7 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 		if set["sims"] {
 			return bad("--sims applies to the fleet churn, not to --scenario")
 		}
-		sc, err := loadScenario(*scenario)
+		sc, err := loadScenario(*scenario, *maxEvents)
 		if err != nil {
 			return err
 		}

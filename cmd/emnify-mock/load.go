@@ -40,6 +40,10 @@ Load:
                        the receiver's latency in the burst after it
   --size N             events per request: 1 an object (default), more an array
   --scenario S         events from this scenario (default: fleet churn)
+  --max-scenario-events N
+                       refuse a scenario that could make more than N events
+                       (or provision more than N SIMs and endpoints), before
+                       it runs, as FILE:LINE:COLUMN (default 2000000)
   --seed N             event seed (default 1)
   --max-workers N      requests in flight at most (default 512)
   --timeout D          per request (default 10s)
@@ -84,6 +88,7 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	steps := fs.String("steps", "", "")
 	size := fs.Int("size", 1, "")
 	scenario := fs.String("scenario", "", "")
+	maxEvents := maxEventsFlag(fs)
 	seed := fs.Uint64("seed", 1, "")
 	maxWorkers := fs.Int("max-workers", load.DefaultMaxWorkers, "")
 	timeout := fs.Duration("timeout", load.DefaultTimeout, "")
@@ -97,6 +102,9 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	htmlOut := fs.String("report", "", "")
 	metricsAddr := fs.String("metrics-addr", "", "")
 	if err := parseFlags(fs, args, loadUsage, c.Stdout); err != nil {
+		return err
+	}
+	if err := checkMaxEvents(*maxEvents, "load"); err != nil {
 		return err
 	}
 	bad := func(format string, a ...any) error {
@@ -144,7 +152,7 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 			return bad("--sign-secret: %v", err)
 		}
 	}
-	next, err := eventSourceFor(*scenario, *seed+uint64(shard))
+	next, err := eventSourceFor(*scenario, *maxEvents, *seed+uint64(shard))
 	if err != nil {
 		return err
 	}
@@ -234,7 +242,7 @@ func writeReports(r *load.Report, jsonPath, htmlPath, title string) error {
 
 // eventSourceFor returns events of a scenario (repeated as needed) or of
 // the fleet churn.
-func eventSourceFor(scenario string, seed uint64) (func() generator.Event, error) {
+func eventSourceFor(scenario string, maxEvents int, seed uint64) (func() generator.Event, error) {
 	if scenario == "" {
 		churn, err := generator.NewChurn(seed, generator.ChurnOptions{})
 		if err != nil {
@@ -242,7 +250,7 @@ func eventSourceFor(scenario string, seed uint64) (func() generator.Event, error
 		}
 		return churn.Next, nil
 	}
-	sc, err := loadScenario(scenario)
+	sc, err := loadScenario(scenario, maxEvents)
 	if err != nil {
 		return nil, err
 	}

@@ -521,3 +521,28 @@ func TestLoad_Progress(t *testing.T) {
 		t.Errorf("the progress never saw a request:\n%s", stderr.String())
 	}
 }
+
+// TestScenarioBudget: a scenario over the event budget is refused by every
+// command that runs one, as FILE:LINE:COLUMN with exit 2 and nothing on
+// stdout; --max-scenario-events moves the budget.
+func TestScenarioBudget(t *testing.T) {
+	file := filepath.Join("..", "..", "scenarios", "testdata", "broken", "budget-nested-repeats.yaml")
+	for _, args := range [][]string{
+		{"scenarios", "validate", file},
+		{"generate", "--scenario", file},
+		{"generate", "--scenario", "onboarding", "--max-scenario-events", "15"},
+	} {
+		code, out, stderr := runCLI(t, args...)
+		if code != 2 || out != "" || !strings.Contains(stderr, ":5: this scenario makes more than") {
+			t.Errorf("%v: exit %d, stdout %d bytes, stderr %q", args, code, len(out), stderr)
+		}
+	}
+	// The budget is checked against an upper bound: onboarding makes 16
+	// events, and could make 20 (each new endpoint may activate its SIM).
+	if code, out, stderr := runCLI(t, "generate", "--scenario", "onboarding", "--max-scenario-events", "20"); code != 0 || strings.Count(out, "\n") != 16 {
+		t.Errorf("onboarding on a budget of 20: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "serve", "--max-scenario-events", "0"); code != 2 || !strings.Contains(stderr, "--max-scenario-events must be 1 or more") {
+		t.Errorf("serve --max-scenario-events 0: exit %d, %q", code, stderr)
+	}
+}

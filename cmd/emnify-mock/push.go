@@ -21,6 +21,10 @@ from a scenario, or from the fleet churn.
 
 Events:
   --scenario S         a built-in scenario name or a file (default: fleet churn)
+  --max-scenario-events N
+                       refuse a scenario that could make more than N events
+                       (or provision more than N SIMs and endpoints), before
+                       it runs, as FILE:LINE:COLUMN (default 2000000)
   --count N            with the fleet churn, how many events (default 100)
   --seed N             random seed for events, jitter and faults (default:
                        random, printed)
@@ -49,9 +53,13 @@ func (c *PushCommand) Run(ctx context.Context, args []string) error {
 	var d deliveryFlags
 	d.register(fs)
 	scenario := fs.String("scenario", "", "")
+	maxEvents := maxEventsFlag(fs)
 	count := fs.Int("count", 100, "")
 	seedFlag := fs.String("seed", "", "")
 	if err := parseFlags(fs, args, pushUsage, c.Stdout); err != nil {
+		return err
+	}
+	if err := checkMaxEvents(*maxEvents, "push"); err != nil {
 		return err
 	}
 	hint := "emnify-mock push --help"
@@ -68,7 +76,7 @@ func (c *PushCommand) Run(ctx context.Context, args []string) error {
 	}
 	var events func(emit func(generator.Event) error) error
 	if *scenario != "" {
-		sc, err := loadScenario(*scenario)
+		sc, err := loadScenario(*scenario, *maxEvents)
 		if err != nil {
 			return err
 		}

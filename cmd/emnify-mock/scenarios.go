@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 )
 
@@ -26,6 +27,10 @@ Commands:
 
 Flags (validate):
   --seed N             seed for the dry run (default 1); choose and pick depend on it
+  --max-scenario-events N
+                       refuse a scenario that could make more than N events
+                       (or provision more than N SIMs and endpoints), before
+                       it runs, as FILE:LINE:COLUMN (default 2000000)
 
 Examples:
   emnify-mock scenarios list
@@ -81,6 +86,7 @@ func (c *ScenariosCommand) Run(ctx context.Context, args []string) error {
 func (c *ScenariosCommand) validate(args []string) error {
 	fs := flag.NewFlagSet("scenarios validate", flag.ContinueOnError)
 	seedFlag := fs.String("seed", "1", "")
+	maxEvents := maxEventsFlag(fs)
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -93,6 +99,9 @@ func (c *ScenariosCommand) validate(args []string) error {
 	if err != nil {
 		return &usageError{err: err, hint: "emnify-mock scenarios --help"}
 	}
+	if err := checkMaxEvents(*maxEvents, "scenarios"); err != nil {
+		return err
+	}
 	if fs.NArg() == 0 {
 		return &usageError{err: errors.New("validate needs at least one file"), hint: "emnify-mock scenarios validate my-scenario.yaml"}
 	}
@@ -104,7 +113,7 @@ func (c *ScenariosCommand) validate(args []string) error {
 			bad = append(bad, fmt.Sprintf("%s: %v", file, err))
 			continue
 		}
-		sc, sum, err := scenarios.Check(file, src, seed)
+		sc, sum, err := scenarios.Check(file, src, seed, *maxEvents)
 		if err != nil {
 			bad = append(bad, err.Error())
 			continue
@@ -137,8 +146,9 @@ func scenarioSource(arg string) (file string, src []byte, err error) {
 	}
 }
 
-// loadScenario parses a scenario found by scenarioSource.
-func loadScenario(arg string) (*scenarios.Scenario, error) {
+// loadScenario parses a scenario found by scenarioSource, with the event
+// budget of --max-scenario-events.
+func loadScenario(arg string, maxEvents int) (*scenarios.Scenario, error) {
 	file, src, err := scenarioSource(arg)
 	if err != nil {
 		return nil, err
@@ -147,5 +157,19 @@ func loadScenario(arg string) (*scenarios.Scenario, error) {
 	if err != nil {
 		return nil, &inputError{msg: err.Error()}
 	}
+	sc.Plan.MaxEvents = maxEvents
 	return sc, nil
+}
+
+// maxEventsFlag adds --max-scenario-events to a command that runs
+// scenarios; check its value with checkMaxEvents.
+func maxEventsFlag(fs *flag.FlagSet) *int {
+	return fs.Int("max-scenario-events", plan.DefaultMaxEvents, "")
+}
+
+func checkMaxEvents(n int, command string) error {
+	if n < 1 {
+		return &usageError{err: fmt.Errorf("--max-scenario-events must be 1 or more, got %d", n), hint: "emnify-mock " + command + " --help"}
+	}
+	return nil
 }

@@ -45,6 +45,11 @@ Flags:
                        scenario's timing says, on the wall clock, with its
                        events; repeatable. (--scenario runs one at once, as
                        history; POST /mock/scenarios?live=true plays one later.)
+  --max-scenario-events N
+                       refuse a scenario (--scenario, --play, POST
+                       /mock/scenarios) that could make more than N events,
+                       or provision more than N SIMs and endpoints, before it
+                       runs (default 2000000)
   --live RATE          keep the fleet alive: about RATE state changes happen
                        on their own (RATE as 6/m, 1/s or 100/h), the fleet's
                        daily churn in every workspace, each through the state
@@ -94,9 +99,13 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(&extra, "scenario", "")
 	var plays stringList
 	fs.Var(&plays, "play", "")
+	maxEvents := maxEventsFlag(fs)
 	live := fs.String("live", "", "")
 	limits := fs.Bool("rate-limits", false, "")
 	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
+		return err
+	}
+	if err := checkMaxEvents(*maxEvents, "serve"); err != nil {
 		return err
 	}
 	hint := "emnify-mock serve --help"
@@ -135,6 +144,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return &inputError{msg: err.Error()}
 		}
+		sc.Plan.MaxEvents = *maxEvents
 		if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
 			return &inputError{msg: err.Error()}
 		}
@@ -152,6 +162,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		file, src, _ := scenarioSource(name)
 		sc, err := scenarios.ParseFor(file, src, world)
 		if err == nil {
+			sc.Plan.MaxEvents = *maxEvents
 			_, err = world.DryRun(sc.Plan)
 		}
 		if err != nil {
@@ -159,7 +170,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		}
 		toPlay = append(toPlay, sc)
 	}
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password, RateLimits: *limits})
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password, RateLimits: *limits, MaxScenarioEvents: *maxEvents})
 	if err != nil {
 		return err
 	}
