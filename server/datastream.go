@@ -46,6 +46,9 @@ type StreamOptions struct {
 	Retry   streamer.Policy // default the emnify preset
 	Clock   generator.Clock // back-off waits; default the real clock
 	Timeout int             // seconds per request; default 10
+	// Destinations is where streams may send: loopback hosts unless
+	// allowed (serve --allow-remote-webhooks).
+	Destinations streamer.Destinations
 }
 
 // stream is one registered data stream and its delivery loop.
@@ -253,8 +256,13 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 		invalid("credentials.size must be from 1 to 10000")
 		return
 	}
+	if len(b.Filters) > maxFilters {
+		invalid(fmt.Sprintf("at most %d filters", maxFilters))
+		return
+	}
+	budget := maxFilters
 	for _, f := range b.Filters {
-		if err := st.addFilter(f); err != nil {
+		if err := st.addFilter(f, 1, &budget); err != nil {
 			invalid(err.Error())
 			return
 		}
@@ -286,9 +294,25 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, ctJSON, st.view())
 }
 
+// Filters nest at most maxFilterDepth deep, and a stream has at most
+// maxFilters of them, nested ones included: the platform documents no
+// limits (design.md: unknown limits are chosen and said), and without any
+// a 1 MB body of nested "or" costs a minute of CPU.
+const (
+	maxFilterDepth = 4
+	maxFilters     = 64
+)
+
 // addFilter reads {"field":"event_type_id","value":[..]}, {"field":
-// "alert","value":true}, or {"or":[...]} of those.
-func (st *stream) addFilter(raw json.RawMessage) error {
+// "alert","value":true}, or {"or":[...]} of those, at the given depth,
+// spending one of budget per filter.
+func (st *stream) addFilter(raw json.RawMessage, depth int, budget *int) error {
+	if depth > maxFilterDepth {
+		return fmt.Errorf("filters nest at most %d levels of \"or\"", maxFilterDepth)
+	}
+	if *budget--; *budget < 0 {
+		return fmt.Errorf("at most %d filters, nested ones included", maxFilters)
+	}
 	var f struct {
 		Field string            `json:"field"`
 		Value json.RawMessage   `json:"value"`
@@ -298,7 +322,7 @@ func (st *stream) addFilter(raw json.RawMessage) error {
 		return fmt.Errorf("filter %s: %v", raw, err)
 	}
 	for _, sub := range f.Or {
-		if err := st.addFilter(sub); err != nil {
+		if err := st.addFilter(sub, depth+1, budget); err != nil {
 			return err
 		}
 	}
@@ -374,6 +398,13 @@ func (s *Server) handlePatchStream(w http.ResponseWriter, r *http.Request) {
 	var b streamBody
 	if apiErr := decode(r, &b); apiErr != nil {
 		writeError(w, apiErr)
+		return
+	}
+	// The mock changes a stream's name and status; anything else is
+	// refused, not acknowledged and dropped.
+	if b.Destination != nil || b.Filters != nil || b.Type != nil || b.Historic {
+		writeError(w, validation("Data stream validation error", apiError{Code: 1403, Token: "InvalidFormat",
+			Message: "the mock changes only the name and status of a data stream; for another destination, filters or type, delete it and create a new one"}))
 		return
 	}
 	st.mu.Lock()

@@ -15,18 +15,54 @@ import (
 // stream's cursor and pushes what matches with the streamer engine.
 
 func (s *Server) deliveryOptions(st *stream) (streamer.Options, error) {
+	if err := s.streams.opts.Destinations.Check(st.URL); err != nil {
+		return streamer.Options{}, fmt.Errorf("destination.credentials.url: %v (serve --allow-remote-webhooks HOST lifts it)", err)
+	}
+	switch st.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return streamer.Options{}, fmt.Errorf("destination.credentials.method must be POST, PUT or PATCH, got %q", st.Method)
+	}
+	if len(st.Headers) > maxStreamHeaders {
+		return streamer.Options{}, fmt.Errorf("at most %d destination.credentials.headers", maxStreamHeaders)
+	}
 	h := http.Header{}
 	for _, kv := range st.Headers {
 		name, value, ok := strings.Cut(kv, ":")
-		if !ok {
-			return streamer.Options{}, fmt.Errorf("headers are \"name:value\", got %q", kv)
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		switch {
+		case !ok || !validHeaderName(name) || strings.ContainsAny(value, "\r\n\x00") || len(kv) > 4096:
+			return streamer.Options{}, fmt.Errorf("headers are \"name:value\" with a valid name, up to 4 KB, got %.100q", kv)
+		case reservedHeaders[http.CanonicalHeaderKey(name)]:
+			return streamer.Options{}, fmt.Errorf("header %s is set by the delivery itself", name)
 		}
-		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		h.Add(name, value)
 	}
 	o := streamer.Options{URL: st.URL, Method: st.Method, Headers: h, Size: st.Size, Retry: s.streams.opts.Retry,
 		Clock: s.streams.opts.Clock, Timeout: timeSeconds(s.streams.opts.Timeout), Workers: streamWorkers}
 	_, err := streamer.New(o)
 	return o, err
+}
+
+// maxStreamHeaders: the platform documents no limit; this one is chosen.
+const maxStreamHeaders = 32
+
+// reservedHeaders are set by the delivery (or the transport) and cannot
+// be overridden by a stream's headers.
+var reservedHeaders = map[string]bool{"Host": true, "Content-Length": true, "Content-Type": true,
+	"Transfer-Encoding": true, "Connection": true, "Te": true, "Trailer": true, "Upgrade": true}
+
+// validHeaderName: an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // streamWorkers is how many requests a data stream has in flight.

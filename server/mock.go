@@ -1,10 +1,13 @@
 package server
 
 import (
+	"crypto/subtle"
 	"fmt"
-
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
@@ -12,10 +15,13 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// The control API for tests lives under /mock/, outside the emnify API,
-// and needs no token: it is for a test harness on loopback. GET /mock
-// lists it.
+// The control API for tests lives under /mock/, outside the emnify API.
+// It is for a test harness: with Options.ControlToken every request needs
+// it as a bearer token; without one it is open (serve allows that only on
+// loopback, or when told --insecure-control), and secrets are shown only
+// to callers on loopback. GET /mock lists it.
 func (s *Server) mockRoutes(r *mux.Router) {
+	r.Use(s.controlled)
 	routes := []struct {
 		method, path, what string
 		h                  http.HandlerFunc
@@ -222,6 +228,7 @@ type mockWorkspace struct {
 	Counts    map[string]int      `json:"counts"`
 	IPSpace   string              `json:"ip_address_space"`
 	Statuses  map[string]int      `json:"sim_statuses"`
+	Hidden    string              `json:"hidden,omitempty"` // why users and tokens are missing
 }
 
 type mockUser struct {
@@ -238,6 +245,7 @@ type mockBatch struct {
 // handleMockWorkspaces lists the workspaces with what a test needs to log
 // in and act: users, application tokens, registrable BICs.
 func (s *Server) handleMockWorkspaces(w http.ResponseWriter, r *http.Request) {
+	trusted := s.trusted(r)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := []mockWorkspace{}
@@ -262,6 +270,10 @@ func (s *Server) handleMockWorkspaces(w http.ResponseWriter, r *http.Request) {
 		for _, sim := range ws.SIMs() {
 			m.Statuses[sim.Status.String()]++
 		}
+		if !trusted {
+			m.Users, m.AppTokens = []mockUser{}, []string{}
+			m.Hidden = "logins and application tokens are shown only to callers on loopback or with the control token"
+		}
 		out = append(out, m)
 	}
 	writeJSON(w, http.StatusOK, ctBare, out)
@@ -273,4 +285,34 @@ func idNames(ps []generator.Profile) []idName {
 		out = append(out, idName{p.ID, p.Name})
 	}
 	return out
+}
+
+// controlled lets a request into the control API: with a control token,
+// only one that carries it.
+func (s *Server) controlled(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.control != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.control)) != 1 {
+				writeError(w, &apiError{status: http.StatusUnauthorized, Code: 1102, Token: "InvalidToken",
+					Message: "the control API needs the control token: Authorization: Bearer <token given to serve --control-token>"})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// trusted says whether a control-API caller may see secrets: one with the
+// control token, or any caller on loopback when there is none.
+func (s *Server) trusted(r *http.Request) bool {
+	if s.control != "" {
+		return true // controlled checked the token
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -60,6 +60,10 @@ type Options struct {
 	// real limits are per second of wall time, which a slow machine may
 	// never reach.
 	Throttle func(*http.Request) bool
+	// ControlToken, when set, is required as a bearer token by every
+	// request to the control API (/mock/*). Without one the control API is
+	// open, and logins and tokens are shown only to callers on loopback.
+	ControlToken string
 	// MaxScenarioEvents is the budget of a scenario run by POST
 	// /mock/scenarios (plan.Plan.MaxEvents); 0: plan.DefaultMaxEvents.
 	MaxScenarioEvents int
@@ -86,6 +90,7 @@ type Server struct {
 	snapshots []*state // [0] is the state at start
 	limits    *limiter // nil: no rate limits and no throttle
 	maxEvents int      // a scenario's budget
+	control   string   // the control API's token; "" for none
 	players   players
 	closing   context.Context // done once Close begins
 	close     context.CancelFunc
@@ -101,7 +106,7 @@ func New(o Options) (*Server, error) {
 	if o.World == nil || len(o.World.Platform.Workspaces()) == 0 {
 		return nil, errors.New("server: a world with at least one workspace is required")
 	}
-	s := &Server{world: o.World, log: NewLog(), maxEvents: o.MaxScenarioEvents, clock: o.World.Clock(), secret: o.Secret, password: o.Password, logger: o.Logger,
+	s := &Server{world: o.World, log: NewLog(), maxEvents: o.MaxScenarioEvents, control: o.ControlToken, clock: o.World.Clock(), secret: o.Secret, password: o.Password, logger: o.Logger,
 		creds:   credentials{appTokens: map[string]credential{}, logins: map[string]credential{}},
 		streams: newStreamSet(o.Streams), players: players{byID: map[int]*player{}}}
 	s.closing, s.close = context.WithCancel(context.Background())

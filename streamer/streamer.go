@@ -146,15 +146,17 @@ func New(o Options) (*Streamer, error) {
 }
 
 // NewClient returns the HTTP client deliveries use: redirects are not
-// followed (3xx is a failure, as Standard Webhooks advises), and idle
-// connections, up to twice the workers, close after 90s. Share one among
+// followed (3xx is a failure, as Standard Webhooks advises), no proxy is
+// taken from the environment (HTTP_PROXY would send loopback deliveries
+// elsewhere), and idle connections, up to twice the workers, close after
+// 90s. Share one among
 // streamers to one target: each client keeps its own connections.
 func NewClient(timeout time.Duration, workers int) *http.Client {
 	return &http.Client{
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: &http.Transport{
-			Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: workers * 2, IdleConnTimeout: 90 * time.Second,
+			MaxIdleConnsPerHost: workers * 2, IdleConnTimeout: 90 * time.Second,
 			DialContext: (&net.Dialer{Timeout: timeout}).DialContext,
 		},
 	}

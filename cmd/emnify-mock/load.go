@@ -114,7 +114,7 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	switch {
 	case *to == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		return bad("--to must be an http:// URL of the receiver, got %q", *to)
-	case !*remote && !loopback(u.Hostname()):
+	case !*remote && !streamer.Loopback(u.Hostname()):
 		return bad("--to %s is not a loopback address; pass --allow-remote to load another host", u.Host)
 	case *duration <= 0:
 		return bad("--duration must be positive, got %s", *duration)
@@ -273,12 +273,4 @@ func parseShard(s string) (int, int, error) {
 		return 0, 0, fmt.Errorf("--shard must be i/n with 0 <= i < n, such as 0/4; got %q", s)
 	}
 	return i, n, nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -546,3 +546,49 @@ func TestScenarioBudget(t *testing.T) {
 		t.Errorf("serve --max-scenario-events 0: exit %d, %q", code, stderr)
 	}
 }
+
+// TestServe_OffLoopbackNeedsAControlToken: serve refuses to listen off
+// loopback with an open control API unless told; with a control token,
+// /mock needs it and the banner says so.
+func TestServe_OffLoopbackNeedsAControlToken(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:0", "example.com:0"} {
+		if code, _, stderr := runCLI(t, "serve", "--addr", addr); code != 2 || !strings.Contains(stderr, "is off loopback") || !strings.Contains(stderr, "--control-token") {
+			t.Errorf("--addr %s: exit %d, %q", addr, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, "serve", "--control-token", "x", "--insecure-control"); code != 2 || !strings.Contains(stderr, "contradict") {
+		t.Errorf("both: exit %d, %q", code, stderr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	ready := make(chan *server.Server, 1)
+	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
+	done := make(chan error, 1)
+	go func() {
+		done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--control-token", "ctl", "--password", "pw-given"})
+	}()
+	var srv *server.Server
+	select {
+	case srv = <-ready:
+	case err := <-done:
+		t.Fatalf("serve ended: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "needs Authorization: Bearer <control token>") || !strings.Contains(stdout.String(), "/ pw-given") {
+		t.Errorf("banner:\n%s", stdout.String())
+	}
+	for token, want := range map[string]int{"": 401, "ctl": 200} {
+		req, _ := http.NewRequest("GET", srv.URL()+"/mock/workspaces", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != want {
+			t.Errorf("/mock/workspaces with %q: %v %v, want %d", token, err, res, want)
+		}
+		if res != nil {
+			res.Body.Close()
+		}
+	}
+	cancel()
+	<-done
+}

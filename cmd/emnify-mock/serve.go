@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/emnify-mock/emnify-mock/server"
+	"github.com/emnify-mock/emnify-mock/streamer"
 )
 
 const serveUsage = `Usage: emnify-mock serve [flags]
@@ -29,8 +32,21 @@ calls change state through the platform's state machines and append exactly
 the platform's events, which GET /api/v1/event and friends return.
 
 Flags:
-  --addr HOST:PORT     where to listen (default 127.0.0.1:8080; loopback only
-                       unless you say otherwise)
+  --addr HOST:PORT     where to listen (default 127.0.0.1:8080). Off loopback
+                       (0.0.0.0, a LAN address, a host name) the control API
+                       under /mock can reset, snapshot and script the world
+                       and hands out tokens, so serve then needs one of:
+  --control-token T    require Authorization: Bearer T on every /mock request
+                       (default: $EMNIFY_MOCK_CONTROL_TOKEN)
+  --allow-remote-webhooks HOSTS
+                       let data streams (POST /api/v2/data_stream) send to
+                       these hosts, comma-separated, or * for any; by default
+                       they may send only to loopback (127.0.0.1, ::1,
+                       localhost), so the API cannot be used to reach other
+                       machines
+  --insecure-control   leave /mock open to anyone who reaches the address
+                       (logins and tokens still only shown to loopback
+                       callers); a warning is printed at every start
   --seed N             make the workspace reproducible (default: random, printed)
   --app-token TOKEN    accept this application token (repeatable; default one
                        random token, printed)
@@ -102,6 +118,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	maxEvents := maxEventsFlag(fs)
 	live := fs.String("live", "", "")
 	limits := fs.Bool("rate-limits", false, "")
+	control := fs.String("control-token", os.Getenv("EMNIFY_MOCK_CONTROL_TOKEN"), "")
+	insecure := fs.Bool("insecure-control", false, "")
+	remoteHooks := fs.String("allow-remote-webhooks", "", "")
 	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
 		return err
 	}
@@ -111,6 +130,13 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	hint := "emnify-mock serve --help"
 	if !validHostPort(*addr) {
 		return &usageError{err: fmt.Errorf("--addr must be HOST:PORT, got %q", *addr), hint: hint}
+	}
+	if *control != "" && *insecure {
+		return &usageError{err: errors.New("--control-token and --insecure-control contradict each other"), hint: hint}
+	}
+	if !loopbackAddr(*addr) && *control == "" && !*insecure {
+		return &usageError{err: fmt.Errorf("--addr %s is off loopback: anyone who reaches it could reset the world and read its tokens through /mock", *addr),
+			hint: "emnify-mock serve --addr " + *addr + " --control-token SECRET (or --insecure-control, or --addr 127.0.0.1:PORT)"}
 	}
 	seed, err := parseSeed(*seedFlag)
 	if err != nil {
@@ -170,14 +196,18 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		}
 		toPlay = append(toPlay, sc)
 	}
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password, RateLimits: *limits, MaxScenarioEvents: *maxEvents})
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password, RateLimits: *limits, MaxScenarioEvents: *maxEvents, ControlToken: *control,
+		Streams: server.StreamOptions{Destinations: streamer.Destinations{Allow: hostList(*remoteHooks)}}})
 	if err != nil {
 		return err
 	}
 	if err := srv.Open(*addr); err != nil {
 		return err
 	}
-	c.banner(srv, world) // before anything plays: it reads the world unlocked
+	c.banner(srv, world, *password, *control != "") // before anything plays: it reads the world unlocked
+	if *insecure {
+		fmt.Fprintf(c.Stderr, "warning: --insecure-control: the control API at %s/mock is open to anyone who reaches %s; it can reset the world and hand out its tokens\n", srv.URL(), *addr)
+	}
 	for _, sc := range toPlay {
 		planned, err := srv.Play(sc)
 		if err != nil { // unlikely: it was dry-run above; the world has not changed
@@ -206,7 +236,11 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	return err
 }
 
-func (c *ServeCommand) banner(srv *server.Server, world *plan.World) {
+func (c *ServeCommand) banner(srv *server.Server, world *plan.World, password string, controlToken bool) {
+	control := ""
+	if controlToken {
+		control = "\n                     needs Authorization: Bearer <control token>"
+	}
 	ws := world.Workspaces["acme"]
 	token := srv.AppTokens()[0]
 	bic := ""
@@ -222,7 +256,7 @@ func (c *ServeCommand) banner(srv *server.Server, world *plan.World) {
   application token  %[7]s
   user login         %[8]s / %[9]s
   registrable BIC    %[10]s
-  control API        %[1]s/mock (lists it: workspaces, events, scenarios, clock, snapshots)
+  control API        %[1]s/mock (lists it: workspaces, events, scenarios, clock, snapshots)%[11]s
   event timeline     %[1]s/mock/timeline (in a browser)
 
   TOKEN=$(curl -s -X POST %[1]s/api/v1/authenticate -H 'Content-Type: application/json' \
@@ -232,7 +266,7 @@ func (c *ServeCommand) banner(srv *server.Server, world *plan.World) {
   The world changes when you call the API. For a fleet that changes on its own:
   --live 6/m; to play a scenario on the clock: --play suspend-resume (--help).
 
-`, srv.URL(), srv.Log().Len(), ws.Name, ws.ID, len(ws.SIMs()), len(ws.Endpoints()), token, ws.Users[0].Username, server.DefaultPassword, bic)
+`, srv.URL(), srv.Log().Len(), ws.Name, ws.ID, len(ws.SIMs()), len(ws.Endpoints()), token, ws.Users[0].Username, password, bic, control)
 }
 
 // parseRate reads a rate written N/s, N/m or N/h as events per second; ""
@@ -253,4 +287,22 @@ func parseRate(s string) (float64, error) {
 func validHostPort(s string) bool {
 	_, _, err := net.SplitHostPort(s)
 	return err == nil
+}
+
+// loopback says whether a listening address stays on this machine: a
+// loopback IP or "localhost". An empty host listens everywhere.
+func loopbackAddr(hostPort string) bool {
+	host, _, _ := net.SplitHostPort(hostPort)
+	return streamer.Loopback(host)
+}
+
+// hostList splits a comma-separated list of hosts.
+func hostList(s string) []string {
+	var hosts []string
+	for h := range strings.SplitSeq(s, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
 }

@@ -1,0 +1,117 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/emnify-mock/emnify-mock/server"
+	"github.com/emnify-mock/emnify-mock/streamer"
+)
+
+// TestControlToken: with a control token every /mock request needs it;
+// the emnify API does not.
+func TestControlToken(t *testing.T) {
+	m := mustOpen(t, func(o *server.Options) { o.ControlToken = "ctl-secret" })
+	for _, token := range []string{"", "wrong", m.token} {
+		for _, path := range []string{"/mock", "/mock/workspaces", "/mock/reset", "/mock/snapshots"} {
+			res, b := m.call("POST", path, token, nil)
+			if path == "/mock" || path == "/mock/workspaces" {
+				res, b = m.call("GET", path, token, nil)
+			}
+			if res.StatusCode != 401 || !strings.Contains(string(b), `"error_token":"InvalidToken"`) {
+				t.Errorf("%s with token %q: %d %s, want 401", path, token, res.StatusCode, b)
+			}
+		}
+	}
+	res, b := m.call("GET", "/mock/workspaces", "ctl-secret", nil)
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"application_tokens":["`+testToken+`"]`) {
+		t.Errorf("with the control token: %d %s", res.StatusCode, b)
+	}
+	m.api("GET", "/api/v1/event?per_page=1", nil, 200) // the emnify API as before
+}
+
+// TestControlAPI_SecretsOnlyOnLoopback: without a control token, a caller
+// from another machine sees the workspaces without logins and tokens.
+// (The request is handed to the server directly: a test cannot connect
+// from off loopback.)
+func TestControlAPI_SecretsOnlyOnLoopback(t *testing.T) {
+	m := mustOpen(t)
+	for _, remote := range []string{"192.0.2.7:40000", "[2001:db8::1]:40000", "127.0.0.1:40000", "[::1]:40000"} {
+		req := httptest.NewRequest("GET", "/mock/workspaces", nil)
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		m.srv.ServeHTTP(rec, req)
+		var ws []struct {
+			Users     []any    `json:"users"`
+			AppTokens []string `json:"application_tokens"`
+			Hidden    string   `json:"hidden"`
+		}
+		json.Unmarshal(rec.Body.Bytes(), &ws)
+		local := strings.HasPrefix(remote, "127.") || strings.HasPrefix(remote, "[::1]")
+		if rec.Code != 200 || len(ws) == 0 || (len(ws[0].AppTokens) > 0) != local || (len(ws[0].Users) > 0) != local || (ws[0].Hidden == "") != local {
+			t.Errorf("from %s: %d %s", remote, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestDataStream_Destinations: streams may send to loopback http(s) URLs
+// only, unless a host is allowed; methods, headers and filters are
+// bounded; every refusal is emnify's 422 and leaves no stream.
+func TestDataStream_Destinations(t *testing.T) {
+	m := mustOpen(t, func(o *server.Options) { o.Streams.Destinations = streamer.Destinations{Allow: []string{"hooks.example.com"}} })
+	body := func(url, method string, headers []string, filters string) string {
+		h, _ := json.Marshal(headers)
+		return fmt.Sprintf(`{"name":"x","destination":{"connection_type":"RestAPI","credentials":{"url":%q,"method":%q,"headers":%s,"size":1}}%s}`, url, method, h, filters)
+	}
+	nested := `{"field":"alert","value":true}`
+	for range 5 {
+		nested = `{"or":[` + nested + `]}`
+	}
+	many := make([]string, 33)
+	for i := range many {
+		many[i] = fmt.Sprintf("X-%d: v", i)
+	}
+	for _, tc := range []struct{ why, body string }{
+		{"file URL", body("file:///etc/passwd", "", nil, "")},
+		{"gopher URL", body("gopher://127.0.0.1:70/_", "", nil, "")},
+		{"no host", body("1", "", nil, "")},
+		{"remote host", body("http://example.com/hook", "", nil, "")},
+		{"private address", body("http://10.0.0.1/hook", "", nil, "")},
+		{"link-local metadata", body("http://169.254.169.254/latest", "", nil, "")},
+		{"user info", body("http://user:pw@127.0.0.1/hook", "", nil, "")},
+		{"GET", body("http://127.0.0.1:1/hook", "GET", nil, "")},
+		{"CONNECT", body("http://127.0.0.1:1/hook", "CONNECT", nil, "")},
+		{"Host header", body("http://127.0.0.1:1/hook", "", []string{"Host: internal"}, "")},
+		{"header injection", body("http://127.0.0.1:1/hook", "", []string{"X-A: b\r\nX-B: c"}, "")},
+		{"bad header name", body("http://127.0.0.1:1/hook", "", []string{"X A: b"}, "")},
+		{"33 headers", body("http://127.0.0.1:1/hook", "", many, "")},
+		{"filters 5 deep", body("http://127.0.0.1:1/hook", "", nil, `,"filters":[`+nested+`]`)},
+		{"65 filters", body("http://127.0.0.1:1/hook", "", nil, `,"filters":[`+strings.TrimSuffix(strings.Repeat(`{"field":"alert","value":true},`, 65), ",")+`]`)},
+	} {
+		res, b := m.call("POST", "/api/v2/data_stream", m.token, tc.body)
+		if res.StatusCode != 422 || !strings.Contains(string(b), `"error_token":"InvalidFormat"`) {
+			t.Errorf("%s: %d %s, want 422", tc.why, res.StatusCode, b)
+		}
+	}
+	if b := m.api("GET", "/api/v2/data_stream", nil, 200); string(b) != "[]" {
+		t.Fatalf("refused streams were made: %s", b)
+	}
+	var first struct{ ID int64 }
+	for _, url := range []string{"http://127.0.0.1:1/hook", "http://[::1]:1/hook", "https://localhost:1/hook", "http://hooks.example.com/hook"} {
+		b := m.api("POST", "/api/v2/data_stream", body(url, "PUT", []string{"Authorization: Bearer x"}, `,"filters":[{"or":[`+`{"field":"event_type_id","value":[8]}]}]`), 201)
+		if first.ID == 0 {
+			json.Unmarshal(b, &first)
+		}
+	}
+	path := fmt.Sprintf("/api/v2/data_stream/%d", first.ID)
+	res, b := m.call("PATCH", path, m.token, `{"destination":{"credentials":{"url":"http://example.com/"}}}`)
+	if res.StatusCode != 422 || !strings.Contains(string(b), "the mock changes only the name and status") {
+		t.Errorf("PATCH of the destination: %d %s, want 422", res.StatusCode, b)
+	}
+	if b := m.api("GET", path, nil, 200); !strings.Contains(string(b), `"url":"http://127.0.0.1:1/hook"`) {
+		t.Errorf("after a refused PATCH: %s", b)
+	}
+}
