@@ -61,7 +61,9 @@ func TestControlAPI_SecretsOnlyOnLoopback(t *testing.T) {
 // only, unless a host is allowed; methods, headers and filters are
 // bounded; every refusal is emnify's 422 and leaves no stream.
 func TestDataStream_Destinations(t *testing.T) {
-	m := mustOpen(t, func(o *server.Options) { o.Streams.Destinations = streamer.Destinations{Allow: []string{"hooks.example.com"}} })
+	m := mustOpen(t, func(o *server.Options) {
+		o.Streams.Destinations = streamer.Destinations{Allow: []string{"hooks.example.com"}}
+	})
 	body := func(url, method string, headers []string, filters string) string {
 		h, _ := json.Marshal(headers)
 		return fmt.Sprintf(`{"name":"x","destination":{"connection_type":"RestAPI","credentials":{"url":%q,"method":%q,"headers":%s,"size":1}}%s}`, url, method, h, filters)
