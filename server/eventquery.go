@@ -54,6 +54,14 @@ func badCriteria(c string) error {
 	return &queryError{1301, "InvalidQueryCriteria", fmt.Sprintf("Search criteria %s is invalid", c)}
 }
 
+// maxCriteria bounds the field:value pairs of one q (inferred: emnify
+// documents up to 6 values per field, not a number of pairs).
+const maxCriteria = 16
+
+func tooManyCriteria(n int) error {
+	return &queryError{1301, "InvalidQueryCriteria", fmt.Sprintf("Search criteria are too many: %d, at most %d", n, maxCriteria)}
+}
+
 var multiValue = map[string]bool{"iccid": true, "iccid_with_luhn": true, "endpoint": true, "type": true, "network": true, "rat": true, "country": true}
 
 // parseEventQ reads q: comma-separated field:value pairs (emnify-api.md
@@ -63,7 +71,11 @@ func parseEventQ(l *Log, q string, eq *eventQuery) error {
 		return nil
 	}
 	var from, until string
-	for _, part := range strings.Split(q, ",") {
+	parts := strings.Split(q, ",")
+	if len(parts) > maxCriteria {
+		return tooManyCriteria(len(parts))
+	}
+	for _, part := range parts {
 		field, value, ok := strings.Cut(part, ":")
 		if !ok || value == "" {
 			return badCriteria(part)
@@ -154,6 +166,7 @@ func parseSort(s string, allowed map[string]bool) ([]sortKey, error) {
 		return []sortKey{{field: "id"}}, nil
 	}
 	var keys []sortKey
+	seen := map[string]bool{}
 	for _, f := range strings.Split(s, ",") {
 		k := sortKey{field: f}
 		if rest, ok := strings.CutPrefix(f, "-"); ok {
@@ -164,6 +177,12 @@ func parseSort(s string, allowed map[string]bool) ([]sortKey, error) {
 		if !allowed[k.field] {
 			return nil, &queryError{1302, "InvalidSortCriteria", fmt.Sprintf("Sort criteria %s is invalid", f)}
 		}
+		// A field sorts once; a second key on it could change nothing,
+		// and would only cost (inferred: the platform's answer is unknown).
+		if seen[k.field] {
+			return nil, &queryError{1302, "InvalidSortCriteria", fmt.Sprintf("Sort criteria %s is given twice", k.field)}
+		}
+		seen[k.field] = true
 		keys = append(keys, k)
 	}
 	return keys, nil

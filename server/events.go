@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/emnify-mock/emnify-mock/generator"
@@ -54,9 +53,8 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *eventQue
 	if q.sort, err = parseSort(params.Get("sort"), eventSortFields); err == nil {
 		err = parseEventQ(s.log, params.Get("q"), q)
 	}
-	var qe *queryError
-	if errors.As(err, &qe) {
-		writeError(w, &apiError{status: http.StatusUnprocessableEntity, Code: qe.code, Token: qe.token, Message: qe.message})
+	if err != nil {
+		writeError(w, queryAPIError(err))
 		return
 	}
 	total, page, pageNo := s.log.find(q, pg.page, pg.perPage)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -26,14 +25,19 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 	}
 	params := r.URL.Query()
 	if q := params.Get("q"); q != "" {
-		for _, part := range strings.Split(q, ",") {
+		parts := strings.Split(q, ",")
+		if len(parts) > maxCriteria {
+			writeError(w, queryAPIError(tooManyCriteria(len(parts))))
+			return
+		}
+		for _, part := range parts {
 			field, value, ok := strings.Cut(part, ":")
 			match := spec.filters[field]
-			if !ok || match == nil {
-				writeError(w, &apiError{status: http.StatusUnprocessableEntity, Code: 1301, Token: "InvalidQueryCriteria", Message: fmt.Sprintf("Search criteria %s is invalid", part)})
+			values := strings.Split(value, "|")
+			if !ok || match == nil || len(values) > 6 {
+				writeError(w, queryAPIError(badCriteria(part)))
 				return
 			}
-			values := strings.Split(value, "|")
 			items = slices.DeleteFunc(slices.Clone(items), func(it T) bool {
 				return !slices.ContainsFunc(values, func(v string) bool { return match(it, v) })
 			})
@@ -45,8 +49,7 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 	}
 	keys, err := parseSort(params.Get("sort"), allowed)
 	if err != nil {
-		qe := err.(*queryError)
-		writeError(w, &apiError{status: http.StatusUnprocessableEntity, Code: qe.code, Token: qe.token, Message: qe.message})
+		writeError(w, queryAPIError(err))
 		return
 	}
 	items = slices.Clone(items)
@@ -75,4 +78,10 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 		out = append(out, b)
 	}
 	writePage(w, r, ctJSON, total, page, pg.perPage, joinJSON(out))
+}
+
+// queryAPIError is a bad q or sort as emnify answers it: 422.
+func queryAPIError(err error) *apiError {
+	qe := err.(*queryError)
+	return &apiError{status: http.StatusUnprocessableEntity, Code: qe.code, Token: qe.token, Message: qe.message}
 }

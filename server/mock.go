@@ -32,7 +32,9 @@ func (s *Server) mockRoutes(r *mux.Router) {
 		{"GET", "/scenarios", "the scenarios played live: state (running, finished, failed, stopped), events so far, next step, error", s.handleMockPlayers},
 		{"POST", "/clock", `{"advance":"1h"}: move the server's clock on; played steps within the jump happen`, s.handleMockClock},
 		{"POST", "/snapshots", `save the whole state (world, event log, credentials, data streams and their positions); answers {"id":N}`, s.handleMockSnapshot},
+		{"GET", "/snapshots", "the saved states: id, when taken (server clock), events in the log; 0 is the state at start", s.handleMockSnapshots},
 		{"POST", "/snapshots/{id}/restore", "go back to a saved state, all of it; played scenarios stop", s.handleMockRestore},
+		{"DELETE", "/snapshots/{id}", fmt.Sprintf("forget a saved state (the %d most recent are kept; an older one is evicted)", MaxSnapshots), s.handleMockDeleteSnapshot},
 		{"POST", "/reset", "go back to the state at start, all of it (data streams made since are gone)", s.handleMockReset},
 		{"GET", "/timeline", "the event log as a page for a browser, newest first; ?type=, ?iccid=, ?endpoint=, ?organisation= filter, ?refresh=S reloads", s.handleMockTimeline},
 		{"GET", "/deliveries", "each data stream's delivery state: delivered, undelivered, last status", s.handleMockDeliveries},
@@ -190,32 +192,6 @@ func (s *Server) handleMockClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ctBare, map[string]string{"now": s.clock.Now().UTC().Format(generator.TimestampLayout)})
-}
-
-func (s *Server) handleMockSnapshot(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.snapshots = append(s.snapshots, s.save())
-	writeJSON(w, http.StatusCreated, ctBare, map[string]int{"id": len(s.snapshots) - 1})
-}
-
-func (s *Server) handleMockRestore(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.Atoi(varsOf(r)["id"])
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil || id < 0 || id >= len(s.snapshots) {
-		writeError(w, notFound("Snapshot", varsOf(r)["id"]))
-		return
-	}
-	s.load(s.snapshots[id])
-	noContent(w, ctBare)
-}
-
-func (s *Server) handleMockReset(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.load(s.snapshots[0])
-	noContent(w, ctBare)
 }
 
 type mockWorkspace struct {

@@ -107,12 +107,18 @@ func (s *Server) runPlayer(ctx context.Context, p *player) {
 		default:
 			p.next = s.clock.Now().Add(wait)
 		}
+		// The wait starts before the lock is let go: a clock jump made by
+		// whoever saw p.next then always wakes it.
+		var due <-chan time.Time
+		if !done {
+			due = s.clock.After(wait)
+		}
 		s.mu.Unlock()
 		if done {
 			return
 		}
 		select {
-		case <-s.clock.After(wait):
+		case <-due:
 		case <-ctx.Done():
 			return
 		}

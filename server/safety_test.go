@@ -117,3 +117,57 @@ func TestDataStream_Destinations(t *testing.T) {
 		t.Errorf("after a refused PATCH: %s", b)
 	}
 }
+
+// TestQueryCaps: a sort names each field once, q holds at most 16
+// criteria of at most 6 values, and the query string at most 8 KB, so the
+// work of a list request and the headers that echo it stay bounded.
+func TestQueryCaps(t *testing.T) {
+	m := mustOpen(t)
+	for _, tc := range []struct {
+		path, want string
+		status     int
+	}{
+		{"/api/v1/event?sort=endpoint,-endpoint", "Sort criteria endpoint is given twice", 422},
+		{"/api/v1/sim?sort=status,status", "Sort criteria status is given twice", 422},
+		{"/api/v1/event?q=" + strings.TrimSuffix(strings.Repeat("type:8,", 17), ","), "at most 16", 422},
+		{"/api/v1/sim?q=" + strings.TrimSuffix(strings.Repeat("status:1,", 17), ","), "at most 16", 422},
+		{"/api/v1/sim?q=status:1|1|1|1|1|1|1", "Search criteria status:1|1|1|1|1|1|1 is invalid", 422},
+		{"/api/v1/event?sort=" + strings.Repeat("x", server.MaxQueryBytes), "query string is too long", 414},
+	} {
+		res, b := m.call("GET", tc.path, m.token, nil)
+		if res.StatusCode != tc.status || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%.60s: %d %s, want %d %q", tc.path, res.StatusCode, b, tc.status, tc.want)
+		}
+		if n := len(res.Header.Get("X-Sort")) + len(res.Header.Get("X-Filter")) + len(res.Header.Get("Link")); n > 0 {
+			t.Errorf("%.60s: a refused request echoes %d bytes of headers", tc.path, n)
+		}
+	}
+	m.api("GET", "/api/v1/sim?q=status:1|2|3&sort=-status,id", nil, 200)
+}
+
+// TestSnapshots_ListDeleteEvict: snapshots are listed and deleted; past
+// MaxSnapshots the oldest is evicted, and restoring it says so; the state
+// at start stays.
+func TestSnapshots_ListDeleteEvict(t *testing.T) {
+	m := mustOpen(t)
+	for range server.MaxSnapshots + 1 {
+		m.api("POST", "/mock/snapshots", nil, 201)
+	}
+	var list []struct{ ID, Events int }
+	json.Unmarshal(m.api("GET", "/mock/snapshots", nil, 200), &list)
+	if len(list) != server.MaxSnapshots+1 || list[0].ID != 0 || list[1].ID != 2 || list[len(list)-1].ID != server.MaxSnapshots+1 || list[1].Events != m.srv.Log().Len() {
+		t.Fatalf("snapshots %+v", list)
+	}
+	if res, b := m.call("POST", "/mock/snapshots/1/restore", "", nil); res.StatusCode != 404 || !strings.Contains(string(b), "Snapshot 1 was evicted") {
+		t.Errorf("restore of the evicted: %d %s", res.StatusCode, b)
+	}
+	m.api("DELETE", "/mock/snapshots/5", nil, 204)
+	m.api("POST", "/mock/snapshots/5/restore", nil, 404)
+	m.api("DELETE", "/mock/snapshots/0", nil, 422)
+	m.api("POST", "/mock/snapshots/2/restore", nil, 204)
+	m.api("POST", "/mock/reset", nil, 204)
+	json.Unmarshal(m.api("GET", "/mock/snapshots", nil, 200), &list)
+	if len(list) != server.MaxSnapshots {
+		t.Errorf("%d snapshots after one was deleted, want %d", len(list), server.MaxSnapshots)
+	}
+}

@@ -36,6 +36,8 @@ const (
 	DefaultAddr     = "127.0.0.1:8080"
 	DefaultPassword = "emnify-mock"
 	MaxBodyBytes    = 1 << 20
+	MaxHeaderBytes  = 64 << 10 // request line and headers
+	MaxQueryBytes   = 8 << 10  // the query string: its work and its echo in X-Sort, X-Filter and Link
 	ShutdownTimeout = 5 * time.Second
 )
 
@@ -87,7 +89,7 @@ type Server struct {
 	password string
 	logger   *log.Logger
 
-	snapshots []*state // [0] is the state at start
+	snapshots snapshots
 	limits    *limiter // nil: no rate limits and no throttle
 	maxEvents int      // a scenario's budget
 	control   string   // the control API's token; "" for none
@@ -135,7 +137,7 @@ func New(o Options) (*Server, error) {
 	history := slices.Clone(o.History)
 	slices.SortStableFunc(history, func(a, b generator.Event) int { return cmp.Compare(a.ID, b.ID) })
 	s.log.Append(history...)
-	s.snapshots = []*state{s.save()}
+	s.snapshots.start = &snapshot{taken: s.clock.Now(), events: s.log.Len(), st: s.save()}
 	s.router = s.routes()
 	return s, nil
 }
@@ -227,6 +229,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 		}()
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if len(r.URL.RawQuery) > MaxQueryBytes {
+			writeError(w, &apiError{status: http.StatusRequestURITooLong, Code: 1000, Token: "BadRequest",
+				Message: fmt.Sprintf("The query string is too long (more than %d bytes)", MaxQueryBytes)})
+			return
+		}
 		if s.limits != nil && s.limits.enforce && strings.HasPrefix(r.URL.Path, "/api/") && !s.allowIP(r) {
 			writeError(w, errTooManyRequests)
 			return
@@ -247,7 +254,11 @@ func (s *Server) Open(addr string) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s.ln = ln
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.logger}
+	// No WriteTimeout: /mock/events?follow=true streams for as long as its
+	// client stays. A body must arrive within ReadTimeout; an idle
+	// keep-alive connection is closed after IdleTimeout.
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: MaxHeaderBytes, ErrorLog: s.logger}
 	go s.http.Serve(ln)
 	return nil
 }
