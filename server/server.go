@@ -138,7 +138,7 @@ func New(o Options) (*Server, error) {
 	slices.SortStableFunc(history, func(a, b generator.Event) int { return cmp.Compare(a.ID, b.ID) })
 	s.log.Append(history...)
 	s.snapshots.start = &snapshot{taken: s.clock.Now(), events: s.log.Len(), st: s.save()}
-	s.router = s.routes()
+	s.router = s.guard(s.routes())
 	return s, nil
 }
 
@@ -166,7 +166,7 @@ func (s *Server) AppTokens() []string {
 	return out
 }
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: "No route for " + r.Method + " " + r.URL.Path})
@@ -215,7 +215,7 @@ func (s *Server) routes() http.Handler {
 	s.streamRoutes(v2)
 
 	s.mockRoutes(r.PathPrefix("/mock").Subrouter())
-	return s.guard(r)
+	return r
 }
 
 // guard limits request bodies and turns a panic into a 500, so one bad
