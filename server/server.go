@@ -138,7 +138,7 @@ func New(o Options) (*Server, error) {
 	slices.SortStableFunc(history, func(a, b generator.Event) int { return cmp.Compare(a.ID, b.ID) })
 	s.log.Append(history...)
 	s.snapshots.start = &snapshot{taken: s.clock.Now(), events: s.log.Len(), st: s.save()}
-	s.router = s.guard(s.routes())
+	s.router = s.guard(s.gateway(s.limited(s.routes())))
 	return s, nil
 }
 
@@ -167,7 +167,7 @@ func (s *Server) AppTokens() []string {
 }
 
 func (s *Server) routes() *mux.Router {
-	r := mux.NewRouter()
+	r := mux.NewRouter().SkipClean(true) // the gateway collapses slashes; nothing redirects
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: "No route for " + r.Method + " " + r.URL.Path})
 	})
@@ -229,6 +229,14 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 		}()
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limited refuses a query string over the limit, and past emnify's per-IP
+// rate limits when they are on.
+func (s *Server) limited(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.URL.RawQuery) > MaxQueryBytes {
 			writeError(w, &apiError{status: http.StatusRequestURITooLong, Code: 1000, Token: "BadRequest",
 				Message: fmt.Sprintf("The query string is too long (more than %d bytes)", MaxQueryBytes)})

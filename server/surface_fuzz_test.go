@@ -8,10 +8,12 @@ import (
 	"hash/fnv"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +99,8 @@ func (ft *fuzzTarget) fingerprint() string {
 		}
 	}
 	s.streams.mu.Lock()
-	for id, st := range s.streams.streams {
+	for _, id := range slices.Sorted(maps.Keys(s.streams.streams)) {
+		st := s.streams.streams[id]
 		st.mu.Lock() // not its status: delivery changes that on its own
 		fmt.Fprint(h, id, st.Name, st.URL, st.Method, st.Headers, st.Types, st.AlertOnly, ";")
 		st.mu.Unlock()
@@ -185,7 +188,7 @@ func FuzzHTTPSurface(f *testing.F) {
 	f.Add("GET", "/api/v1/event", "sort=endpoint,-endpoint&q=type:8|9,alert:true&page=2&per_page=7", []byte(nil), true)
 	n := 0
 	f.Fuzz(func(t *testing.T, method, target, query string, body []byte, auth bool) {
-		if method == "" || strings.ContainsAny(method, " \t\r\n") || !strings.HasPrefix(target, "/") {
+		if method == "" || strings.Trim(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" || !strings.HasPrefix(target, "/") {
 			return // not a request a client can send
 		}
 		ft.check(t, &n, method, target, query, body, auth)
