@@ -271,10 +271,15 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 		invalid(err.Error())
 		return
 	}
-	if b.Status != nil && b.Status.ID != nil && int(*b.Status.ID) == streamPaused {
-		st.status = streamPaused
-	} else {
-		st.status = streamRunning
+	st.status = streamRunning
+	if b.Status != nil && b.Status.ID != nil {
+		switch id := int(*b.Status.ID); id {
+		case streamRunning, streamPaused:
+			st.status = id
+		default:
+			invalid(fmt.Sprintf("status must be 1 (Running) or 2 (Paused), got %d", id))
+			return
+		}
 	}
 	// Under the state's lock: a snapshot sees the stream whole or not at
 	// all, and its position is the log's at once.
@@ -328,6 +333,9 @@ func (st *stream) addFilter(raw json.RawMessage, depth int, budget *int) error {
 	}
 	switch f.Field {
 	case "":
+		if f.Or == nil || f.Value != nil {
+			return fmt.Errorf("filter %s: a filter is {\"field\":...,\"value\":...} or {\"or\":[...]}", raw)
+		}
 		return nil
 	case "event_type_id":
 		var ids []int

@@ -80,9 +80,9 @@ func (s *Server) handleEndpoint(w http.ResponseWriter, r *http.Request) {
 // endpointBody is the body of POST and PATCH /endpoint. Pointers tell
 // absent keys from present ones; PATCH takes any subset.
 type endpointBody struct {
-	Name           *string         `json:"name"`
-	Tags           json.RawMessage `json:"tags"`
-	Status         *statusRef      `json:"status"`
+	Name           *string        `json:"name"`
+	Tags           optionalString `json:"tags"`
+	Status         *statusRef     `json:"status"`
 	ServiceProfile *struct {
 		ID int64 `json:"id"`
 	} `json:"service_profile"`
@@ -122,15 +122,19 @@ func profiles(ws *generator.Workspace, b *endpointBody, what string) (svc, tarif
 	return svc, tariff, nil
 }
 
-func tagsOf(raw json.RawMessage) (*string, bool) {
-	if raw == nil {
-		return nil, false
+// optionalString is a field that may be absent, null or a string:
+// absent leaves it, null clears it. Any other type is refused.
+type optionalString struct {
+	set   bool
+	value *string
+}
+
+func (o *optionalString) UnmarshalJSON(b []byte) error {
+	o.set = true
+	if err := json.Unmarshal(b, &o.value); err != nil {
+		return fmt.Errorf("%w: a string or null, got %s", errBadValue, b)
 	}
-	var t *string
-	if json.Unmarshal(raw, &t) != nil {
-		return nil, false
-	}
-	return t, true
+	return nil
 }
 
 // handleCreateEndpoint answers 201 with an empty body and Location, as
@@ -171,7 +175,7 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		if b.Name != nil {
 			spec.Name = *b.Name
 		}
-		spec.Tags, _ = tagsOf(b.Tags)
+		spec.Tags = b.Tags.value
 		if b.IMEI != nil {
 			spec.IMEI = *b.IMEI
 		}
@@ -193,8 +197,8 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 			spec.SIM = sim
 			spec.ActivateSIM = spec.Status == generator.EndpointEnabled && (b.SIM.Activate == nil || *b.SIM.Activate)
 			if b.SIM.Status != nil && b.SIM.Status.ID != nil {
-				spec.FactoryTest = *b.SIM.Status.ID == float64(generator.SIMFactoryTest)
-				spec.ActivateSIM = *b.SIM.Status.ID == float64(generator.SIMActivated)
+				spec.FactoryTest = *b.SIM.Status.ID == refID(generator.SIMFactoryTest)
+				spec.ActivateSIM = *b.SIM.Status.ID == refID(generator.SIMActivated)
 			}
 		}
 		ep, events, err := s.world.Platform.CreateEndpoint(c.actor(), c.ws, spec)
@@ -255,8 +259,8 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 			patch.SIM = &sim
 		}
 		patch.EndpointUpdate = generator.EndpointUpdate{Name: b.Name, IMEI: b.IMEI, IMEILock: b.IMEILock, ServiceProfile: svc, TariffProfile: tariff}
-		if t, ok := tagsOf(b.Tags); ok {
-			patch.Tags = &t
+		if b.Tags.set {
+			patch.Tags = &b.Tags.value
 		}
 		return s.world.Platform.PatchEndpoint(c.actor(), ep, patch)
 	})
@@ -265,9 +269,9 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 
 // endpointStatus checks a status id from a body: the API refuses ids
 // the platform does not have with its 422 body, before anything changes.
-func endpointStatus(id float64, what string) (generator.EndpointStatus, *apiError) {
+func endpointStatus(id refID, what string) (generator.EndpointStatus, *apiError) {
 	st := generator.EndpointStatus(id)
-	if float64(st) != id || !st.Valid() || st == generator.EndpointDeleted {
+	if refID(st) != id || !st.Valid() || st == generator.EndpointDeleted {
 		return 0, validation(what+" validation error", apiError{Code: 1403, Token: "InvalidFormat",
 			Message: fmt.Sprintf("Endpoint - status.id %v is invalid; expected 0 (Enabled) or 1 (Disabled).", id)})
 	}
@@ -320,6 +324,16 @@ func (s *Server) handleResetConnectivity(w http.ResponseWriter, r *http.Request)
 	}
 	_, loc := body["location"]
 	_, pdp := body["pdp_context"]
+	for k, v := range body {
+		switch {
+		case k != "location" && k != "pdp_context":
+			writeError(w, validation("Request validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%q is not a field this request can set", k)}))
+			return
+		case string(v) != "null": // a reset clears; no other value is documented
+			writeError(w, validation("Request validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: k + " must be null: a reset clears it"}))
+			return
+		}
+	}
 	if !loc && !pdp {
 		writeError(w, validation("Reset connectivity validation error", apiError{Code: 1402, Token: "Required", Message: "location or pdp_context is required."}))
 		return

@@ -1,0 +1,85 @@
+package server_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+// TestStrictBodies: a body the mock cannot apply whole is refused with
+// emnify's error body and changes nothing: data after the JSON, a second
+// document, ids that are not whole numbers, values of the wrong type,
+// fields it cannot set, null bodies, out-of-range statuses, empty filters.
+func TestStrictBodies(t *testing.T) {
+	m := mustOpen(t)
+	var activated, issued *generator.SIM
+	for _, s := range m.acme().SIMs() {
+		switch {
+		case s.Status == generator.SIMActivated && activated == nil:
+			activated = s
+		case s.Status == generator.SIMIssued && s.Endpoint == nil && issued == nil:
+			issued = s
+		}
+	}
+	ep := m.acme().Endpoints()[0]
+	var bic string
+	for _, b := range m.acme().Batches() {
+		if !b.Registered {
+			bic = b.BIC
+		}
+	}
+	sim := fmt.Sprintf("/api/v1/sim/%d", activated.ID)
+	endpoint := fmt.Sprintf("/api/v1/endpoint/%d", ep.ID)
+	stream := func(extra string) string {
+		return `{"destination":{"connection_type":"RestAPI","credentials":{"url":"http://127.0.0.1:1/h"}}` + extra + `}`
+	}
+	start := m.srv.Log().Len()
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"PATCH", sim, `{"status":{"id":2}}xyz`, 400, "data after the JSON value"},
+		{"PATCH", sim, `{"status":{"id":2}} {"status":{"id":2}}`, 400, "data after the JSON value"},
+		{"PATCH", sim, `{"status":{"id":2.5}}`, 422, "an id must be a whole number, got 2.5"},
+		{"PATCH", sim, `{"status":{"id":"2"}}`, 422, "an id must be a whole number"},
+		{"PATCH", sim, `{"status":{"id":2},"customer_org":{"id":1}}`, 422, `\"customer_org\" is not a field this request can set`},
+		{"PATCH", sim, `null`, 422, "not null"},
+		{"PATCH", endpoint, `{"tags":5}`, 422, "a string or null, got 5"},
+		{"PATCH", endpoint, `{"name":7}`, 422, "name must be a string"},
+		{"PATCH", endpoint, `{"status":{"id":1.5}}`, 422, "whole number"},
+		{"PATCH", endpoint, `{"created":"2020-01-01"}`, 422, `\"created\" is not a field`},
+		{"PATCH", endpoint + "/connectivity", `{"location":null,"reboot":true}`, 422, `\"reboot\" is not a field`},
+		{"PATCH", "/api/v1/sim_batch/bic/" + bic, `null`, 422, "not null"},
+		{"POST", "/api/v2/data_stream", stream(`,"status":{"id":-1}`), 422, "status must be 1 (Running) or 2 (Paused), got -1"},
+		{"POST", "/api/v2/data_stream", stream(`,"status":{"id":9223372036854775808}`), 422, "whole number"},
+		{"POST", "/api/v2/data_stream", stream(`,"filters":[{"field":""}]`), 422, "a filter is"},
+		{"POST", "/api/v2/data_stream", stream(`,"filters":[null]`), 422, "a filter is"},
+	} {
+		res, b := m.call(tc.method, tc.path, m.token, tc.body)
+		if res.StatusCode != tc.status || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%s %s %s: %d %s, want %d %q", tc.method, tc.path, tc.body, res.StatusCode, b, tc.status, tc.want)
+		}
+	}
+	if m.srv.Log().Len() != start || activated.Status != generator.SIMActivated || ep.Tags != nil && *ep.Tags == "5" {
+		t.Errorf("refused bodies changed something: log %d → %d, SIM %s", start, m.srv.Log().Len(), activated.Status)
+	}
+	if b := m.api("GET", "/api/v2/data_stream", nil, 200); string(b) != "[]" {
+		t.Errorf("refused streams were made: %s", b)
+	}
+	// The official SDK's bodies: a status with its description, an id 1.0.
+	m.api("PATCH", endpoint, `{"status":{"id":1.0,"description":"Disabled"}}`, 204)
+	// A SIM PATCH to the status it has: 204, no event (the SDK's
+	// change_status PATCHes the SIM every time).
+	before := m.srv.Log().Len()
+	m.api("PATCH", sim, `{"status":{"id":1,"description":"Activated"}}`, 204)
+	if m.srv.Log().Len() != before {
+		t.Errorf("a PATCH to the SIM's own status appended %d events", m.srv.Log().Len()-before)
+	}
+	m.api("PATCH", sim, `{"status":{"id":2,"description":"Suspended"}}`, 204)
+	if m.srv.Log().Len() != before+1 {
+		t.Errorf("suspension appended %d events, want 1", m.srv.Log().Len()-before)
+	}
+}
