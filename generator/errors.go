@@ -14,6 +14,8 @@ const (
 	Invalid
 	// NotFound: a referenced entity does not exist (404).
 	NotFound
+	// Duplicated: what the action would add is there already (409).
+	Duplicated
 )
 
 // Error is the platform refusing an action. It says what and why, as in

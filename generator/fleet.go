@@ -113,6 +113,11 @@ type Endpoint struct {
 	Workspace                     *Workspace
 	Created                       time.Time
 	LastUpdated                   time.Time
+	// Blacklist holds the ids of operators the device may not use, in id
+	// order; SMS the messages sent to it through the API, oldest first.
+	// Both are replaced, never changed in place: copies share them.
+	Blacklist []int64
+	SMS       []*SMS
 }
 
 // Batch is a batch of SIMs that a workspace registers with its batch

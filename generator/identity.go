@@ -48,6 +48,7 @@ type Identities struct {
 	imeiAdd       uint64 // so TAC k/1e6 and serial k%1e6 never repeat
 
 	simID, imsiID, endpointID, orgID, userID, batchID, tokenID, spaceID, profileID int64
+	smsID                                                                          int64
 }
 
 // NewIdentities returns identities drawn from the seed.
@@ -71,6 +72,7 @@ func NewIdentities(seed uint64) *Identities {
 	id.tokenID = int64(1_000 + f.IntN(8_000))
 	id.spaceID = int64(10_000 + f.IntN(80_000))
 	id.profileID = int64(400_000 + f.IntN(150_000))
+	id.smsID = 19_649_000 // recorded magnitude; not drawn, so the draws above stay as they were
 	return id
 }
 
@@ -127,6 +129,9 @@ func (id *Identities) BatchID() int64 { id.batchID++; return id.batchID }
 
 // TokenID returns the next application-token id.
 func (id *Identities) TokenID() int64 { id.tokenID++; return id.tokenID }
+
+// SMSID returns the next SMS id.
+func (id *Identities) SMSID() int64 { id.smsID++; return id.smsID }
 
 // SpaceID returns the next IP address space id.
 func (id *Identities) SpaceID() int64 { id.spaceID++; return id.spaceID }

@@ -109,6 +109,7 @@ var eventsPer = map[Action]int64{
 	ActEnable:         1, ActDisable: 1, ActAssign: 1, ActRelease: 1, ActResetConnectivity: 1,
 	ActDeleteEndpoint: 0,
 	ActMigrate:        3, // release (auto-detach), then the two halves
+	ActSendSMS:        1, // Policy Control's activation at the factory-test threshold
 }
 
 func (b *bounder) step(s *Step, times int64) {

@@ -90,6 +90,7 @@ const (
 	ActResetConnectivity
 	ActDeleteEndpoint
 	ActMigrate
+	ActSendSMS
 )
 
 // Actions maps the actions' names, as scenarios spell them, to actions.
@@ -98,7 +99,7 @@ var Actions = map[string]Action{
 	"activate": ActActivate, "suspend": ActSuspend, "delete": ActDelete,
 	"create-endpoint": ActCreateEndpoint, "enable": ActEnable, "disable": ActDisable,
 	"assign": ActAssign, "release": ActRelease, "reset-connectivity": ActResetConnectivity,
-	"delete-endpoint": ActDeleteEndpoint, "migrate": ActMigrate,
+	"delete-endpoint": ActDeleteEndpoint, "migrate": ActMigrate, "send-sms": ActSendSMS,
 }
 
 // String returns the action's scenario name.
@@ -139,6 +140,7 @@ type Step struct {
 
 	Data        int64               // report-usage: bytes
 	SMS         int                 // report-usage
+	Payload     string              // send-sms
 	Status      generator.SIMStatus // register: what the SIMs become
 	To          string              // migrate: target workspace key
 	AutoDetach  bool                // migrate

@@ -407,6 +407,7 @@ var expects = map[Action]string{
 	ActResetConnectivity: "an endpoint that exists",
 	ActDeleteEndpoint:    "an endpoint without SIM (release it first)",
 	ActMigrate:           "SIMs of one workspace, by a user, with auto-detach: true for SIMs in endpoints",
+	ActSendSMS:           "an endpoint that holds a SIM",
 }
 
 // act performs a leaf step on each selected member.

@@ -197,6 +197,10 @@ func (r *run) memberCalls(s *Step) ([]call, error) {
 			ActDeleteEndpoint: func(_ generator.Actor, ep *generator.Endpoint) ([]generator.Event, error) {
 				return nil, r.p.DeleteEndpoint(ep)
 			},
+			ActSendSMS: func(_ generator.Actor, ep *generator.Endpoint) ([]generator.Event, error) {
+				_, events, err := r.p.SendSMS(ep, s.Payload)
+				return events, err
+			},
 		}[s.Action]
 		if op == nil {
 			return nil, fmt.Errorf("unknown action %d", s.Action)

@@ -30,5 +30,5 @@ steps:
 	// Output:
 	// 08:00 9 Status of SIM changed from 'Activated' to 'Suspended'
 	// 16:00 8 Status of SIM changed from 'Suspended' to 'Activated'
-	// typo.yaml:5:10: unknown action "suspnd"; expected one of activate, assign, create-endpoint, delete, delete-endpoint, disable, enable, factory-test, migrate, register, release, report-usage, reset-connectivity, suspend
+	// typo.yaml:5:10: unknown action "suspnd"; expected one of activate, assign, create-endpoint, delete, delete-endpoint, disable, enable, factory-test, migrate, register, release, report-usage, reset-connectivity, send-sms, suspend
 }

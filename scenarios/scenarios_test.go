@@ -50,6 +50,7 @@ func TestLibrary(t *testing.T) {
 		user  string // "yes": API events name a user, "no": by token, "": mixed
 	}{
 		{"factory-test-activation", strings.Repeat("45 ", 10) + strings.TrimSpace(strings.Repeat("8 ", 10)), nil, "yes"},
+		{"factory-test-sms", strings.Repeat("45 ", 5) + strings.TrimSpace(strings.Repeat("8 ", 5)), nil, ""},
 		{"onboarding", "48 51 51 51 51 51 8 8 8 8 8 42 42 42 42 42", nil, "yes"},
 		{"onboarding-app-token", "48 51 51 51 51 51 8 8 8 8 8 42 42 42 42 42", nil, "no"},
 		{"suspend-resume", "9 9 9 43 43 43 42 42 42 8 8 8", nil, "yes"},
@@ -100,8 +101,8 @@ func TestLibrary_EveryBuiltinIsTested(t *testing.T) {
 			t.Errorf("%s: description %q is too short to help", name, sc.Description)
 		}
 	}
-	if got := len(scenarios.Names()); got != 10 {
-		t.Errorf("%d built-ins; TestLibrary covers 10, add the new one there", got)
+	if got := len(scenarios.Names()); got != 11 {
+		t.Errorf("%d built-ins; TestLibrary covers 11, add the new one there", got)
 	}
 }
 

@@ -22,6 +22,7 @@ var (
 		"status":       {plan.ActRegister},
 		"data":         {plan.ActReportUsage},
 		"sms":          {plan.ActReportUsage},
+		"payload":      {plan.ActSendSMS},
 		"to":           {plan.ActMigrate},
 		"auto-detach":  {plan.ActMigrate},
 		"sims":         {plan.ActAssign},
@@ -296,6 +297,14 @@ func (p *scenarioParser) action(f fields, s *plan.Step) error {
 			if s.SMS, err = p.integer(n, "sms", 0, 1000); err != nil {
 				return err
 			}
+		}
+	case plan.ActSendSMS:
+		s.Payload = "test"
+		if n := f.get("payload"); n != nil {
+			if n.Kind != yaml.ScalarNode || n.Value == "" || len(n.Value) > generator.MaxSMSPayload {
+				return p.fail(n, fmt.Sprintf("a text of 1 to %d bytes", generator.MaxSMSPayload), "payload is not an SMS text")
+			}
+			s.Payload = n.Value
 		}
 	case plan.ActMigrate:
 		if err := p.require(f, "migrate", "to"); err != nil {

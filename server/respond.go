@@ -80,6 +80,8 @@ func refusal(err error) *apiError {
 		return &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: err.Error()}
 	case generator.Invalid:
 		return validation(err.Error())
+	case generator.Duplicated:
+		return &apiError{status: http.StatusConflict, Code: 1405, Token: "Duplicated", Message: err.Error()}
 	}
 	return &apiError{status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"}
 }

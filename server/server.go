@@ -207,6 +207,8 @@ func (s *Server) routes() *mux.Router {
 	api.HandleFunc("/endpoint/{id}/connectivity", s.handleConnectivity).Methods("GET")
 	api.HandleFunc("/endpoint/{id}/connectivity", s.handleResetConnectivity).Methods("PATCH")
 
+	s.operatorRoutes(api)
+
 	api.HandleFunc("/service_profile", s.handleProfiles(func(w *generator.Workspace) []generator.Profile { return w.ServiceProfiles })).Methods("GET")
 	api.HandleFunc("/tariff_profile", s.handleProfiles(func(w *generator.Workspace) []generator.Profile { return w.TariffProfiles })).Methods("GET")
 

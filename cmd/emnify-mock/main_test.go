@@ -139,7 +139,7 @@ func TestHelp(t *testing.T) {
 
 func TestScenarios_ListShowValidate(t *testing.T) {
 	code, out, _ := runCLI(t, "scenarios", "list")
-	if code != 0 || !strings.Contains(out, "factory-test-activation  ") || strings.Count(out, "\n") != 10 {
+	if code != 0 || !strings.Contains(out, "factory-test-activation  ") || strings.Count(out, "\n") != 11 {
 		t.Fatalf("list: exit %d, output %q", code, out)
 	}
 	code, src, _ := runCLI(t, "scenarios", "show", "migration")

@@ -1,0 +1,217 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/gorilla/mux"
+)
+
+// Operators, the operator blacklist of an endpoint and SMS to it: routes
+// the official SDK calls, shapes and statuses as recorded
+// (test_operator_list, test_*_blacklist_operator*, send_sms_to_device,
+// get_all_device_sms).
+func (s *Server) operatorRoutes(api *mux.Router) {
+	api.HandleFunc("/operator", s.handleOperators).Methods("GET")
+	api.HandleFunc("/endpoint/{id}/operator_blacklist", s.handleBlacklist).Methods("GET")
+	api.HandleFunc("/endpoint/{id}/operator_blacklist/{operator_id}", s.handleBlacklistChange(true)).Methods("PUT")
+	api.HandleFunc("/endpoint/{id}/operator_blacklist/{operator_id}", s.handleBlacklistChange(false)).Methods("DELETE")
+	api.HandleFunc("/endpoint/{id}/sms", s.handleSMSList).Methods("GET")
+	api.HandleFunc("/endpoint/{id}/sms", s.handleSendSMS).Methods("POST")
+	api.HandleFunc("/endpoint/{id}/sms/{sms_id}", s.handleSMS).Methods("GET")
+}
+
+// handleOperators answers the platform's operator list as recorded.
+func (s *Server) handleOperators(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", ctBare)
+	w.Header().Set("Content-Length", strconv.Itoa(len(generator.OperatorsJSON)))
+	w.Write(generator.OperatorsJSON)
+}
+
+// handleBlacklist lists an endpoint's blacklisted operators in the
+// recorded shape (a shorter one than the operator list's).
+func (s *Server) handleBlacklist(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ep, apiErr := s.endpoint(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	out := []*generator.Operator{}
+	for _, id := range ep.Blacklist {
+		out = append(out, generator.OperatorByID(id))
+	}
+	writeJSON(w, http.StatusOK, ctJSON, out)
+}
+
+func (s *Server) handleBlacklistChange(add bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		opID, apiErr := pathID(r, "operator_id")
+		if apiErr != nil {
+			writeError(w, apiErr)
+			return
+		}
+		var epID int64
+		err := s.apply(func() ([]generator.Event, error) {
+			ep, e := s.endpoint(r)
+			if e != nil {
+				return nil, e
+			}
+			epID = ep.ID
+			if add {
+				return nil, s.world.Platform.BlacklistOperator(ep, opID)
+			}
+			return nil, s.world.Platform.UnblacklistOperator(ep, opID)
+		})
+		switch generator.ErrorCode(err) {
+		case generator.Duplicated: // the recorded message
+			writeError(w, &apiError{status: http.StatusConflict, Code: 1405, Token: "Duplicated",
+				Message: fmt.Sprintf("Operator with Id '%d' is already blacklisted on Endpoint with Id '%d'.", opID, epID)})
+		case generator.NotFound: // inferred: emnify's not-found body
+			writeError(w, notFound("Operator", strconv.FormatInt(opID, 10)))
+		default:
+			s.finish(w, err, ctBare)
+		}
+	}
+}
+
+// handleSendSMS sends an SMS: 201, no body, text/html and Location, as
+// recorded. An SMS to a SIM in Factory Test counts towards its test volume;
+// the one that reaches the threshold appends Policy Control's event 8.
+func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Payload       *string `json:"payload"`
+		SourceAddress *string `json:"source_address"`
+	}
+	if apiErr := decode(r, &body); apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	if body.Payload == nil {
+		writeError(w, validation("Send SMS validation error", apiError{Code: 1402, Token: "Required", Message: "SMS - payload is required."}))
+		return
+	}
+	var sent *generator.SMS
+	var epID int64
+	err := s.apply(func() ([]generator.Event, error) {
+		ep, e := s.endpoint(r)
+		if e != nil {
+			return nil, e
+		}
+		epID = ep.ID
+		m, events, err := s.world.Platform.SendSMS(ep, *body.Payload)
+		sent = m
+		if err == nil && body.SourceAddress != nil {
+			m.Source = *body.SourceAddress
+		}
+		return events, err
+	})
+	if err != nil {
+		s.finish(w, err, ctBare)
+		return
+	}
+	w.Header().Set("Location", fmt.Sprintf("%s/api/v1/endpoint/%d/sms/%d", baseURL(r), epID, sent.ID))
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.WriteHeader(http.StatusCreated)
+}
+
+// handleSMSList lists the SMS sent to an endpoint, newest first (recorded).
+func (s *Server) handleSMSList(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ep, apiErr := s.endpoint(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	out := []smsJSON{}
+	for i := len(ep.SMS) - 1; i >= 0; i-- {
+		out = append(out, smsView(ep, ep.SMS[i]))
+	}
+	writeJSON(w, http.StatusOK, ctBare, out)
+}
+
+func (s *Server) handleSMS(w http.ResponseWriter, r *http.Request) {
+	id, apiErr := pathID(r, "sms_id")
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ep, apiErr := s.endpoint(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	for _, m := range ep.SMS {
+		if m.ID == id {
+			writeJSON(w, http.StatusOK, ctBare, smsView(ep, m))
+			return
+		}
+	}
+	writeError(w, notFound("SMS", strconv.FormatInt(id, 10)))
+}
+
+// smsJSON is an SMS in the recorded shape and key order. The mock
+// delivers nothing: every SMS shows the one status recorded, EXPIRED,
+// with the recorded day of validity; the delivery fields are those of the
+// recording (inferred for a device that never answers).
+type smsJSON struct {
+	DLRStatusID         string  `json:"dlr_status_id"`
+	OrganisationID      string  `json:"organisation_id"`
+	SubmitDate          string  `json:"submit_date"`
+	DeliveryDate        string  `json:"delivery_date"`
+	ExpiryDate          string  `json:"expiry_date"`
+	FinalDate           string  `json:"final_date"`
+	RetryDate           string  `json:"retry_date"`
+	LastDeliveryAttempt string  `json:"last_delivery_attempt"`
+	RetryCount          string  `json:"retry_count"`
+	GSMMapError         *string `json:"gsm_map_error"`
+	DCS                 string  `json:"dcs"`
+	PID                 string  `json:"pid"`
+	SourceAddress       string  `json:"source_address"`
+	EndpointID          string  `json:"endpoint_id"`
+	SIMID               string  `json:"sim_id"`
+	ICCID               string  `json:"iccid"`
+	CalledPartyPrefix   *string `json:"called_party_prefix"`
+	MSISDN              string  `json:"msisdn"`
+	IMSI                string  `json:"imsi"`
+	MSC                 *string `json:"msc"`
+	UDH                 string  `json:"udh"`
+	Payload             string  `json:"payload"`
+	RegisteredDelivery  string  `json:"registered_delivery"`
+	SMPPBindID          *string `json:"smpp_bind_id"`
+	P2PExt              int     `json:"p2p_ext"`
+	SMPPDLRBindID       *string `json:"smpp_dlr_bind_id"`
+	ID                  int64   `json:"id"`
+	Status              idDesc  `json:"status"`
+	SMSType             idDesc  `json:"sms_type"`
+	SourceAddressType   idDesc  `json:"source_address_type"`
+	ESMEInterfaceType   idDesc  `json:"esme_interface_type"`
+}
+
+// idDesc is a lookup written description first, as the SMS records are.
+type idDesc struct {
+	Description string `json:"description"`
+	ID          int    `json:"id"`
+}
+
+func smsView(ep *generator.Endpoint, m *generator.SMS) smsJSON {
+	expiry := m.Submitted.Add(24 * time.Hour)
+	source := m.Source
+	if source == "" {
+		source = "EMnify" // recorded
+	}
+	return smsJSON{DLRStatusID: "4", OrganisationID: strconv.FormatInt(m.Org, 10),
+		SubmitDate: resourceTime(m.Submitted), DeliveryDate: resourceTime(m.Submitted), ExpiryDate: resourceTime(expiry), FinalDate: resourceTime(expiry),
+		RetryDate: resourceTime(expiry), LastDeliveryAttempt: resourceTime(expiry), RetryCount: "0", DCS: "0", PID: "0",
+		SourceAddress: source, EndpointID: strconv.FormatInt(ep.ID, 10), SIMID: strconv.FormatInt(m.SIMID, 10),
+		ICCID: m.ICCID, MSISDN: m.MSISDN, Payload: m.Payload, RegisteredDelivery: "0", ID: m.ID,
+		Status: idDesc{"EXPIRED", 6}, SMSType: idDesc{"MT", 1}, SourceAddressType: idDesc{"Alphanumeric", 208},
+		ESMEInterfaceType: idDesc{"RestAPI", 1}}
+}
