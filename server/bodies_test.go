@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -81,5 +83,48 @@ func TestStrictBodies(t *testing.T) {
 	m.api("PATCH", sim, `{"status":{"id":2,"description":"Suspended"}}`, 204)
 	if m.srv.Log().Len() != before+1 {
 		t.Errorf("suspension appended %d events, want 1", m.srv.Log().Len()-before)
+	}
+}
+
+// TestListFilters_Documented: every q and sort field emnify documents for
+// the SIM and endpoint lists is taken (emnify-api.md §3), and filters what
+// it says.
+func TestListFilters_Documented(t *testing.T) {
+	m := mustOpen(t)
+	ws := m.acme()
+	ep := ws.Endpoints()[0]
+	count := func(path string) int {
+		var items []map[string]any
+		if err := json.Unmarshal(m.api("GET", path, nil, 200), &items); err != nil {
+			t.Fatal(err)
+		}
+		return len(items)
+	}
+	all := len(ws.SIMs())
+	for q, want := range map[string]int{
+		fmt.Sprintf("customer_org:%d", ws.ID): all, "customer_org:1": 0,
+		"issuer_org:2": all, "reseller_org:2": 0, "model:4": all, "eid:1": 0, "satellite_capable:false": all,
+		"production_date:" + ws.SIMs()[0].ProductionDate.UTC().Format("2006-01-02T15:04:05"): 1,
+		"msisdn:" + ws.SIMs()[0].MSISDN: 1,
+	} {
+		if got := count("/api/v1/sim?q=" + url.QueryEscape(q)); got != want {
+			t.Errorf("sim q=%s: %d SIMs, want %d", q, got, want)
+		}
+	}
+	for _, sort := range []string{"customer_org", "-issuer_org", "reseller_org", "production_date", "model", "eid", "-endpoint"} {
+		m.api("GET", "/api/v1/sim?sort="+sort, nil, 200)
+	}
+	for q, want := range map[string]int{
+		fmt.Sprintf("service_profile:%d", ep.ServiceProfile.ID): -1, fmt.Sprintf("tariff_profile:%d", ep.TariffProfile.ID): -1,
+		"created:" + ep.Created.UTC().Format("2006-01-02"): -1, "last_updated:2000-01-01": 0,
+		"iccid_with_luhn:" + ep.SIM.ICCIDWithLuhn(): 1, "eid:x": 0, "service_profile:1": 0,
+	} {
+		got := count("/api/v1/endpoint?q=" + url.QueryEscape(q))
+		if want < 0 && got == 0 || want >= 0 && got != want {
+			t.Errorf("endpoint q=%s: %d endpoints, want %d (-1: some)", q, got, want)
+		}
+	}
+	for _, sort := range []string{"created", "-last_updated", "service_profile", "-tariff_profile", "eid"} {
+		m.api("GET", "/api/v1/endpoint?sort="+sort, nil, 200)
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/emnify-mock/emnify-mock/generator"
 )
 
-// Endpoint list paging (emnify-api.md §1.3): default and maximum 1000.
+// Endpoint list paging (emnify-api.md §1.3): default and maximum 1000. The
+// q and sort fields are the documented ones (§3.2); dates filter as on the
+// SIM list (inferred), and the mock's endpoints have no EID.
 var endpointList = listSpec[*generator.Endpoint]{
 	def: 1000, maxPer: 1000,
 	filters: map[string]func(*generator.Endpoint, string) bool{
@@ -26,6 +28,12 @@ var endpointList = listSpec[*generator.Endpoint]{
 		"sim_status": func(e *generator.Endpoint, v string) bool {
 			return e.SIM != nil && strconv.Itoa(int(e.SIM.Status)) == v
 		},
+		"iccid_with_luhn": func(e *generator.Endpoint, v string) bool { return e.SIM != nil && e.SIM.ICCIDWithLuhn() == v },
+		"service_profile": func(e *generator.Endpoint, v string) bool { return strconv.FormatInt(e.ServiceProfile.ID, 10) == v },
+		"tariff_profile":  func(e *generator.Endpoint, v string) bool { return strconv.FormatInt(e.TariffProfile.ID, 10) == v },
+		"created":         func(e *generator.Endpoint, v string) bool { return strings.HasPrefix(resourceTime(e.Created), v) },
+		"last_updated":    func(e *generator.Endpoint, v string) bool { return strings.HasPrefix(resourceTime(e.LastUpdated), v) },
+		"eid":             func(*generator.Endpoint, string) bool { return false },
 	},
 	sorts: map[string]func(a, b *generator.Endpoint) int{
 		"id":           func(a, b *generator.Endpoint) int { return cmp.Compare(a.ID, b.ID) },
@@ -36,6 +44,11 @@ var endpointList = listSpec[*generator.Endpoint]{
 		"tags":         func(a, b *generator.Endpoint) int { return strings.Compare(deref(a.Tags), deref(b.Tags)) },
 		"ip_address":   func(a, b *generator.Endpoint) int { return a.IP.Compare(b.IP) },
 		"imei":         func(a, b *generator.Endpoint) int { return strings.Compare(a.IMEI, b.IMEI) },
+		"eid":          func(a, b *generator.Endpoint) int { return 0 },
+		"service_profile": func(a, b *generator.Endpoint) int {
+			return cmp.Compare(a.ServiceProfile.ID, b.ServiceProfile.ID)
+		},
+		"tariff_profile": func(a, b *generator.Endpoint) int { return cmp.Compare(a.TariffProfile.ID, b.TariffProfile.ID) },
 	},
 }
 

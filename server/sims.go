@@ -11,7 +11,11 @@ import (
 	"github.com/emnify-mock/emnify-mock/generator"
 )
 
-// SIM list paging (emnify-api.md §1.3): default 2000, maximum 2500.
+// SIM list paging (emnify-api.md §1.3): default 2000, maximum 2500. The
+// q and sort fields are the documented ones (§3.1). Inferred: a date
+// filter matches the dates that begin with its value ("2025-01-06" is a
+// day); the mock's SIMs have no reseller and no EID, so those filters
+// match nothing and those sorts keep the id order.
 var simList = listSpec[*generator.SIM]{
 	def: 2000, maxPer: 2500,
 	filters: map[string]func(*generator.SIM, string) bool{
@@ -27,6 +31,13 @@ var simList = listSpec[*generator.SIM]{
 			}
 			return s.Endpoint != nil && strconv.FormatInt(s.Endpoint.ID, 10) == v
 		},
+		"customer_org":      func(s *generator.SIM, v string) bool { return strconv.FormatInt(s.Workspace.ID, 10) == v },
+		"issuer_org":        func(s *generator.SIM, v string) bool { return strconv.FormatInt(issuerOrg.ID, 10) == v },
+		"reseller_org":      func(*generator.SIM, string) bool { return false },
+		"production_date":   func(s *generator.SIM, v string) bool { return strings.HasPrefix(resourceTime(s.ProductionDate), v) },
+		"model":             func(s *generator.SIM, v string) bool { return strconv.Itoa(classicModel.ID) == v },
+		"eid":               func(*generator.SIM, string) bool { return false },
+		"satellite_capable": func(s *generator.SIM, v string) bool { return v == "false" },
 	},
 	sorts: map[string]func(a, b *generator.SIM) int{
 		"id":              func(a, b *generator.SIM) int { return cmp.Compare(a.ID, b.ID) },
@@ -34,6 +45,11 @@ var simList = listSpec[*generator.SIM]{
 		"status":          func(a, b *generator.SIM) int { return cmp.Compare(a.Status, b.Status) },
 		"production_date": func(a, b *generator.SIM) int { return a.ProductionDate.Compare(b.ProductionDate) },
 		"endpoint":        func(a, b *generator.SIM) int { return cmp.Compare(endpointID(a), endpointID(b)) },
+		"customer_org":    func(a, b *generator.SIM) int { return cmp.Compare(a.Workspace.ID, b.Workspace.ID) },
+		"issuer_org":      func(a, b *generator.SIM) int { return 0 }, // one issuer
+		"reseller_org":    func(a, b *generator.SIM) int { return 0 },
+		"eid":             func(a, b *generator.SIM) int { return 0 },
+		"model":           func(a, b *generator.SIM) int { return 0 }, // one model
 	},
 }
 
