@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -54,9 +56,37 @@ type claims struct {
 	Refresh bool   `json:"refresh,omitempty"`
 }
 
+// authAudience is the recorded audience of auth tokens.
+const authAudience = "/api/v1/authentication"
+
 var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS384"}`))
 
-func (s *Server) sign(c claims) string {
+// appClaims are an application token's claims. Real application tokens
+// are JWTs that clients decode to show whose workspace they act on; the
+// names follow the recorded auth tokens' (emnify-api.md §2.2), sub and the
+// audience are inferred. An application token does not expire unless given
+// an expiry date, and the mock gives none.
+type appClaims struct {
+	Sub     string `json:"sub"`
+	Aud     string `json:"aud"`
+	App     int64  `json:"esc.app"`
+	Org     int64  `json:"esc.org"`
+	OrgName string `json:"esc.orgName"`
+	Iss     string `json:"iss"`
+	Iat     int64  `json:"iat"`
+	Jti     string `json:"jti"` // random: two tokens never share a string
+}
+
+// mintAppToken makes an application token for a workspace's token: a JWT
+// signed by the mock, its string the credential a client logs in with.
+func (s *Server) mintAppToken(ws *generator.Workspace, t *generator.AppToken) string {
+	jti := make([]byte, 12)
+	rand.Read(jti)
+	return s.sign(appClaims{Sub: fmt.Sprint(t.ID), Aud: "/api/v1/application_token", App: t.ID, Org: ws.ID, OrgName: ws.Name,
+		Iss: "spc-frontend001@spc-frontend", Iat: s.clock.Now().Unix(), Jti: hex.EncodeToString(jti)})
+}
+
+func (s *Server) sign(c any) string {
 	payload, _ := json.Marshal(c)
 	msg := jwtHeader + "." + base64.RawURLEncoding.EncodeToString(payload)
 	mac := hmac.New(sha512.New384, s.secret)
@@ -131,8 +161,8 @@ func (s *Server) check(tok string) (claims, *apiError) {
 		return c, errInvalidToken
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil || json.Unmarshal(payload, &c) != nil {
-		return c, errInvalidToken
+	if err != nil || json.Unmarshal(payload, &c) != nil || c.Aud != authAudience {
+		return c, errInvalidToken // an application token is no auth token
 	}
 	if s.clock.Now().Unix() >= c.Exp {
 		return c, errTokenExpired
@@ -198,7 +228,7 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
-	c := claims{Aud: "/api/v1/authentication", Iss: "emnify-mock", Iat: now.Unix(), Exp: now.Add(TokenLifetime).Unix()}
+	c := claims{Aud: authAudience, Iss: "emnify-mock", Iat: now.Unix(), Exp: now.Add(TokenLifetime).Unix()}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	switch {

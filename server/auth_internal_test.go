@@ -23,7 +23,7 @@ func TestVerify_CacheIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range maxVerified + 100 {
-		tok := s.sign(claims{Org: 1, Iat: int64(i), Exp: t0.Add(time.Hour).Unix()})
+		tok := s.sign(claims{Aud: authAudience, Org: 1, Iat: int64(i), Exp: t0.Add(time.Hour).Unix()})
 		if _, apiErr := s.verify(tok); apiErr != nil {
 			t.Fatal(apiErr)
 		}
@@ -32,7 +32,7 @@ func TestVerify_CacheIsBounded(t *testing.T) {
 		t.Fatalf("%d tokens cached, want the bound %d", n, maxVerified)
 	}
 	clock.Advance(2 * time.Hour)
-	if _, apiErr := s.verify(s.sign(claims{Org: 1, Exp: t0.Add(3 * time.Hour).Unix()})); apiErr != nil {
+	if _, apiErr := s.verify(s.sign(claims{Aud: authAudience, Org: 1, Exp: t0.Add(3 * time.Hour).Unix()})); apiErr != nil {
 		t.Fatal(apiErr)
 	}
 	if n := s.cached.Load(); n != 1 {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -126,5 +127,37 @@ func TestListFilters_Documented(t *testing.T) {
 	}
 	for _, sort := range []string{"created", "-last_updated", "service_profile", "-tariff_profile", "eid"} {
 		m.api("GET", "/api/v1/endpoint?sort="+sort, nil, 200)
+	}
+}
+
+// TestAppTokens_AreJWTs: the application tokens the mock makes are JWTs
+// whose claims name the workspace, as real ones do; they log in, and are
+// no auth token themselves.
+func TestAppTokens_AreJWTs(t *testing.T) {
+	m := mustOpen(t)
+	var ws []struct {
+		ID        int64    `json:"id"`
+		Name      string   `json:"name"`
+		AppTokens []string `json:"application_tokens"`
+	}
+	json.Unmarshal(m.api("GET", "/mock/workspaces", nil, 200), &ws)
+	minted := ws[1].AppTokens[0] // the second workspace's: the first has the test's literal one
+	parts := strings.Split(minted, ".")
+	if len(parts) != 3 {
+		t.Fatalf("application token %q is not a JWT", minted)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var c map[string]any
+	if err != nil || json.Unmarshal(payload, &c) != nil {
+		t.Fatalf("claims %s: %v", payload, err)
+	}
+	if c["esc.org"] != float64(ws[1].ID) || c["esc.orgName"] != ws[1].Name || c["sub"] == "" || c["esc.app"] == nil {
+		t.Errorf("claims %s, want workspace %d %q", payload, ws[1].ID, ws[1].Name)
+	}
+	if tok := m.login(map[string]string{"application_token": minted}); tok == "" {
+		t.Error("the minted token does not log in")
+	}
+	if res, _ := m.call("GET", "/api/v1/sim", minted, nil); res.StatusCode != 401 {
+		t.Errorf("an application token used as an auth token: %d, want 401", res.StatusCode)
 	}
 }

@@ -126,26 +126,16 @@ func New(o Options) (*Server, error) {
 		s.limits = &limiter{enforce: o.RateLimits, throttle: o.Throttle, buckets: map[string]*rate.Limiter{}, now: s.clock.Now}
 	}
 	first := o.World.Platform.Workspaces()[0]
-	tokens := o.AppTokens
-	if len(tokens) == 0 {
-		tokens = []string{randomToken()}
-	}
-	for i, t := range tokens {
+	for i, t := range o.AppTokens {
 		s.creds.appTokens[t] = credential{org: first.ID, token: first.Tokens[i%len(first.Tokens)].ID}
 	}
-	s.addCredentials() // every other workspace gets a token of its own
+	s.addCredentials() // every workspace without one gets a token of its own
 	history := slices.Clone(o.History)
 	slices.SortStableFunc(history, func(a, b generator.Event) int { return cmp.Compare(a.ID, b.ID) })
 	s.log.Append(history...)
 	s.snapshots.start = &snapshot{taken: s.clock.Now(), events: s.log.Len(), st: s.save()}
 	s.router = s.guard(s.gateway(s.limited(s.routes())))
 	return s, nil
-}
-
-func randomToken() string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return fmt.Sprintf("%x", b)
 }
 
 // Log returns the server's event log.

@@ -71,7 +71,7 @@ func (s *Server) addCredentials() {
 		}
 		for _, t := range ws.Tokens {
 			if !have[t.ID] {
-				s.creds.appTokens[randomToken()] = credential{org: ws.ID, token: t.ID}
+				s.creds.appTokens[s.mintAppToken(ws, t)] = credential{org: ws.ID, token: t.ID}
 			}
 		}
 	}
