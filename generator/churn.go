@@ -68,6 +68,11 @@ func NewChurn(seed uint64, opts ChurnOptions) (*Churn, error) {
 		if err := c.populate(w); err != nil {
 			return nil, fmt.Errorf("set up churn: %w", err)
 		}
+		// The fleet manager, each workspace's first user, is one person
+		// with a role in every workspace: migrations need one.
+		if first := p.workspaces[0]; w != first {
+			p.SamePerson(w.Users[0], first.Users[0])
+		}
 	}
 	return c, nil
 }

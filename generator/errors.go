@@ -16,6 +16,8 @@ const (
 	NotFound
 	// Duplicated: what the action would add is there already (409).
 	Duplicated
+	// Forbidden: the actor may not do this (403).
+	Forbidden
 )
 
 // Error is the platform refusing an action. It says what and why, as in

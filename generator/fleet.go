@@ -60,6 +60,14 @@ type User struct {
 	ID       int64
 	Name     string
 	Username string // e-mail address
+	// Person is who the user is: one person has a user in each workspace
+	// they may act in (the platform's roles in several organisations).
+	Person int64
+}
+
+// MemberOf says whether the user's person has a user in the workspace.
+func (u *User) MemberOf(w *Workspace) bool {
+	return slices.ContainsFunc(w.Users, func(x *User) bool { return x.Person == u.Person })
 }
 
 // Ref returns the user as events name them.

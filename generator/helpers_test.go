@@ -30,6 +30,7 @@ func mustWorld(tb testing.TB, seed uint64) *world {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	p.SamePerson(w2.Users[0], w1.Users[0]) // may migrate from one to the other
 	return &world{p: p, clk: clk, w1: w1, w2: w2, user: generator.ByUser(w1.Users[0]), token: generator.ByToken(w1.Tokens[0])}
 }
 

@@ -58,6 +58,13 @@ func (p *Platform) Migrate(a Actor, m Migration) ([]Event, error) {
 		return nil, refuse(Invalid, "a migration of no SIMs", "start")
 	}
 	source := sims[0].Workspace
+	// The platform needs an admin of both workspaces (emnify-api.md §3.1);
+	// the mock's users have no roles, so being a member is enough.
+	for _, w := range []*Workspace{source, target} {
+		if w != nil && !a.User.MemberOf(w) {
+			return nil, refuse(Forbidden, fmt.Sprintf("user %s has no role in workspace %d", a.User.Username, w.ID), "migrate SIMs between it and another")
+		}
+	}
 	var refused MigrationRefused
 	for i, s := range sims {
 		switch {

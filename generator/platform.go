@@ -117,8 +117,19 @@ func (p *Platform) NewWorkspace(spec WorkspaceSpec) (*Workspace, error) {
 func (p *Platform) AddUser(w *Workspace, first string) *User {
 	name, username := p.IDs.Person(first, w.Name)
 	u := &User{ID: p.IDs.UserID(), Name: name, Username: username}
+	u.Person = u.ID
 	appendTo(p, &w.Users, u)
 	return u
+}
+
+// SamePerson makes a workspace's user the person of a user of another
+// workspace: the same name and login, a user id of its own. The person
+// may then act in both (a migration between them); logging in puts them
+// in the workspace they were first a user of, as on the platform, where
+// switching takes a call of its own.
+func (p *Platform) SamePerson(u, of *User) {
+	Save(p, u)
+	u.Name, u.Username, u.Person = of.Name, of.Username, of.Person
 }
 
 // AddToken gives the workspace an application token with this description.

@@ -63,6 +63,9 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 		}
 		ws = append(ws, w)
 	}
+	// The first users of both workspaces are one person, with a role in
+	// each: only they may migrate SIMs between them.
+	p.SamePerson(ws[1].Users[0], ws[0].Users[0])
 	// Every SIM and endpoint ever made, deleted ones too, so the walk also
 	// tries actions on entities that are gone.
 	var sims []*generator.SIM
@@ -258,8 +261,9 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 			}
 			target := ws[rng.IntN(2)]
 			auto := rng.IntN(2) == 0
-			legal = isUser
 			src := m.sims[group[0].ID].ws
+			member := func(id int64) bool { return actor.User == w.Users[0] || id == w.ID }
+			legal = isUser && member(src) && member(target.ID)
 			for i, g := range group {
 				mg := m.sims[g.ID]
 				if mg.status == 3 || mg.ws != src || mg.ws == target.ID || (mg.ep != 0 && !auto) || slices.Index(group, g) != i {

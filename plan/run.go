@@ -167,7 +167,9 @@ func (r *run) setup() error {
 		// Users and tokens an earlier plan's workspace lacks are added.
 		for _, k := range wp.Users {
 			if r.users[w][k] == nil && r.tokens[w][k] == nil {
-				generator.SetKey(r.p, r.users[w], k, r.p.AddUser(w, k))
+				u := r.p.AddUser(w, k)
+				r.samePerson(u, k, w)
+				generator.SetKey(r.p, r.users[w], k, u)
 			}
 		}
 		for _, k := range wp.Tokens {
@@ -210,6 +212,7 @@ func (r *run) workspace(wp WorkspacePlan) (*generator.Workspace, error) {
 	us, ts := map[string]*generator.User{}, map[string]*generator.AppToken{}
 	for i, k := range users {
 		us[k] = w.Users[i]
+		r.samePerson(w.Users[i], k, w)
 	}
 	for i, k := range tokens {
 		ts[k] = w.Tokens[i]
@@ -217,6 +220,18 @@ func (r *run) workspace(wp WorkspacePlan) (*generator.Workspace, error) {
 	generator.SetKey(r.p, r.users, w, us)
 	generator.SetKey(r.p, r.tokens, w, ts)
 	return w, nil
+}
+
+// samePerson: a user key a plan declares in several workspaces is one
+// person with a user in each, who may act in all of them (migrate between
+// them); the person is the one the key first named.
+func (r *run) samePerson(u *generator.User, key string, w *generator.Workspace) {
+	for _, ws := range r.Platform.Workspaces() {
+		if other := r.users[ws][key]; ws != w && other != nil {
+			r.p.SamePerson(u, other)
+			return
+		}
+	}
 }
 
 func (r *run) provision(w *generator.Workspace, gp GroupPlan) error {

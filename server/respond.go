@@ -80,6 +80,8 @@ func refusal(err error) *apiError {
 		return &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: err.Error()}
 	case generator.Invalid:
 		return validation(err.Error())
+	case generator.Forbidden:
+		return &apiError{status: http.StatusForbidden, Code: 1104, Token: "Forbidden", Message: err.Error()}
 	case generator.Duplicated:
 		return &apiError{status: http.StatusConflict, Code: 1405, Token: "Duplicated", Message: err.Error()}
 	}

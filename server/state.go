@@ -67,7 +67,9 @@ func (s *Server) addCredentials() {
 	}
 	for _, ws := range s.world.Platform.Workspaces() {
 		for _, u := range ws.Users {
-			s.creds.logins[strings.ToLower(u.Username)] = credential{org: ws.ID, user: u.ID}
+			if _, ok := s.creds.logins[strings.ToLower(u.Username)]; !ok { // a person logs in where they were first
+				s.creds.logins[strings.ToLower(u.Username)] = credential{org: ws.ID, user: u.ID}
+			}
 		}
 		for _, t := range ws.Tokens {
 			if !have[t.ID] {

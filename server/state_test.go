@@ -116,14 +116,21 @@ func TestMigration_DryRunIsTheRealVerdict(t *testing.T) {
 	m := mustOpen(t)
 	var ws []struct{ ID int64 }
 	json.Unmarshal(m.api("GET", "/mock/workspaces", nil, 200), &ws)
-	user := m.login(map[string]string{"username": m.acme().Users[0].Username, "password": "emnify-mock"})
+	admin := m.login(map[string]string{"username": m.acme().Users[0].Username, "password": "emnify-mock"}) // acme only
+	sasha := m.login(map[string]string{"username": m.acme().Users[1].Username, "password": "emnify-mock"}) // acme and production
 	sim := m.activated(1)[0]
 	before := m.srv.Log().Len()
 	for _, dry := range []bool{true, false} {
 		body := fmt.Sprintf(`{"target_workspace":{"id":%d},"sims":[{"id":%d},{"id":%d}],"dry_run":%v}`, ws[1].ID, sim, sim, dry)
-		res, b := m.call("POST", "/api/v1/sim/migration/workspace", user, body)
+		res, b := m.call("POST", "/api/v1/sim/migration/workspace", sasha, body)
 		if res.StatusCode != 422 || !strings.Contains(string(b), "listed twice") {
 			t.Errorf("dry_run %v: %d %s", dry, res.StatusCode, b)
+		}
+		// A user with no role in the target workspace may not migrate into it.
+		body = fmt.Sprintf(`{"target_workspace":{"id":%d},"sims":[{"id":%d}],"dry_run":%v}`, ws[1].ID, sim, dry)
+		res, b = m.call("POST", "/api/v1/sim/migration/workspace", admin, body)
+		if res.StatusCode != 403 || !strings.Contains(string(b), `"error_token":"Forbidden"`) || !strings.Contains(string(b), "has no role in workspace") {
+			t.Errorf("dry_run %v by a user of the source only: %d %s", dry, res.StatusCode, b)
 		}
 	}
 	if m.srv.Log().Len() != before {
