@@ -12,11 +12,18 @@ type SMS struct {
 	ID        int64
 	Submitted time.Time
 	Payload   string
-	Source    string // the sender shown; "" for the platform's default
-	SIMID     int64
-	ICCID     string
-	MSISDN    string
-	Org       int64
+	// As the client gave them, shown as given: the sender ("" for the
+	// platform's), its type, the data coding scheme, the user data header
+	// and the expiry ("" for a day after submission).
+	Source     string
+	SourceType *Lookup
+	DCS        int
+	UDH        string
+	Expiry     string
+	SIMID      int64
+	ICCID      string
+	MSISDN     string
+	Org        int64
 }
 
 // Limits of what the API takes: emnify documents none (inferred); these

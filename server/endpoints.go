@@ -244,6 +244,13 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
+	if b.IPAddress != nil {
+		// Moving a device to another address is not modelled: refused,
+		// not dropped.
+		writeError(w, validation("Update endpoint validation error", apiError{Code: 1403, Token: "InvalidFormat",
+			Message: "ip_address cannot be changed by the mock; it is assigned when the endpoint is created"}))
+		return
+	}
 	var patch generator.EndpointPatch
 	if b.Status != nil && b.Status.ID != nil {
 		st, apiErr := endpointStatus(*b.Status.ID, "Update endpoint")

@@ -83,9 +83,14 @@ func (s *Server) handleBlacklistChange(add bool) http.HandlerFunc {
 // recorded. An SMS to a SIM in Factory Test counts towards its test volume;
 // the one that reaches the threshold appends Policy Control's event 8.
 func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
+	// The fields the official SDK's SmsCreateModel may send.
 	var body struct {
-		Payload       *string `json:"payload"`
-		SourceAddress *string `json:"source_address"`
+		Payload           *string           `json:"payload"`
+		SourceAddress     *string           `json:"source_address"`
+		SourceAddressType *generator.Lookup `json:"source_address_type"`
+		ExpiryDate        *string           `json:"expiry_date"`
+		UDH               *string           `json:"udh"`
+		DCS               *int              `json:"dcs"`
 	}
 	if apiErr := decode(r, &body); apiErr != nil {
 		writeError(w, apiErr)
@@ -94,6 +99,12 @@ func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 	if body.Payload == nil {
 		writeError(w, validation("Send SMS validation error", apiError{Code: 1402, Token: "Required", Message: "SMS - payload is required."}))
 		return
+	}
+	if body.ExpiryDate != nil {
+		if _, err := time.Parse(time.RFC3339, *body.ExpiryDate); err != nil {
+			writeError(w, validation("Send SMS validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: "SMS - expiry_date must be an RFC 3339 instant."}))
+			return
+		}
 	}
 	var sent *generator.SMS
 	var epID int64
@@ -105,8 +116,12 @@ func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 		epID = ep.ID
 		m, events, err := s.world.Platform.SendSMS(ep, *body.Payload)
 		sent = m
-		if err == nil && body.SourceAddress != nil {
-			m.Source = *body.SourceAddress
+		if err == nil { // a new record of this change: set before anyone sees it
+			m.Source, m.SourceType = deref(body.SourceAddress), body.SourceAddressType
+			m.UDH, m.Expiry = deref(body.UDH), deref(body.ExpiryDate)
+			if body.DCS != nil {
+				m.DCS = *body.DCS
+			}
 		}
 		return events, err
 	})
@@ -203,15 +218,22 @@ type idDesc struct {
 
 func smsView(ep *generator.Endpoint, m *generator.SMS) smsJSON {
 	expiry := m.Submitted.Add(24 * time.Hour)
+	if t, err := time.Parse(time.RFC3339, m.Expiry); err == nil {
+		expiry = t
+	}
 	source := m.Source
 	if source == "" {
 		source = "EMnify" // recorded
 	}
+	sourceType := idDesc{"Alphanumeric", 208} // recorded
+	if m.SourceType != nil {
+		sourceType = idDesc{m.SourceType.Description, m.SourceType.ID}
+	}
 	return smsJSON{DLRStatusID: "4", OrganisationID: strconv.FormatInt(m.Org, 10),
 		SubmitDate: resourceTime(m.Submitted), DeliveryDate: resourceTime(m.Submitted), ExpiryDate: resourceTime(expiry), FinalDate: resourceTime(expiry),
-		RetryDate: resourceTime(expiry), LastDeliveryAttempt: resourceTime(expiry), RetryCount: "0", DCS: "0", PID: "0",
+		RetryDate: resourceTime(expiry), LastDeliveryAttempt: resourceTime(expiry), RetryCount: "0", DCS: strconv.Itoa(m.DCS), PID: "0", UDH: m.UDH,
 		SourceAddress: source, EndpointID: strconv.FormatInt(ep.ID, 10), SIMID: strconv.FormatInt(m.SIMID, 10),
 		ICCID: m.ICCID, MSISDN: m.MSISDN, Payload: m.Payload, RegisteredDelivery: "0", ID: m.ID,
-		Status: idDesc{"EXPIRED", 6}, SMSType: idDesc{"MT", 1}, SourceAddressType: idDesc{"Alphanumeric", 208},
+		Status: idDesc{"EXPIRED", 6}, SMSType: idDesc{"MT", 1}, SourceAddressType: sourceType,
 		ESMEInterfaceType: idDesc{"RestAPI", 1}}
 }
