@@ -592,3 +592,39 @@ func TestServe_OffLoopbackNeedsAControlToken(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestServe_ScenarioWorkspacesGetTokens: a workspace a --scenario makes at
+// start-up gets an application token, as one made by POST /mock/scenarios.
+func TestServe_ScenarioWorkspacesGetTokens(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	ready := make(chan *server.Server, 1)
+	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--scenario", "migration"}) }()
+	var srv *server.Server
+	select {
+	case srv = <-ready:
+	case err := <-done:
+		t.Fatalf("serve ended: %v\n%s", err, stderr.String())
+	}
+	defer func() { cancel(); <-done }()
+	res, err := http.Get(srv.URL() + "/mock/workspaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var ws []struct {
+		Name      string   `json:"name"`
+		AppTokens []string `json:"application_tokens"`
+	}
+	json.NewDecoder(res.Body).Decode(&ws)
+	if len(ws) != 3 {
+		t.Fatalf("%d workspaces, want acme, production and the scenario's staging", len(ws))
+	}
+	for _, w := range ws {
+		if len(w.AppTokens) == 0 {
+			t.Errorf("workspace %q has no application token", w.Name)
+		}
+	}
+}
