@@ -79,7 +79,9 @@ func (s *Server) endpoint(r *http.Request) (*generator.Endpoint, *apiError) {
 	return ep, nil
 }
 
-func (s *Server) handleEndpoint(w http.ResponseWriter, r *http.Request) {
+// readEndpoint serves a read of one of the caller's endpoints under the
+// read lock, or the error of finding none.
+func (s *Server) readEndpoint(w http.ResponseWriter, r *http.Request, serve func(*generator.Endpoint)) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	ep, apiErr := s.endpoint(r)
@@ -87,7 +89,13 @@ func (s *Server) handleEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr)
 		return
 	}
-	writeJSON(w, http.StatusOK, ctJSON, endpointResource(ep, true))
+	serve(ep)
+}
+
+func (s *Server) handleEndpoint(w http.ResponseWriter, r *http.Request) {
+	s.readEndpoint(w, r, func(ep *generator.Endpoint) {
+		writeJSON(w, http.StatusOK, ctJSON, endpointResource(ep, true))
+	})
 }
 
 // endpointBody is the body of POST and PATCH /endpoint. Pointers tell
@@ -313,25 +321,20 @@ func (s *Server) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request) {
 // the mock has no network, so a device is ATTACHED when it is enabled with
 // an activated SIM and OFFLINE otherwise (design.md).
 func (s *Server) handleConnectivity(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	ep, apiErr := s.endpoint(r)
-	if apiErr != nil {
-		writeError(w, apiErr)
-		return
-	}
-	status := "OFFLINE"
-	if ep.Status == generator.EndpointEnabled && ep.SIM != nil && ep.SIM.Status == generator.SIMActivated {
-		status = "ATTACHED"
-	}
-	writeJSON(w, http.StatusOK, ctBare, struct {
-		Status struct {
+	s.readEndpoint(w, r, func(ep *generator.Endpoint) {
+		status := "OFFLINE"
+		if ep.Status == generator.EndpointEnabled && ep.SIM != nil && ep.SIM.Status == generator.SIMActivated {
+			status = "ATTACHED"
+		}
+		writeJSON(w, http.StatusOK, ctBare, struct {
+			Status struct {
+				Description string `json:"description"`
+			} `json:"status"`
+			Services []any `json:"services"`
+		}{struct {
 			Description string `json:"description"`
-		} `json:"status"`
-		Services []any `json:"services"`
-	}{struct {
-		Description string `json:"description"`
-	}{status}, []any{}})
+		}{status}, []any{}})
+	})
 }
 
 // handleResetConnectivity resets with {"location": null}, {"pdp_context":

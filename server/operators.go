@@ -34,18 +34,13 @@ func (s *Server) handleOperators(w http.ResponseWriter, r *http.Request) {
 // handleBlacklist lists an endpoint's blacklisted operators in the
 // recorded shape (a shorter one than the operator list's).
 func (s *Server) handleBlacklist(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	ep, apiErr := s.endpoint(r)
-	if apiErr != nil {
-		writeError(w, apiErr)
-		return
-	}
-	out := []*generator.Operator{}
-	for _, id := range ep.Blacklist {
-		out = append(out, generator.OperatorByID(id))
-	}
-	writeJSON(w, http.StatusOK, ctJSON, out)
+	s.readEndpoint(w, r, func(ep *generator.Endpoint) {
+		out := []*generator.Operator{}
+		for _, id := range ep.Blacklist {
+			out = append(out, generator.OperatorByID(id))
+		}
+		writeJSON(w, http.StatusOK, ctJSON, out)
+	})
 }
 
 func (s *Server) handleBlacklistChange(add bool) http.HandlerFunc {
@@ -136,18 +131,13 @@ func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 
 // handleSMSList lists the SMS sent to an endpoint, newest first (recorded).
 func (s *Server) handleSMSList(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	ep, apiErr := s.endpoint(r)
-	if apiErr != nil {
-		writeError(w, apiErr)
-		return
-	}
-	out := []smsJSON{}
-	for i := len(ep.SMS) - 1; i >= 0; i-- {
-		out = append(out, smsView(ep, ep.SMS[i]))
-	}
-	writeJSON(w, http.StatusOK, ctBare, out)
+	s.readEndpoint(w, r, func(ep *generator.Endpoint) {
+		out := []smsJSON{}
+		for i := len(ep.SMS) - 1; i >= 0; i-- {
+			out = append(out, smsView(ep, ep.SMS[i]))
+		}
+		writeJSON(w, http.StatusOK, ctBare, out)
+	})
 }
 
 func (s *Server) handleSMS(w http.ResponseWriter, r *http.Request) {
@@ -156,20 +146,15 @@ func (s *Server) handleSMS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr)
 		return
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	ep, apiErr := s.endpoint(r)
-	if apiErr != nil {
-		writeError(w, apiErr)
-		return
-	}
-	for _, m := range ep.SMS {
-		if m.ID == id {
-			writeJSON(w, http.StatusOK, ctBare, smsView(ep, m))
-			return
+	s.readEndpoint(w, r, func(ep *generator.Endpoint) {
+		for _, m := range ep.SMS {
+			if m.ID == id {
+				writeJSON(w, http.StatusOK, ctBare, smsView(ep, m))
+				return
+			}
 		}
-	}
-	writeError(w, notFound("SMS", strconv.FormatInt(id, 10)))
+		writeError(w, notFound("SMS", strconv.FormatInt(id, 10)))
+	})
 }
 
 // smsJSON is an SMS in the recorded shape and key order. The mock

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -41,15 +40,7 @@ func TestRateLimits(t *testing.T) {
 	}
 	// Another organisation has its own bucket.
 	prod := m.world.Workspaces["production"]
-	var wss []struct {
-		ID        int64
-		AppTokens []string `json:"application_tokens"`
-	}
-	json.Unmarshal(m.api("GET", "/mock/workspaces", nil, 200), &wss)
-	if wss[1].ID != prod.ID {
-		t.Fatalf("workspaces %+v", wss)
-	}
-	other := m.login(map[string]string{"application_token": wss[1].AppTokens[0]})
+	other := m.login(map[string]string{"application_token": m.appToken(prod)})
 	if n := m.burst("GET", "/api/v1/event?per_page=1", other, 6); n != 5 {
 		t.Errorf("the other workspace got %d, want its own burst of 5", n)
 	}

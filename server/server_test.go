@@ -127,6 +127,24 @@ func (m *mock) api(method, path string, body any, status int) []byte {
 
 func (m *mock) acme() *generator.Workspace { return m.world.Workspaces["acme"] }
 
+// appToken returns an application token of the workspace, as the control
+// API hands them out.
+func (m *mock) appToken(ws *generator.Workspace) string {
+	m.t.Helper()
+	var wss []struct {
+		ID        int64
+		AppTokens []string `json:"application_tokens"`
+	}
+	json.Unmarshal(m.api("GET", "/mock/workspaces", nil, 200), &wss)
+	for _, w := range wss {
+		if w.ID == ws.ID && len(w.AppTokens) > 0 {
+			return w.AppTokens[0]
+		}
+	}
+	m.t.Fatalf("workspace %d has no application token: %+v", ws.ID, wss)
+	return ""
+}
+
 func TestAuthenticate(t *testing.T) {
 	m := mustOpen(t)
 	for _, tc := range []struct {

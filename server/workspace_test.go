@@ -57,15 +57,7 @@ func TestMigration(t *testing.T) {
 	if got := typesOf(src); got != "69 50 9" {
 		t.Errorf("source workspace's newest events %s, want 69 50 9", got)
 	}
-	var wss []struct {
-		ID        int64
-		AppTokens []string `json:"application_tokens"`
-	}
-	json.Unmarshal(m.api("GET", "/mock/workspaces", nil, 200), &wss)
-	if wss[1].ID != prod.ID {
-		t.Fatalf("workspaces %+v", wss)
-	}
-	prodToken := m.login(map[string]string{"application_token": wss[1].AppTokens[0]})
+	prodToken := m.login(map[string]string{"application_token": m.appToken(prod)})
 	res, b = m.call("GET", "/api/v1/event?q=type:69&sort=-id&per_page=1", prodToken, nil)
 	if res.StatusCode != 200 {
 		t.Fatalf("target workspace events: %d %s", res.StatusCode, b)
