@@ -26,6 +26,9 @@ func (s *Server) mockRoutes(r *mux.Router) {
 		method, path, what string
 		h                  http.HandlerFunc
 	}{
+		{"GET", "/health", `liveness for a container's health check: 200 {"status":"ok"}, no token needed`, func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, ctBare, map[string]string{"status": "ok"})
+		}},
 		{"GET", "/workspaces", "logins, application tokens, registrable BICs and profiles of every workspace", s.handleMockWorkspaces},
 		{"GET", "/events", "the event log, every workspace, as NDJSON; ?from=N starts at the N-th, ?follow=true streams what is appended", s.handleMockEvents},
 		{"POST", "/scenarios", "run a scenario now (YAML body, or ?name=BUILT-IN), moving the clock on by its span; ?live=true plays it on the clock in the background", s.handleMockScenario},
@@ -63,7 +66,11 @@ func (s *Server) handleMockEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("from must be a position in the log, 0 or more"))
 		return
 	}
-	follow := r.URL.Query().Get("follow") == "true"
+	follow, apiErr := queryBool(r, "follow")
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	flusher, _ := w.(http.Flusher)
 	for {
@@ -104,6 +111,11 @@ func (s *Server) handleMockEvents(w http.ResponseWriter, r *http.Request) {
 // Workspaces the world has under the scenario's keys (acme, production)
 // are acted on; new ones get logins and an application token.
 func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
+	live, apiErr := queryBool(r, "live")
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
 	file, src := "request", []byte(nil)
 	if name := r.URL.Query().Get("name"); name != "" {
 		var ok bool
@@ -124,7 +136,7 @@ func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
 		writeError(w, validation(err.Error()))
 		return
 	}
-	if r.URL.Query().Get("live") == "true" {
+	if live {
 		p, planned, err := s.play(sc)
 		if err != nil {
 			writeError(w, validation(err.Error()))
@@ -267,7 +279,7 @@ func idNames(ps []generator.Profile) []idName {
 // only one that carries it.
 func (s *Server) controlled(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.control != "" {
+		if s.control != "" && r.URL.Path != "/mock/health" { // a health check carries no secret
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.control)) != 1 {
 				writeError(w, &apiError{status: http.StatusUnauthorized, Code: 1102, Token: "InvalidToken",

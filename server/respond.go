@@ -165,6 +165,20 @@ func (id *refID) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// queryBool reads a boolean query parameter: true, false, 1, 0 or absent
+// (false); anything else is refused with 400 naming the parameter, so a
+// typo such as ?live=yes does not quietly mean false.
+func queryBool(r *http.Request, name string) (bool, *apiError) {
+	switch v := r.URL.Query().Get(name); v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, badRequest(fmt.Sprintf("%s must be true or false, got %q", name, v))
+	}
+}
+
 // readBody reads a body that is not JSON (a scenario), with the same limit
 // and the same 413 as decode.
 func readBody(r *http.Request) ([]byte, *apiError) {

@@ -171,3 +171,27 @@ func TestSnapshots_ListDeleteEvict(t *testing.T) {
 		t.Errorf("%d snapshots after one was deleted, want %d", len(list), server.MaxSnapshots)
 	}
 }
+
+// TestHealthAndStrictBooleans: /mock/health answers without the control
+// token; a boolean parameter that is not true or false is refused, naming
+// it, instead of meaning false.
+func TestHealthAndStrictBooleans(t *testing.T) {
+	m := mustOpen(t, func(o *server.Options) { o.ControlToken = "ctl" })
+	if res, b := m.call("GET", "/mock/health", "", nil); res.StatusCode != 200 || string(b) != `{"status":"ok"}` {
+		t.Errorf("health: %d %s", res.StatusCode, b)
+	}
+	start := m.srv.Log().Len()
+	for _, path := range []string{"/mock/scenarios?name=migration&live=yes", "/mock/events?follow=maybe"} {
+		method := "POST"
+		if strings.HasPrefix(path, "/mock/events") {
+			method = "GET"
+		}
+		res, b := m.call(method, path, "ctl", nil)
+		if res.StatusCode != 400 || !strings.Contains(string(b), "must be true or false") {
+			t.Errorf("%s: %d %s, want 400", path, res.StatusCode, b)
+		}
+	}
+	if m.srv.Log().Len() != start {
+		t.Error("a refused ?live=yes ran the scenario")
+	}
+}

@@ -13,11 +13,40 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
-// Version is set at build time with -ldflags "-X main.Version=...".
-var Version = "dev"
+// Version is set at build time with -ldflags "-X main.Version=..."; left
+// empty, version() reads it from the build: the module's version for
+// 'go install ...@v1.2.3', the commit for a build from a checkout.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v, rev, dirty := bi.Main.Version, "", ""
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			rev = s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
+		}
+	}
+	switch {
+	case v != "" && v != "(devel)":
+		return v
+	case rev != "":
+		return "devel-" + rev + dirty
+	}
+	return "devel"
+}
 
 const usage = `emnify-mock is a local twin of the emnify IoT platform's device-status events.
 
@@ -34,7 +63,7 @@ Commands:
   generate   write realistic emnify events as NDJSON or a JSON array
   scenarios  list, show and validate YAML scenarios
   check      check events against emnify's documented shapes; print the JSON Schema
-  version    print the version
+  version    print the version (also: emnify-mock --version)
 
 Run 'emnify-mock <command> --help' for a command's flags and examples.
 
@@ -106,8 +135,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &ScenariosCommand{Stdout: stdout, Stderr: stderr}
 	case "check":
 		cmd = &CheckCommand{Stdout: stdout, Stderr: stderr}
-	case "version":
-		fmt.Fprintln(stdout, "emnify-mock", Version)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "emnify-mock", version())
 		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -412,6 +413,10 @@ func TestLoadAndMerge(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "r.html")); err != nil || !strings.Contains(string(b), "<svg") {
 		t.Errorf("html report: %v", err)
 	}
+	// The same shard twice would count twice: refused.
+	if code, _, stderr := runCLI(t, "report", "merge", files[0], files[0]); code == 0 || !strings.Contains(stderr, "merged twice") {
+		t.Errorf("merging a shard twice: exit %d, %q", code, stderr)
+	}
 	for _, args := range [][]string{
 		{"load", "--to", "http://192.0.2.1/hook"},
 		{"load", "--to", ts.URL, "--shard", "2/2"},
@@ -601,7 +606,9 @@ func TestServe_ScenarioWorkspacesGetTokens(t *testing.T) {
 	ready := make(chan *server.Server, 1)
 	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--scenario", "migration"}) }()
+	go func() {
+		done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--scenario", "migration"})
+	}()
 	var srv *server.Server
 	select {
 	case srv = <-ready:
@@ -626,5 +633,37 @@ func TestServe_ScenarioWorkspacesGetTokens(t *testing.T) {
 		if len(w.AppTokens) == 0 {
 			t.Errorf("workspace %q has no application token", w.Name)
 		}
+	}
+}
+
+// TestServe_FlagsFromEnvironment: every serve flag can come from
+// EMNIFY_MOCK_*, a repeatable one as a comma-separated list; the command
+// line wins; a bad value names its variable.
+func TestServe_FlagsFromEnvironment(t *testing.T) {
+	env := map[string]string{"EMNIFY_MOCK_ADDR": "127.0.0.1:9999", "EMNIFY_MOCK_APP_TOKEN": "a,b", "EMNIFY_MOCK_RATE_LIMITS": "true",
+		"EMNIFY_MOCK_CONTROL_TOKEN": "ctl", "EMNIFY_MOCK_SEED": "7"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr, seed := fs.String("addr", "127.0.0.1:8080", ""), fs.String("seed", "", "")
+	limits, control := fs.Bool("rate-limits", false, ""), fs.String("control-token", "", "")
+	var tokens stringList
+	fs.Var(&tokens, "app-token", "")
+	if err := fs.Parse([]string{"--seed", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := flagsFromEnv(fs, lookup); err != nil {
+		t.Fatal(err)
+	}
+	if *addr != "127.0.0.1:9999" || *seed != "3" || !*limits || *control != "ctl" || strings.Join(tokens, " ") != "a b" {
+		t.Errorf("addr %s seed %s limits %v control %s tokens %v", *addr, *seed, *limits, *control, tokens)
+	}
+	env["EMNIFY_MOCK_RATE_LIMITS"] = "yes"
+	fs2 := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs2.Bool("rate-limits", false, "")
+	if err := flagsFromEnv(fs2, lookup); err == nil || !strings.Contains(err.Error(), `EMNIFY_MOCK_RATE_LIMITS="yes"`) {
+		t.Errorf("a bad value: %v", err)
+	}
+	if code, out, _ := runCLI(t, "--version"); code != 0 || !strings.HasPrefix(out, "emnify-mock ") {
+		t.Errorf("--version: exit %d %q", code, out)
 	}
 }

@@ -37,7 +37,7 @@ Flags:
                        under /mock can reset, snapshot and script the world
                        and hands out tokens, so serve then needs one of:
   --control-token T    require Authorization: Bearer T on every /mock request
-                       (default: $EMNIFY_MOCK_CONTROL_TOKEN)
+                       but /mock/health
   --allow-remote-webhooks HOSTS
                        let data streams (POST /api/v2/data_stream) send to
                        these hosts, comma-separated, or * for any; by default
@@ -49,7 +49,7 @@ Flags:
                        callers); a warning is printed at every start
   --seed N             make the workspace reproducible (default: random, printed)
   --app-token TOKEN    accept this application token (repeatable; default one
-                       random token, printed)
+                       minted as a JWT, printed)
   --password P         password of every user (default emnify-mock)
   --scenario S         also run this scenario (built-in name or file) into the
                        world at start-up, as history; repeatable. It may name
@@ -79,6 +79,12 @@ Flags:
                        /event, /sim, /endpoint lists 10/s (burst 5), one SIM
                        100/s (50), one endpoint or its connectivity 50/s (25).
                        Default off, so a test suite is not throttled.
+
+Every flag can also come from the environment, for containers: the flag's
+name in capitals with _ for -, after EMNIFY_MOCK_ (EMNIFY_MOCK_ADDR,
+EMNIFY_MOCK_CONTROL_TOKEN, EMNIFY_MOCK_SEED, EMNIFY_MOCK_APP_TOKEN, ...;
+repeatable flags take a comma-separated list; true or false for switches).
+A flag on the command line wins.
 
 Examples:
   emnify-mock serve
@@ -118,10 +124,13 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	maxEvents := maxEventsFlag(fs)
 	live := fs.String("live", "", "")
 	limits := fs.Bool("rate-limits", false, "")
-	control := fs.String("control-token", os.Getenv("EMNIFY_MOCK_CONTROL_TOKEN"), "")
+	control := fs.String("control-token", "", "")
 	insecure := fs.Bool("insecure-control", false, "")
 	remoteHooks := fs.String("allow-remote-webhooks", "", "")
 	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
+		return err
+	}
+	if err := flagsFromEnv(fs, os.LookupEnv); err != nil {
 		return err
 	}
 	if err := checkMaxEvents(*maxEvents, "serve"); err != nil {
@@ -197,7 +206,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		toPlay = append(toPlay, sc)
 	}
 	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password, RateLimits: *limits, MaxScenarioEvents: *maxEvents, ControlToken: *control,
-		Streams: server.StreamOptions{Destinations: streamer.Destinations{Allow: hostList(*remoteHooks)}}})
+		Streams: server.StreamOptions{Destinations: streamer.Destinations{Allow: commaList(*remoteHooks)}}})
 	if err != nil {
 		return err
 	}
@@ -296,8 +305,8 @@ func loopbackAddr(hostPort string) bool {
 	return streamer.Loopback(host)
 }
 
-// hostList splits a comma-separated list of hosts.
-func hostList(s string) []string {
+// commaList splits a comma-separated list, dropping empty items.
+func commaList(s string) []string {
 	var hosts []string
 	for h := range strings.SplitSeq(s, ",") {
 		if h = strings.TrimSpace(h); h != "" {
@@ -305,4 +314,31 @@ func hostList(s string) []string {
 		}
 	}
 	return hosts
+}
+
+// flagsFromEnv sets every flag not given on the command line from its
+// environment variable, EMNIFY_MOCK_ and the name in capitals with _ for
+// -. A repeatable flag takes a comma-separated list.
+func flagsFromEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "EMNIFY_MOCK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v, ok := lookup(name)
+		if given[f.Name] || !ok || err != nil {
+			return
+		}
+		values := []string{v}
+		if _, repeatable := f.Value.(*stringList); repeatable {
+			values = commaList(v)
+		}
+		for _, x := range values {
+			if e := fs.Set(f.Name, x); e != nil {
+				err = &usageError{err: fmt.Errorf("%s=%q: %v", name, v, e), hint: "emnify-mock " + fs.Name() + " --help"}
+				return
+			}
+		}
+	})
+	return err
 }

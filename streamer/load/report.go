@@ -1,7 +1,9 @@
 package load
 
 import (
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -93,6 +95,9 @@ type Report struct {
 	LagHistogram    string    `json:"schedule_lag_histogram"`
 	Shard           string    `json:"shard,omitempty"`
 	Shards          int       `json:"shards,omitempty"`
+	// RunIDs name the runs a report sums up, one per shard: merging the
+	// same report twice would count it twice, so Merge refuses it.
+	RunIDs []string `json:"run_ids,omitempty"`
 }
 
 // lateAfter is how far behind its intended instant a send counts as late.
@@ -120,7 +125,10 @@ type Recorder struct {
 
 // NewRecorder starts recording a run that starts at start.
 func NewRecorder(start time.Time, p Pacer) *Recorder {
-	return &Recorder{start: start, pacer: p, lat: newHist(), lag: newHist(), open: map[int]*hdr.Histogram{}, codes: map[string]int{}, errors: map[string]int{}}
+	id := make([]byte, 8)
+	rand.Read(id)
+	return &Recorder{start: start, pacer: p, lat: newHist(), lag: newHist(), open: map[int]*hdr.Histogram{}, codes: map[string]int{}, errors: map[string]int{},
+		r: Report{RunIDs: []string{hex.EncodeToString(id)}}}
 }
 
 // Record adds one result.
@@ -307,9 +315,16 @@ func Merge(reports ...*Report) (*Report, error) {
 	}
 	lat, lag := newHist(), newHist()
 	m := &Report{StatusCodes: map[string]int{}, Errors: []string{}, Shards: len(reports)}
-	seenErr := map[string]bool{}
+	seenErr, seenRun := map[string]bool{}, map[string]int{}
 	var success float64
 	for i, r := range reports {
+		for _, id := range r.RunIDs {
+			if j, ok := seenRun[id]; ok {
+				return nil, fmt.Errorf("report %d holds run %s, as report %d does: a shard merged twice would count twice", i+1, id, j)
+			}
+			seenRun[id] = i + 1
+			m.RunIDs = append(m.RunIDs, id)
+		}
 		for _, p := range []struct {
 			enc string
 			to  *hdr.Histogram
