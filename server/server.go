@@ -263,8 +263,15 @@ func (s *Server) Open(addr string) error {
 	return nil
 }
 
-// URL returns the base URL the server listens on.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+// URL returns the base URL the server listens on; listening on every
+// address, it names loopback, which a client on this machine can reach.
+func (s *Server) URL() string {
+	addr := s.ln.Addr().(*net.TCPAddr)
+	if addr.IP.IsUnspecified() {
+		return fmt.Sprintf("http://127.0.0.1:%d", addr.Port)
+	}
+	return "http://" + addr.String()
+}
 
 // Close stops the data streams and the server, letting requests in
 // flight finish for up to ShutdownTimeout.
