@@ -57,6 +57,10 @@ type Options struct {
 	Clock   generator.Clock // for back-off waits; default the real clock
 	Seed    uint64          // jitter and faults
 	Client  *http.Client
+	// Abort, when closed, cuts requests in flight at once instead of
+	// after the grace (a second Ctrl-C): they are dead-lettered.
+	Abort <-chan struct{}
+	Grace time.Duration // after cancellation; default ShutdownGrace
 }
 
 // Outcome is the end of one batch: acknowledged or dead.
@@ -175,10 +179,16 @@ func (s *Streamer) Run(ctx context.Context, in <-chan Item) Stats {
 	go func() {
 		select {
 		case <-ctx.Done():
-			t := time.NewTimer(ShutdownGrace)
+			grace := s.o.Grace
+			if grace <= 0 {
+				grace = ShutdownGrace
+			}
+			t := time.NewTimer(grace)
 			defer t.Stop()
 			select {
 			case <-t.C:
+				cut()
+			case <-s.o.Abort:
 				cut()
 			case <-reqCtx.Done():
 			}

@@ -364,3 +364,48 @@ func TestCancel_DeadLettersTheRest(t *testing.T) {
 		t.Errorf("%d dead letters (stats %d), want all 50", dead.Load(), st.Dead)
 	}
 }
+
+// TestRun_AbortCutsInFlight: after cancellation, requests in flight may
+// finish for the grace; closing Abort cuts them at once, and every item
+// still gets an outcome. The grace here is an hour: only Abort ends it.
+func TestRun_AbortCutsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 100)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so the server notices the client going
+		arrived <- struct{}{}
+		select { // a receiver that hangs
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer ts.Close()
+	defer close(release)
+	abort := make(chan struct{})
+	s, err := streamer.New(streamer.Options{URL: ts.URL, Workers: 2, Timeout: time.Hour, Grace: time.Hour, Abort: abort,
+		Retry: streamer.Policy{Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes atomic.Int64
+	s.OnResult = func(o streamer.Outcome) { outcomes.Add(int64(len(o.Items))) }
+	ctx, cancel := context.WithCancel(context.Background())
+	in := make(chan streamer.Item, 10)
+	for i := range 10 {
+		in <- streamer.Item{ID: int64(i), JSON: []byte(`{}`)}
+	}
+	close(in)
+	done := make(chan streamer.Stats, 1)
+	go func() { done <- s.Run(ctx, in) }()
+	<-arrived // a request is in flight
+	cancel()
+	close(abort)
+	select {
+	case st := <-done:
+		if outcomes.Load() != 10 || st.Dead != 10 {
+			t.Errorf("%d outcomes, %d dead, want all 10 dead letters", outcomes.Load(), st.Dead)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after Abort")
+	}
+}

@@ -24,7 +24,7 @@ type deliveryFlags struct {
 	headers                                    stringList
 	duplicate, drop, delayP, forge, stale      float64
 	reorder                                    int
-	jsonOut                                    bool
+	jsonOut, retry4xx                          bool
 }
 
 const deliveryHelp = `Delivery:
@@ -41,6 +41,10 @@ const deliveryHelp = `Delivery:
                        override the preset: capped exponential back-off with
                        full jitter; Retry-After is honoured on 429 and 503,
                        3xx counts as failure, 410 stops delivery
+  --retry-4xx          retry when the very first request gets a 4xx other than
+                       408 or 429; by default that stops the run at once with
+                       the answer (a wrong URL or token, not a passing fault;
+                       how emnify treats 4xx is not documented)
   --dead-letters FILE  where undelivered events go, one NDJSON record each
                        (default emnify-mock-dead-letters.ndjson; created only
                        if needed)
@@ -74,6 +78,7 @@ func (d *deliveryFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.deadLetters, "dead-letters", "emnify-mock-dead-letters.ndjson", "")
 	fs.StringVar(&d.signSecret, "sign-secret", "", "")
 	fs.BoolVar(&d.jsonOut, "json", false, "")
+	fs.BoolVar(&d.retry4xx, "retry-4xx", false, "")
 	fs.Float64Var(&d.duplicate, "duplicate", 0, "")
 	fs.IntVar(&d.reorder, "reorder", 0, "")
 	fs.Float64Var(&d.delayP, "delay", 0, "")
@@ -189,15 +194,34 @@ func (l *lazyFile) Close() error {
 // Every item sent gets an outcome, even after ctx is done (then a dead
 // letter); a producer that makes items stops making them when send
 // reports false, one that replays items sends them all.
-func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut bool, stdout, stderr io.Writer,
+func deliver(ctx context.Context, o streamer.Options, deadPath string, d *deliveryFlags, stdout, stderr io.Writer,
 	produce func(send func(streamer.Item) bool)) (streamer.Stats, error) {
+	// The run stops on a signal (ctx), or on a first answer that says the
+	// target is wrong; a second signal, or that answer, also cuts what is in
+	// flight at once. Either way every event gets its record.
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	abort := make(chan struct{})
+	abortNow := sync.OnceFunc(func() { close(abort) })
+	go func() {
+		select {
+		case <-abortOf(ctx):
+			abortNow()
+		case <-abort: // the run is over
+		}
+	}()
+	defer abortNow()
+	o.Abort = abort
 	s, err := streamer.New(o)
 	if err != nil {
 		return streamer.Stats{}, err
 	}
+	var failMu sync.Mutex
+	var lastFailure string
+	var answered atomic.Bool
 	dead := &lazyFile{path: deadPath}
 	ledger := streamer.NewLedger(dead, o.URL, nil)
-	var sent, acked, retrying, deadN atomic.Int64
+	var sent, requests, acked, retrying, deadN atomic.Int64
 	var faultMu sync.Mutex
 	faults := map[string]int{}
 	s.OnResult = func(out streamer.Outcome) {
@@ -212,6 +236,22 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 		if a.N == 2 {
 			retrying.Add(1)
 		}
+		requests.Add(1)
+		if failed := a.Status < 200 || a.Status > 299; failed && a.Fault == "" {
+			why := a.Err // no answer: connection refused, timeout, ...
+			if a.Status != 0 {
+				why = fmt.Sprintf("%d %s from %s", a.Status, http.StatusText(a.Status), o.URL)
+			}
+			failMu.Lock()
+			lastFailure = why
+			failMu.Unlock()
+		}
+		first := answered.CompareAndSwap(false, true)
+		if first && a.Fault == "" && a.Status >= 400 && a.Status < 500 && a.Status != 408 && a.Status != 429 && !d.retry4xx {
+			stopRun(fmt.Errorf("the first request got %d %s from %s: a wrong URL, method or token? Nothing more was sent (--retry-4xx retries it)",
+				a.Status, http.StatusText(a.Status), o.URL))
+			abortNow()
+		}
 		if a.Fault != "" {
 			faultMu.Lock()
 			faults[a.Fault]++
@@ -223,20 +263,29 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 		produce(func(it streamer.Item) bool {
 			in <- it // the streamer reads until in is closed, so this never blocks for good
 			sent.Add(1)
-			return ctx.Err() == nil
+			return runCtx.Err() == nil
 		})
 		close(in)
 	}()
+	failure := func() string {
+		failMu.Lock()
+		defer failMu.Unlock()
+		return lastFailure
+	}
 	stopProgress := progress(stderr, 5*time.Second, func() string {
-		return fmt.Sprintf("sent %d  acknowledged %d  retried %d  dead %d", sent.Load(), acked.Load(), retrying.Load(), deadN.Load())
+		line := fmt.Sprintf("queued %d  requests %d  acknowledged %d  retrying %d  dead %d", sent.Load(), requests.Load(), acked.Load(), retrying.Load(), deadN.Load())
+		if f := failure(); f != "" {
+			line += "  last failure: " + f
+		}
+		return line
 	})
-	st := s.Run(ctx, in)
+	st := s.Run(runCtx, in)
 	stopProgress()
 	lerr := ledger.Close()
 	if cerr := dead.Close(); lerr == nil {
 		lerr = cerr
 	}
-	if jsonOut {
+	if d.jsonOut {
 		b, _ := json.Marshal(struct {
 			streamer.Stats
 			Faults      map[string]int `json:"faults_injected"`
@@ -252,15 +301,18 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, jsonOut b
 				faults["drop"], faults["delay"], faults["forge"], faults["stale"])
 		}
 	}
+	stopped := context.Cause(runCtx)
 	switch {
 	case lerr != nil:
 		return st, lerr
+	case stopped != nil && ctx.Err() == nil: // the first answer stopped it
+		return st, fmt.Errorf("%w; %d events are in %s", stopped, st.Dead, deadPath)
+	case ctx.Err() != nil:
+		return st, fmt.Errorf("interrupted: %d events acknowledged, %d not delivered, in %s (emnify-mock replay --dead-letters %s --to URL)", st.Acked, st.Dead, deadPath, deadPath)
 	case st.Dead > 0:
-		return st, fmt.Errorf("%d events could not be delivered; they are in %s (emnify-mock replay --dead-letters %s --to URL)", st.Dead, deadPath, deadPath)
+		return st, fmt.Errorf("%d events could not be delivered (last failure: %s); they are in %s (emnify-mock replay --dead-letters %s --to URL)", st.Dead, failure(), deadPath, deadPath)
 	case st.ForgedAccepted > 0:
 		return st, fmt.Errorf("the receiver acknowledged %d requests whose signature it should have refused (wrong key, or dated %s back)", st.ForgedAccepted, streamer.StaleBy)
-	case ctx.Err() != nil:
-		return st, fmt.Errorf("interrupted: %w", ctx.Err())
 	}
 	return st, nil
 }

@@ -51,6 +51,8 @@ Load:
   --shard i/n          instance i of n: disjoint event ids and seeds (run n
                        instances, then 'emnify-mock report merge')
   --allow-remote       allow a target that is not a loopback address
+  --min-success F      exit 1 when fewer than this share of requests got a 2xx
+                       (default 0.99; 0 never fails the run)
 
 Reports:
   a text summary on stdout; a progress line on stderr (a terminal: live;
@@ -101,6 +103,7 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	jsonOut := fs.String("json", "", "")
 	htmlOut := fs.String("report", "", "")
 	metricsAddr := fs.String("metrics-addr", "", "")
+	minSuccess := fs.Float64("min-success", 0.99, "")
 	if err := parseFlags(fs, args, loadUsage, c.Stdout); err != nil {
 		return err
 	}
@@ -122,6 +125,15 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 		return bad("--size must be from 1 to 10000, got %d", *size)
 	case *maxWorkers < 1:
 		return bad("--max-workers must be 1 or more, got %d", *maxWorkers)
+	case *minSuccess < 0 || *minSuccess > 1:
+		return bad("--min-success must be from 0 to 1, got %g", *minSuccess)
+	}
+	// Every output is checked before anything is sent: a report that
+	// cannot be written must not cost a whole run.
+	for flagName, path := range map[string]string{"--json": *jsonOut, "--report": *htmlOut} {
+		if err := writable(path); err != nil {
+			return bad("%s %s: %v", flagName, path, err)
+		}
 	}
 	pacer, err := load.ParsePacer(*rate, *ramp, *steps, *duration)
 	if err != nil {
@@ -193,15 +205,45 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	if c, ok := pacer.(load.Constant); ok {
 		r.TargetRate = c.Per
 	}
-	r.Shard = shardName
+	if of > 1 {
+		r.Shard = shardName // an unsharded run is no shard
+	}
 	r.WriteText(c.Stdout)
 	if err := writeReports(r, *jsonOut, *htmlOut, "Load on "+*to); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted: %w", ctx.Err())
+		return fmt.Errorf("interrupted after %s: the report covers the requests sent until then", time.Since(start).Round(time.Second))
+	}
+	if r.Success < *minSuccess {
+		why := ""
+		if len(r.Errors) > 0 {
+			why = " (" + r.Errors[0] + ")"
+		}
+		return fmt.Errorf("success %.2f%% is below --min-success %.2f%%%s", 100*r.Success, 100**minSuccess, why)
 	}
 	return nil
+}
+
+// writable says whether a file can be created at path, without leaving
+// one behind; "" is fine (no output asked for).
+func writable(path string) error {
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Stat(path); err == nil {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(path)
 }
 
 // progressLine tells how the run is going: requests, the last second's

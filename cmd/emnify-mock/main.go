@@ -98,14 +98,33 @@ type inputError struct{ msg string }
 func (e *inputError) Error() string { return e.msg }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// After the first signal, a second one aborts at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	abort := make(chan struct{})
+	sig := make(chan os.Signal, 3)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop()
+		<-sig
+		cancel() // finish what is in flight, record the rest, stop
+		<-sig
+		close(abort) // cut what is in flight now; it is recorded too
+		<-sig
+		os.Exit(130) // a third: at once
 	}()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(withAbort(ctx, abort), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type abortKey struct{}
+
+// withAbort carries the channel a second signal closes: commands that
+// wait on work in flight after the first (push, replay) stop waiting.
+func withAbort(ctx context.Context, abort <-chan struct{}) context.Context {
+	return context.WithValue(ctx, abortKey{}, abort)
+}
+
+// abortOf returns the channel a second signal closes, or nil (never).
+func abortOf(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(abortKey{}).(<-chan struct{})
+	return ch
 }
 
 // run dispatches to a command and turns its error into a message and an

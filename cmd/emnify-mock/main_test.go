@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -665,5 +668,103 @@ func TestServe_FlagsFromEnvironment(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "--version"); code != 0 || !strings.HasPrefix(out, "emnify-mock ") {
 		t.Errorf("--version: exit %d %q", code, out)
+	}
+}
+
+// TestPush_WrongURLStopsAtOnce: a 404 to the first request stops the run
+// with the answer in the error, every event in the dead-letter file; with
+// --retry-4xx it is retried, and the error names the last failure.
+func TestPush_WrongURLStopsAtOnce(t *testing.T) {
+	var hits atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer ts.Close()
+	dead := filepath.Join(t.TempDir(), "dead.ndjson")
+	code, _, stderr := runCLI(t, "push", "--to", ts.URL+"/hook", "--count", "50", "--seed", "1", "--workers", "1", "--dead-letters", dead)
+	want := "the first request got 404 Not Found from " + ts.URL + "/hook"
+	if code != 1 || !strings.Contains(stderr, want) {
+		t.Fatalf("exit %d, stderr %q; want %q", code, stderr, want)
+	}
+	// Every event made gets its record (the run stops making more).
+	b, err := os.ReadFile(dead)
+	if n := strings.Count(string(b), "\n"); err != nil || n == 0 || !strings.Contains(stderr, fmt.Sprintf("; %d events are in %s", n, dead)) {
+		t.Errorf("dead letters: %v, %d lines; stderr %q", err, n, stderr)
+	}
+	if n := hits.Load(); n > 2 {
+		t.Errorf("%d requests reached the receiver after the first 404", n)
+	}
+	code, _, stderr = runCLI(t, "push", "--to", ts.URL+"/hook", "--count", "3", "--seed", "1", "--retry-4xx",
+		"--attempts", "2", "--initial-delay", "1ms", "--max-delay", "2ms", "--dead-letters", dead)
+	if code != 1 || !strings.Contains(stderr, "3 events could not be delivered (last failure: 404 Not Found from "+ts.URL+"/hook)") {
+		t.Errorf("--retry-4xx: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestPush_InterruptedTwice: a signal stops push, a second cuts what is in
+// flight; the summary says it was interrupted, and every event not
+// acknowledged is in the dead-letter file.
+func TestPush_InterruptedTwice(t *testing.T) {
+	arrived := make(chan struct{}, 1000)
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		arrived <- struct{}{}
+		select { // hangs
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer ts.Close()
+	defer close(release)
+	dead := filepath.Join(t.TempDir(), "dead.ndjson")
+	ctx, cancel := context.WithCancel(context.Background())
+	abort := make(chan struct{})
+	var stdout, stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- (&PushCommand{Stdout: &stdout, Stderr: &stderr}).Run(withAbort(ctx, abort),
+			[]string{"--to", ts.URL, "--count", "40", "--seed", "1", "--workers", "2", "--timeout", "1h", "--dead-letters", dead})
+	}()
+	<-arrived
+	cancel()     // the first Ctrl-C
+	close(abort) // the second
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "interrupted: 0 events acknowledged") {
+			t.Errorf("error %v, want an interrupted summary", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("push did not stop after the second signal")
+	}
+	b, err := os.ReadFile(dead)
+	if err != nil || strings.Count(string(b), "\n") == 0 || !strings.Contains(string(b), "interrupt") {
+		t.Errorf("dead letters: %v\n%.300s", err, b)
+	}
+}
+
+// TestLoad_FailsLoudly: a run where every request fails exits 1 and says
+// why; an output that cannot be written is refused before anything is sent.
+func TestLoad_FailsLoudly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/hook"
+	ln.Close() // nothing listens there now
+	code, out, stderr := runCLI(t, "load", "--to", closed, "--rate", "50", "--duration", "200ms")
+	if code != 1 || !strings.Contains(stderr, "below --min-success 99.00%") || !strings.Contains(out, "Success") {
+		t.Errorf("load against a closed port: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if code, _, _ := runCLI(t, "load", "--to", closed, "--rate", "50", "--duration", "200ms", "--min-success", "0"); code != 0 {
+		t.Errorf("--min-success 0: exit %d", code)
+	}
+	var hits atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer ts.Close()
+	code, _, stderr = runCLI(t, "load", "--to", ts.URL, "--duration", "1s", "--report", filepath.Join(t.TempDir(), "no", "such", "dir", "x.html"))
+	if code != 2 || !strings.Contains(stderr, "--report") || hits.Load() != 0 {
+		t.Errorf("unwritable --report: exit %d, %d requests sent, %q", code, hits.Load(), stderr)
 	}
 }

@@ -31,9 +31,12 @@ Events:
 
 ` + deliveryHelp + `
 Exit status: 0 when every event was acknowledged, 1 when some were dead-
-lettered or the push was interrupted (Ctrl-C finishes what is in flight for
-up to 4s and dead-letters the rest; a second Ctrl-C aborts), 2 for usage
-mistakes.
+lettered, the first request was refused with a 4xx, or the push was
+interrupted (Ctrl-C finishes what is in flight for up to 4s and
+dead-letters the rest; a second Ctrl-C cuts what is in flight at once and
+dead-letters it too; a third exits), 2 for usage mistakes. The progress
+line and the summary name the last failure (404 Not Found from URL,
+connection refused, ...).
 
 Examples:
   emnify-mock push --to http://127.0.0.1:9000/hook
@@ -104,7 +107,7 @@ func (c *PushCommand) Run(ctx context.Context, args []string) error {
 	if *seedFlag == "" {
 		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to repeat these events)\n", seed, seed)
 	}
-	_, err = deliver(ctx, o, d.deadLetters, d.jsonOut, c.Stdout, c.Stderr, func(send func(streamer.Item) bool) {
+	_, err = deliver(ctx, o, d.deadLetters, &d, c.Stdout, c.Stderr, func(send func(streamer.Item) bool) {
 		events(func(e generator.Event) error {
 			if !send(streamer.Item{ID: e.ID, JSON: e.AppendJSON(nil)}) {
 				return context.Canceled

@@ -53,7 +53,7 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	// What fails again goes to a new file that then replaces the old one,
 	// so a crash mid-replay loses nothing.
 	next := file + ".next"
-	st, err := deliver(ctx, o, next, d.jsonOut, c.Stdout, c.Stderr, func(send func(streamer.Item) bool) {
+	st, err := deliver(ctx, o, next, &d, c.Stdout, c.Stderr, func(send func(streamer.Item) bool) {
 		for _, it := range items {
 			send(it) // all of them: after an interruption they come back as dead letters
 		}
