@@ -32,7 +32,7 @@ Flags:
   --max N    report at most N events that do not conform (default 20)
 
 Examples:
-  emnify-mock check test/fixtures/events.ndjson
+  emnify-mock check fixtures/docs-examples/*.json
   emnify-mock generate --count 1000 | emnify-mock check
   emnify-mock check --schema > emnify-event.schema.json
 `

@@ -64,11 +64,11 @@ Reports:
   --metrics-addr HOST:PORT  Prometheus metrics at /metrics during the run
 
 Examples:
-  emnify-mock load --to http://127.0.0.1:9000/hook --rate 5000 --duration 10s
-  emnify-mock load --to http://127.0.0.1:9000/hook --ramp 100:5000 --duration 1m --report ramp.html
-  emnify-mock load --to http://127.0.0.1:9000/hook --rate 0 --size 1000 --max-workers 8
-  emnify-mock load --to http://127.0.0.1:9000/hook --rate 2000 --shard 0/2 --json a.json &
-  emnify-mock load --to http://127.0.0.1:9000/hook --rate 2000 --shard 1/2 --json b.json
+  emnify-mock load --to http://127.0.0.1:9000/webhook --rate 5000 --duration 10s
+  emnify-mock load --to http://127.0.0.1:9000/webhook --ramp 100:5000 --duration 1m --report ramp.html
+  emnify-mock load --to http://127.0.0.1:9000/webhook --rate 0 --size 1000 --max-workers 8
+  emnify-mock load --to http://127.0.0.1:9000/webhook --rate 2000 --shard 0/2 --json a.json &
+  emnify-mock load --to http://127.0.0.1:9000/webhook --rate 2000 --shard 1/2 --json b.json
   emnify-mock report merge a.json b.json --report total.html
 `
 

@@ -39,10 +39,10 @@ line and the summary name the last failure (404 Not Found from URL,
 connection refused, ...).
 
 Examples:
-  emnify-mock push --to http://127.0.0.1:9000/hook
-  emnify-mock push --to http://127.0.0.1:9000/hook --scenario migration --seed 7
-  emnify-mock push --to http://127.0.0.1:9000/hook --size 100 --header 'Authorization:Bearer abc'
-  emnify-mock push --to http://127.0.0.1:9000/hook --duplicate 0.1 --reorder 20 --drop 0.05
+  emnify-mock push --to http://127.0.0.1:9000/webhook
+  emnify-mock push --to http://127.0.0.1:9000/webhook --scenario migration --seed 7
+  emnify-mock push --to http://127.0.0.1:9000/webhook --size 100 --header 'Authorization:Bearer abc'
+  emnify-mock push --to http://127.0.0.1:9000/webhook --duplicate 0.1 --reorder 20 --drop 0.05
 `
 
 // PushCommand pushes generated events to a webhook.

@@ -17,9 +17,13 @@ consumer that dedupes by id sees a resend, not a new event). The file is
 drained: when the replay ends it holds only the events that failed again
 (and is removed if none did).
 
+Flags:
+  --dead-letters FILE  the file to replay (and drain)
+  --seed N             seed of the faults and of the back-off's jitter (default 1)
+
 ` + deliveryHelp + `
 Examples:
-  emnify-mock replay --dead-letters emnify-mock-dead-letters.ndjson --to http://127.0.0.1:9000/hook
+  emnify-mock replay --dead-letters emnify-mock-dead-letters.ndjson --to http://127.0.0.1:9000/webhook
 `
 
 // ReplayCommand resends dead letters.
@@ -32,8 +36,13 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	var d deliveryFlags
 	d.register(fs)
+	seedFlag := fs.String("seed", "1", "")
 	if err := parseFlags(fs, args, replayUsage, c.Stdout); err != nil {
 		return err
+	}
+	seed, err := parseSeed(*seedFlag)
+	if err != nil {
+		return &usageError{err: err, hint: "emnify-mock replay --help"}
 	}
 	hint := "emnify-mock replay --help"
 	file := d.deadLetters
@@ -46,7 +55,7 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return &inputError{msg: err.Error()}
 	}
-	o, err := d.options(1, hint)
+	o, err := d.options(seed, hint)
 	if err != nil {
 		return err
 	}
