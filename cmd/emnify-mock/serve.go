@@ -155,9 +155,6 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return &usageError{err: fmt.Errorf("--live: %w", err), hint: hint}
 	}
-	if *seedFlag == "" {
-		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to get this workspace again)\n", seed, seed)
-	}
 	sources := []string{"serve-default"}
 	for _, name := range append(extra, plays...) {
 		if _, _, err := scenarioSource(name); err != nil {
@@ -212,6 +209,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	if err := srv.Open(*addr); err != nil {
 		return err
+	}
+	if *seedFlag == "" {
+		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to get this workspace again)\n", seed, seed)
 	}
 	c.banner(srv, world, *password, *control != "") // before anything plays: it reads the world unlocked
 	if *insecure {
