@@ -250,3 +250,19 @@ func TestRun_RecorderIsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReport_GeneratorNote: a report says when the generator fell behind
+// enough to be part of the latency, and not otherwise.
+func TestReport_GeneratorNote(t *testing.T) {
+	r := &load.Report{Requests: 150_000, LateSends: 41_176}
+	r.ScheduleLag.P99, r.Latencies.P99 = int64(190*time.Millisecond), int64(307*time.Millisecond)
+	var b strings.Builder
+	r.WriteText(&b)
+	if !strings.Contains(b.String(), "Note: the generator fell behind: 41176 of 150000 sends left late, schedule-lag p99 190ms against latency p99 307ms") {
+		t.Errorf("no note for a generator that fell behind:\n%s", b.String())
+	}
+	r.LateSends = 100 // under 1%
+	if note := r.GeneratorNote(); note != "" {
+		t.Errorf("a note for 100 late sends of 150000: %s", note)
+	}
+}

@@ -36,4 +36,20 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w, "Latency is measured from each request's intended instant; schedule lag is how late it left.")
+	if note := r.GeneratorNote(); note != "" {
+		fmt.Fprintln(w, note)
+	}
+}
+
+// GeneratorNote says when the generator itself fell behind enough to be a
+// large part of the latency (more than 1% of sends late and a schedule-lag
+// p99 of a quarter of the latency p99 or more), so a reader does not blame
+// the receiver for it; "" otherwise.
+func (r *Report) GeneratorNote() string {
+	if r.Requests == 0 || r.LateSends*100 <= r.Requests || r.ScheduleLag.P99*4 < r.Latencies.P99 {
+		return ""
+	}
+	return fmt.Sprintf("Note: the generator fell behind: %d of %d sends left late, schedule-lag p99 %s against latency p99 %s;"+
+		" part of the latency is the generator's. More --max-workers, fewer events per process (--shard), or another machine for it.",
+		r.LateSends, r.Requests, time.Duration(r.ScheduleLag.P99).Round(time.Microsecond), time.Duration(r.Latencies.P99).Round(time.Microsecond))
 }
