@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"strings"
 	"testing"
@@ -176,6 +177,24 @@ func TestControlAPI_Timeline(t *testing.T) {
 	}
 	if res, _ := m.call("GET", "/mock/timeline?type=x", "", nil); res.StatusCode != 400 {
 		t.Errorf("?type=x: %d", res.StatusCode)
+	}
+	// Pages: the "older" link goes on below the last row shown, and every
+	// event is on exactly one page.
+	seen, next := 0, "/mock/timeline?limit=20"
+	for pages := 0; next != ""; pages++ {
+		if pages > len(events) {
+			t.Fatal("the older links never end")
+		}
+		_, b = m.call("GET", next, "", nil)
+		seen += strings.Count(string(b), "<tr><td class=\"muted\">")
+		next = ""
+		if end := strings.Index(string(b), `">older events</a>`); end >= 0 {
+			start := strings.LastIndex(string(b)[:end], `href="`) + len(`href="`)
+			next = "/mock/timeline" + html.UnescapeString(string(b)[start:end])
+		}
+	}
+	if seen != len(events) {
+		t.Errorf("the pages show %d events, the log holds %d", seen, len(events))
 	}
 }
 

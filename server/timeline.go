@@ -47,7 +47,8 @@ type timelineRow struct {
 
 // handleMockTimeline renders the newest events: ?type=N, ?iccid=…,
 // ?endpoint=N and ?organisation=N filter, ?limit=N (default 200) says how
-// many, ?refresh=S reloads the page every S seconds.
+// many, ?before=N starts below log position N (the "older" link),
+// ?refresh=S reloads the page every S seconds.
 func (s *Server) handleMockTimeline(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	num := func(key string, def int) (int, bool) {
@@ -62,16 +63,17 @@ func (s *Server) handleMockTimeline(w http.ResponseWriter, r *http.Request) {
 	org, ok3 := num("organisation", 0)
 	limit, ok4 := num("limit", timelineRows)
 	refresh, ok5 := num("refresh", 0)
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
-		writeError(w, badRequest("type, endpoint, organisation, limit and refresh are whole numbers"))
+	total := s.log.Len()
+	before, ok6 := num("before", total)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
+		writeError(w, badRequest("type, endpoint, organisation, limit, before and refresh are whole numbers"))
 		return
 	}
 	limit = min(max(limit, 1), timelineMax)
 	iccid := q.Get("iccid")
 	var rows []timelineRow
-	total := s.log.Len()
 	// Newest first: read the log backwards in chunks.
-	for end := total; end > 0 && len(rows) < limit; end -= 4096 {
+	for end := min(total, before); end > 0 && len(rows) < limit; end -= 4096 {
 		start := max(0, end-4096)
 		entries, _ := s.log.Entries(start, end-start)
 		for i := len(entries) - 1; i >= 0 && len(rows) < limit; i-- {
@@ -87,8 +89,16 @@ func (s *Server) handleMockTimeline(w http.ResponseWriter, r *http.Request) {
 			rows = append(rows, row)
 		}
 	}
+	older := ""
+	if len(rows) == limit && rows[len(rows)-1].Pos > 0 {
+		next := r.URL.Query()
+		next.Set("before", strconv.Itoa(int(rows[len(rows)-1].Pos)))
+		next.Del("refresh")
+		older = "?" + next.Encode()
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	timelinePage.Execute(w, map[string]any{"Rows": rows, "Total": total, "Refresh": refresh, "Filtered": typ != 0 || ep != 0 || org != 0 || iccid != ""})
+	timelinePage.Execute(w, map[string]any{"Rows": rows, "Total": total, "Refresh": refresh, "Older": older,
+		"Filtered": typ != 0 || ep != 0 || org != 0 || iccid != ""})
 }
 
 var timelinePage = template.Must(template.New("timeline").Parse(`<!DOCTYPE html>
@@ -109,5 +119,5 @@ th{font-weight:600;background:#f9fafb}td.t{white-space:nowrap;font-variant-numer
 <td>{{with .SIM}}<a href="?iccid={{.ICCID}}">{{.ICCID}}</a>{{end}}</td><td>{{with .Endpoint}}<a href="?endpoint={{.ID}}">{{.Name}}</a>{{end}}</td>
 <td>{{with .User}}{{.Username}}{{else}}<span class="muted">{{.Source.Description}}</span>{{end}}</td><td><a href="?organisation={{.Org.ID}}">{{.Org.Name}}</a></td></tr>
 {{else}}<tr><td colspan="8" class="muted">no events</td></tr>{{end}}
-</tbody></table></body></html>
+</tbody></table>{{if .Older}}<p><a href="{{.Older}}">older events</a></p>{{end}}</body></html>
 `))
