@@ -567,20 +567,7 @@ func TestServe_OffLoopbackNeedsAControlToken(t *testing.T) {
 	if code, _, stderr := runCLI(t, "serve", "--control-token", "x", "--insecure-control"); code != 2 || !strings.Contains(stderr, "contradict") {
 		t.Errorf("both: exit %d, %q", code, stderr)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
-	ready := make(chan *server.Server, 1)
-	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
-	done := make(chan error, 1)
-	go func() {
-		done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--control-token", "ctl", "--password", "pw-given"})
-	}()
-	var srv *server.Server
-	select {
-	case srv = <-ready:
-	case err := <-done:
-		t.Fatalf("serve ended: %v\n%s", err, stderr.String())
-	}
+	srv, stdout := startServe(t, "--addr", "127.0.0.1:0", "--seed", "3", "--control-token", "ctl", "--password", "pw-given")
 	if !strings.Contains(stdout.String(), "needs Authorization: Bearer <control token>") || !strings.Contains(stdout.String(), "/ pw-given") {
 		t.Errorf("banner:\n%s", stdout.String())
 	}
@@ -597,28 +584,12 @@ func TestServe_OffLoopbackNeedsAControlToken(t *testing.T) {
 			res.Body.Close()
 		}
 	}
-	cancel()
-	<-done
 }
 
 // TestServe_ScenarioWorkspacesGetTokens: a workspace a --scenario makes at
 // start-up gets an application token, as one made by POST /mock/scenarios.
 func TestServe_ScenarioWorkspacesGetTokens(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
-	ready := make(chan *server.Server, 1)
-	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
-	done := make(chan error, 1)
-	go func() {
-		done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--seed", "3", "--scenario", "migration"})
-	}()
-	var srv *server.Server
-	select {
-	case srv = <-ready:
-	case err := <-done:
-		t.Fatalf("serve ended: %v\n%s", err, stderr.String())
-	}
-	defer func() { cancel(); <-done }()
+	srv, _ := startServe(t, "--addr", "127.0.0.1:0", "--seed", "3", "--scenario", "migration")
 	res, err := http.Get(srv.URL() + "/mock/workspaces")
 	if err != nil {
 		t.Fatal(err)
@@ -766,5 +737,26 @@ func TestLoad_FailsLoudly(t *testing.T) {
 	code, _, stderr = runCLI(t, "load", "--to", ts.URL, "--duration", "1s", "--report", filepath.Join(t.TempDir(), "no", "such", "dir", "x.html"))
 	if code != 2 || !strings.Contains(stderr, "--report") || hits.Load() != 0 {
 		t.Errorf("unwritable --report: exit %d, %d requests sent, %q", code, hits.Load(), stderr)
+	}
+}
+
+// startServe runs serve with args until the test ends; it returns the
+// server once it listens, and its stdout.
+func startServe(t *testing.T, args ...string) (*server.Server, *bytes.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	ready := make(chan *server.Server, 1)
+	cmd := &ServeCommand{Stdout: &stdout, Stderr: &stderr, ready: func(s *server.Server) { ready <- s }}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run(ctx, args) }()
+	select {
+	case srv := <-ready:
+		t.Cleanup(func() { cancel(); <-done })
+		return srv, &stdout
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve ended: %v\n%s", err, stderr.String())
+		return nil, nil
 	}
 }
