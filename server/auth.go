@@ -190,6 +190,7 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 			writeError(w, errInvalidToken)
 			return
 		}
+		journalWorkspace(r, who.ws.ID)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, who)))
 	})
 }

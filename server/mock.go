@@ -39,6 +39,7 @@ func (s *Server) mockRoutes(r *mux.Router) {
 		{"POST", "/snapshots/{id}/restore", "go back to a saved state, all of it; played scenarios stop", s.handleMockRestore},
 		{"DELETE", "/snapshots/{id}", fmt.Sprintf("forget a saved state (the %d most recent are kept; an older one is evicted)", MaxSnapshots), s.handleMockDeleteSnapshot},
 		{"POST", "/reset", "go back to the state at start, all of it (data streams made since are gone)", s.handleMockReset},
+		{"GET", "/requests", "the API journal as NDJSON: every request to the emnify API (time, workspace, method, path, query, body, status, error code), refused ones too; ?method=, ?path=/api/v1/sim/*, ?status=4xx, ?workspace= filter; a reset clears it", s.handleMockRequests},
 		{"GET", "/timeline", "the event log as a page for a browser, newest first; ?type=, ?iccid=, ?endpoint=, ?organisation= filter, ?refresh=S reloads", s.handleMockTimeline},
 		{"GET", "/deliveries", "each data stream's delivery state: delivered, undelivered, last status", s.handleMockDeliveries},
 	}

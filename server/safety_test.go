@@ -195,3 +195,54 @@ func TestHealthAndStrictBooleans(t *testing.T) {
 		t.Error("a refused ?live=yes ran the scenario")
 	}
 }
+
+// TestAPIJournal: every request to the emnify API is recorded, refused
+// ones with emnify's error code; filters select; a reset clears it.
+func TestAPIJournal(t *testing.T) {
+	m := mustOpen(t)
+	sim := m.acme().SIMs()[0]
+	m.call("GET", "/api/v1/sim", "", nil)                                             // refused by the gateway: no token
+	m.api("PATCH", fmt.Sprintf("/api/v1/sim/%d", sim.ID), `{"status":{"id":3}}`, 422) // a status that cannot be set
+	m.api("GET", "/api/v1/event?per_page=1", nil, 200)
+	type entry struct {
+		Workspace *int64          `json:"workspace"`
+		Method    string          `json:"method"`
+		Path      string          `json:"path"`
+		Query     string          `json:"query"`
+		Body      json.RawMessage `json:"body"`
+		Status    int             `json:"status"`
+		ErrorCode *int            `json:"error_code"`
+	}
+	read := func(query string) []entry {
+		var out []entry
+		for _, line := range strings.Split(strings.TrimSpace(string(m.api("GET", "/mock/requests"+query, nil, 200))), "\n") {
+			var e entry
+			if line != "" && json.Unmarshal([]byte(line), &e) == nil {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	all := read("")
+	if len(all) < 4 { // the login of mustOpen, then the three above
+		t.Fatalf("journal %+v", all)
+	}
+	patch := read("?method=patch&path=/api/v1/sim/*&status=4xx")
+	if len(patch) != 1 || patch[0].Status != 422 || patch[0].ErrorCode == nil || *patch[0].ErrorCode != 1400 ||
+		string(patch[0].Body) != `{"status":{"id":3}}` || patch[0].Workspace == nil || *patch[0].Workspace != m.acme().ID {
+		t.Errorf("the refused PATCH: %+v", patch)
+	}
+	if gw := read("?status=401"); len(gw) != 1 || gw[0].Workspace != nil || gw[0].Path != "/api/v1/sim" {
+		t.Errorf("the gateway's 401: %+v", gw)
+	}
+	if ev := read("?path=/api/v1/event&status=2xx"); len(ev) != 1 || ev[0].Query != "per_page=1" {
+		t.Errorf("the event read: %+v", ev)
+	}
+	if res, _ := m.call("GET", "/mock/requests?status=2x", "", nil); res.StatusCode != 400 {
+		t.Errorf("?status=2x: %d, want 400", res.StatusCode)
+	}
+	m.api("POST", "/mock/reset", nil, 204)
+	if n := len(read("")); n != 0 {
+		t.Errorf("%d requests after a reset", n)
+	}
+}

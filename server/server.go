@@ -94,6 +94,7 @@ type Server struct {
 	maxEvents int      // a scenario's budget
 	control   string   // the control API's token; "" for none
 	players   players
+	requests  journal         // the API journal, GET /mock/requests
 	closing   context.Context // done once Close begins
 	close     context.CancelFunc
 
@@ -134,7 +135,7 @@ func New(o Options) (*Server, error) {
 	slices.SortStableFunc(history, func(a, b generator.Event) int { return cmp.Compare(a.ID, b.ID) })
 	s.log.Append(history...)
 	s.snapshots.start = &snapshot{taken: s.clock.Now(), events: s.log.Len(), st: s.save()}
-	s.router = s.guard(s.gateway(s.limited(s.routes())))
+	s.router = s.guard(s.journaled(s.gateway(s.limited(s.routes()))))
 	return s, nil
 }
 

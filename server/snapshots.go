@@ -121,5 +121,6 @@ func (s *Server) handleMockReset(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load(s.snapshots.start.st)
+	s.requests.clear()
 	noContent(w, ctBare)
 }
