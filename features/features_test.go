@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -103,5 +104,75 @@ func TestFeatures_FixedMockAddress(t *testing.T) {
 	}
 	if want := "http://" + addr; len(polled) != 1 || polled[want] != 3 {
 		t.Errorf("the consumer was told to poll %v, want %s three times", polled, want)
+	}
+}
+
+// TestFeatures_IdsNeverRepeatAcrossScenarios: the scenarios of one run
+// follow each other on the platform's time, so an event id names one event
+// of one organisation across all of them, but for the two halves of a
+// migration, which share an id (as on the platform).
+func TestFeatures_IdsNeverRepeatAcrossScenarios(t *testing.T) {
+	type key struct{ id, org int64 }
+	var mu sync.Mutex
+	seen := map[key]string{}          // the event's JSON: a resend is the same bytes
+	orgs := map[int64]map[int64]int{} // id → organisations → event type
+	var clash []string
+	newConsumer := func() http.Handler {
+		c := consumer.New(false)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/webhook" {
+				b, _ := io.ReadAll(r.Body)
+				var raw []json.RawMessage
+				if json.Unmarshal(b, &raw) != nil {
+					raw = []json.RawMessage{b}
+				}
+				mu.Lock()
+				for _, e := range raw {
+					var ev struct {
+						ID   int64 `json:"id"`
+						Type struct {
+							ID int `json:"id"`
+						} `json:"event_type"`
+						Org struct {
+							ID int64 `json:"id"`
+						} `json:"organisation"`
+					}
+					json.Unmarshal(e, &ev)
+					k := key{ev.ID, ev.Org.ID}
+					if prev, ok := seen[k]; ok && prev != string(e) {
+						clash = append(clash, fmt.Sprintf("id %d of organisation %d names two events:\n%s\n%s", ev.ID, ev.Org.ID, prev, e))
+					}
+					seen[k] = string(e)
+					if orgs[ev.ID] == nil {
+						orgs[ev.ID] = map[int64]int{}
+					}
+					orgs[ev.ID][ev.Org.ID] = ev.Type.ID
+				}
+				mu.Unlock()
+				r.Body = io.NopCloser(bytes.NewReader(b))
+			}
+			c.ServeHTTP(w, r)
+		})
+	}
+	suite := godog.TestSuite{
+		Name:                "ids",
+		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, NewConsumer: newConsumer}),
+		Options:             &godog.Options{Format: "progress", Strict: true, Tags: "~@perf", FS: features.Shipped, Paths: []string{"duplicates.feature", "migration.feature", "reordering.feature"}, Output: io.Discard},
+	}
+	if suite.Run() != 0 {
+		t.Fatal("the features failed")
+	}
+	if len(seen) < 50 {
+		t.Fatalf("only %d events reached the consumer", len(seen))
+	}
+	for _, c := range clash[:min(len(clash), 3)] {
+		t.Error(c)
+	}
+	for id, o := range orgs {
+		for _, typ := range o {
+			if len(o) > 1 && typ != 69 {
+				t.Errorf("event id %d is shared by %d organisations, and is no migration (type %d)", id, len(o), typ)
+			}
+		}
 	}
 }

@@ -79,7 +79,8 @@ type world struct {
 	acked    []streamer.Outcome // in the order acknowledged
 	stats    streamer.Stats
 	seed     uint64
-	limits   bool // the platform enforces emnify's rate limits
+	history  *timeline // where the scenarios of this run have got to
+	limits   bool      // the platform enforces emnify's rate limits
 	every429 int  // every n-th read of the event list is answered 429
 	counted  int  // the consumer's event count when the scenario began
 	slowest  time.Duration
@@ -96,9 +97,10 @@ func InitializeScenario(o Options) func(*godog.ScenarioContext) {
 	if o.Probe == "" {
 		o.Probe = "/sims/{sim.iccid}"
 	}
+	history := &timeline{}
 	return func(sc *godog.ScenarioContext) {
 		sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
-			w := &world{opts: o, consumer: strings.TrimSuffix(o.Consumer, "/"), delivery: streamer.Options{Size: 1, Workers: 1, Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}}}
+			w := &world{opts: o, history: history, consumer: strings.TrimSuffix(o.Consumer, "/"), delivery: streamer.Options{Size: 1, Workers: 1, Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}}}
 			if w.consumer == "" {
 				if o.NewConsumer == nil {
 					return ctx, errors.New("no consumer: give Options.Consumer or Options.NewConsumer")
@@ -179,32 +181,68 @@ func platformRuns(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	start := sc.Plan.Start
-	if start.IsZero() {
-		start = generator.DefaultStart
-	}
+	start := get(ctx).history.startAt(sc.Plan.Start)
 	// The platform's one clock: the wall clock, moved back to the
 	// scenario's start, so its history is stamped from there on and the
 	// server (tokens, rate limits) runs in real time after it.
 	world := plan.NewWorldOn(generator.NewShifted(time.Until(start)), get(ctx).seed)
 	var history []generator.Event
-	if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
+	sum, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil })
+	if err != nil {
 		return err
 	}
+	get(ctx).history.ended(sum.End)
 	return get(ctx).startPlatform(world, history)
+}
+
+// timeline is where the scenarios of one run have got to on the platform's
+// time. Each scenario starts after the one before it ended, as on a real
+// platform, so event ids never repeat across scenarios (ids follow time),
+// except the two halves of a migration, which share one: a consumer keys
+// events by id and organisation.
+type timeline struct {
+	mu   sync.Mutex
+	next time.Time
+}
+
+// startAt is when a scenario starts: its own start or the default, or
+// after the previous scenario, whichever is later.
+func (t *timeline) startAt(want time.Time) time.Time {
+	if want.IsZero() {
+		want = generator.DefaultStart
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if want.Before(t.next) {
+		return t.next
+	}
+	return want
+}
+
+// ended notes where a scenario's events end.
+func (t *timeline) ended(end time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if end.Add(time.Second).After(t.next) {
+		t.next = end.Add(time.Second).Truncate(time.Second)
+	}
 }
 
 func platformChurns(ctx context.Context, n int) error {
 	// The platform's one clock, as in platformRuns; it jumps to the
 	// churn's last action once the history is made.
-	clock := generator.NewShifted(time.Until(generator.DefaultStart))
-	churn, err := generator.NewChurn(get(ctx).seed, generator.ChurnOptions{Workspaces: 1, Clock: clock})
+	start := get(ctx).history.startAt(time.Time{})
+	clock := generator.NewShifted(time.Until(start))
+	churn, err := generator.NewChurn(get(ctx).seed, generator.ChurnOptions{Workspaces: 1, Clock: clock, Start: start})
 	if err != nil {
 		return err
 	}
 	var history []generator.Event
 	for range n {
 		history = append(history, churn.Next())
+	}
+	if len(history) > 0 {
+		get(ctx).history.ended(history[len(history)-1].Timestamp)
 	}
 	if err := clock.Advance(churn.Now().Sub(clock.Now())); err != nil {
 		return err
