@@ -81,8 +81,8 @@ type world struct {
 	seed     uint64
 	history  *timeline // where the scenarios of this run have got to
 	limits   bool      // the platform enforces emnify's rate limits
-	every429 int  // every n-th read of the event list is answered 429
-	counted  int  // the consumer's event count when the scenario began
+	every429 int       // every n-th read of the event list is answered 429
+	counted  int       // the consumer's event count when the scenario began
 	slowest  time.Duration
 	closers  []func()
 }
