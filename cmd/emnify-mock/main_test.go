@@ -760,3 +760,12 @@ func startServe(t *testing.T, args ...string) (*server.Server, *bytes.Buffer) {
 		return nil, nil
 	}
 }
+
+// TestVerify_EmptySelectionFails: tags that select no scenario verify
+// nothing, which is no pass.
+func TestVerify_EmptySelectionFails(t *testing.T) {
+	code, _, stderr := runCLI(t, "verify", "--consumer", "http://127.0.0.1:1", "--tags", "@fast && ~@slow")
+	if code != 2 || !strings.Contains(stderr, `no scenario matches --tags "@fast && ~@slow"`) {
+		t.Errorf("exit %d, %q", code, stderr)
+	}
+}

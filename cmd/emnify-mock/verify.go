@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/cucumber/godog"
 	"github.com/emnify-mock/emnify-mock/features"
@@ -104,12 +105,21 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 			}
 		}
 	}
+	steps := features.InitializeScenario(features.Options{Consumer: *consumer, Probe: *probe, MockAddr: *mockAddr})
+	var ran atomic.Int64
 	suite := godog.TestSuite{
-		Name:                "emnify-mock verify",
-		ScenarioInitializer: features.InitializeScenario(features.Options{Consumer: *consumer, Probe: *probe, MockAddr: *mockAddr}),
-		Options:             &o,
+		Name: "emnify-mock verify",
+		ScenarioInitializer: func(sc *godog.ScenarioContext) {
+			sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) { ran.Add(1); return ctx, nil })
+			steps(sc)
+		},
+		Options: &o,
 	}
-	if suite.Run() != 0 {
+	failed := suite.Run() != 0
+	switch {
+	case ran.Load() == 0: // nothing verified is no pass
+		return &usageError{err: fmt.Errorf("no scenario matches --tags %q in %s: nothing was verified", *tags, strings.Join(o.Paths, " ")), hint: hint}
+	case failed:
 		return errors.New("the consumer failed the features (see the report above)")
 	}
 	return nil
