@@ -178,6 +178,13 @@ func TestControlAPI_Timeline(t *testing.T) {
 	if res, _ := m.call("GET", "/mock/timeline?type=x", "", nil); res.StatusCode != 400 {
 		t.Errorf("?type=x: %d", res.StatusCode)
 	}
+	// A migration's row names its SIMs, which it carries in its detail.
+	m.api("POST", "/mock/scenarios?name=migration", nil, 200)
+	_, b = m.call("GET", "/mock/timeline?type=69", "", nil)
+	if rows := strings.Count(string(b), "<tr><td"); rows == 0 || strings.Count(string(b), `<a href="?iccid=`) < rows {
+		t.Errorf("migration rows without their SIMs:\n%.2000s", b)
+	}
+	events, _ = m.srv.Log().Since(0)
 	// Pages: the "older" link goes on below the last row shown, and every
 	// event is on exactly one page.
 	seen, next := 0, "/mock/timeline?limit=20"

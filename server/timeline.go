@@ -43,6 +43,12 @@ type timelineRow struct {
 	SIM *struct {
 		ICCID string `json:"iccid"`
 	} `json:"sim"`
+	// A migration names its SIMs in its detail, not in sim.
+	Detail struct {
+		SIMs []struct {
+			ICCID string `json:"iccid"`
+		} `json:"sims"`
+	} `json:"detail"`
 }
 
 // handleMockTimeline renders the newest events: ?type=N, ?iccid=…,
@@ -116,7 +122,7 @@ th{font-weight:600;background:#f9fafb}td.t{white-space:nowrap;font-variant-numer
 <p>{{len .Rows}} shown, newest first, of {{.Total}} events{{if .Filtered}} · <a href="?">all events</a>{{end}} · as NDJSON: <a href="/mock/events">/mock/events</a>{{if not .Refresh}} · <a href="?refresh=2">refresh every 2 s</a>{{end}}</p>
 <table><thead><tr><th>#</th><th>timestamp</th><th>type</th><th>description</th><th>SIM</th><th>endpoint</th><th>by</th><th>workspace</th></tr></thead><tbody>
 {{range .Rows}}<tr><td class="muted">{{.Pos}}</td><td class="t">{{.Timestamp}}</td><td><a href="?type={{.Type.ID}}">{{.Type.ID}} {{.Type.Description}}</a></td><td>{{.Description}}</td>
-<td>{{with .SIM}}<a href="?iccid={{.ICCID}}">{{.ICCID}}</a>{{end}}</td><td>{{with .Endpoint}}<a href="?endpoint={{.ID}}">{{.Name}}</a>{{end}}</td>
+<td>{{with .SIM}}<a href="?iccid={{.ICCID}}">{{.ICCID}}</a>{{else}}{{range $i, $s := .Detail.SIMs}}{{if $i}}<br>{{end}}<a href="?iccid={{$s.ICCID}}">{{$s.ICCID}}</a>{{end}}{{end}}</td><td>{{with .Endpoint}}<a href="?endpoint={{.ID}}">{{.Name}}</a>{{end}}</td>
 <td>{{with .User}}{{.Username}}{{else}}<span class="muted">{{.Source.Description}}</span>{{end}}</td><td><a href="?organisation={{.Org.ID}}">{{.Org.Name}}</a></td></tr>
 {{else}}<tr><td colspan="8" class="muted">no events</td></tr>{{end}}
 </tbody></table>{{if .Older}}<p><a href="{{.Older}}">older events</a></p>{{end}}</body></html>
