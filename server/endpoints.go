@@ -79,6 +79,19 @@ func (s *Server) endpoint(r *http.Request) (*generator.Endpoint, *apiError) {
 	return ep, nil
 }
 
+// changeEndpoint applies a change to one of the caller's endpoints as one
+// change of the platform, found under the lock (a restore replaces the
+// world).
+func (s *Server) changeEndpoint(r *http.Request, change func(*generator.Endpoint) ([]generator.Event, error)) error {
+	return s.apply(func() ([]generator.Event, error) {
+		ep, e := s.endpoint(r)
+		if e != nil {
+			return nil, e
+		}
+		return change(ep)
+	})
+}
+
 // readEndpoint serves a read of one of the caller's endpoints under the
 // read lock, or the error of finding none.
 func (s *Server) readEndpoint(w http.ResponseWriter, r *http.Request, serve func(*generator.Endpoint)) {
@@ -268,11 +281,7 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		patch.Status = &st
 	}
-	err := s.apply(func() ([]generator.Event, error) {
-		ep, e := s.endpoint(r) // under the lock: a restore replaces the world
-		if e != nil {
-			return nil, e
-		}
+	err := s.changeEndpoint(r, func(ep *generator.Endpoint) ([]generator.Event, error) {
 		svc, tariff, e := profiles(c.ws, &b, "Update endpoint")
 		if e != nil {
 			return nil, e
@@ -307,11 +316,7 @@ func endpointStatus(id refID, what string) (generator.EndpointStatus, *apiError)
 }
 
 func (s *Server) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request) {
-	err := s.apply(func() ([]generator.Event, error) {
-		ep, e := s.endpoint(r)
-		if e != nil {
-			return nil, e
-		}
+	err := s.changeEndpoint(r, func(ep *generator.Endpoint) ([]generator.Event, error) {
 		return nil, s.world.Platform.DeleteEndpoint(ep)
 	})
 	s.finish(w, err, ctBare)
@@ -362,11 +367,7 @@ func (s *Server) handleResetConnectivity(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	a := callerOf(r).actor()
-	err := s.apply(func() ([]generator.Event, error) {
-		ep, e := s.endpoint(r)
-		if e != nil {
-			return nil, e
-		}
+	err := s.changeEndpoint(r, func(ep *generator.Endpoint) ([]generator.Event, error) {
 		return s.world.Platform.ResetConnectivity(a, ep)
 	})
 	s.finish(w, err, "text/html; charset=UTF-8")

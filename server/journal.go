@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,30 +37,36 @@ type journalEntry struct {
 	ErrorCode *int            `json:"error_code"` // emnify's, on a refusal
 }
 
+// journal is a ring of the newest journalMax entries: adding one costs
+// the same when it is full.
 type journal struct {
 	mu      sync.Mutex
-	entries []journalEntry // oldest first
+	entries []journalEntry
+	next    int // where the next entry goes once the ring is full
 }
 
 func (j *journal) add(e journalEntry) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if len(j.entries) == journalMax {
-		j.entries = append(j.entries[:0:0], j.entries[1:]...)
+	if len(j.entries) < journalMax {
+		j.entries = append(j.entries, e)
+		return
 	}
-	j.entries = append(j.entries, e)
+	j.entries[j.next] = e
+	j.next = (j.next + 1) % journalMax
 }
 
 func (j *journal) clear() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.entries = nil
+	j.entries, j.next = nil, 0
 }
 
+// snapshot returns the entries oldest first.
 func (j *journal) snapshot() []journalEntry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return append([]journalEntry(nil), j.entries...)
+	return append(slices.Clone(j.entries[j.next:]), j.entries[:j.next]...)
 }
 
 type journalKey struct{}

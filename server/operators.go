@@ -51,11 +51,7 @@ func (s *Server) handleBlacklistChange(add bool) http.HandlerFunc {
 			return
 		}
 		var epID int64
-		err := s.apply(func() ([]generator.Event, error) {
-			ep, e := s.endpoint(r)
-			if e != nil {
-				return nil, e
-			}
+		err := s.changeEndpoint(r, func(ep *generator.Endpoint) ([]generator.Event, error) {
 			epID = ep.ID
 			if add {
 				return nil, s.world.Platform.BlacklistOperator(ep, opID)
@@ -103,11 +99,7 @@ func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 	}
 	var sent *generator.SMS
 	var epID int64
-	err := s.apply(func() ([]generator.Event, error) {
-		ep, e := s.endpoint(r)
-		if e != nil {
-			return nil, e
-		}
+	err := s.changeEndpoint(r, func(ep *generator.Endpoint) ([]generator.Event, error) {
 		epID = ep.ID
 		m, events, err := s.world.Platform.SendSMS(ep, *body.Payload)
 		sent = m

@@ -14,7 +14,7 @@ import (
 // cond holds.
 func (m *mock) drive(what string, cond func() bool) {
 	m.t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+	for deadline := time.Now().Add(30 * time.Second); !cond(); {
 		if time.Now().After(deadline) {
 			m.t.Fatalf("timed out driving the clock until %s", what)
 		}
@@ -133,7 +133,7 @@ func TestPlay_ClockAdvanceBringsTheNextStep(t *testing.T) {
 	m := mustOpenOn(t, generator.NewShifted(-72*time.Hour))
 	start := m.srv.Log().Len()
 	m.api("POST", "/mock/scenarios?live=true", nightShift, 202)
-	for deadline := time.Now().Add(5 * time.Second); m.srv.Log().Len() < start+12; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); m.srv.Log().Len() < start+12; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of 12 events after advancing the clock for 5s", m.srv.Log().Len()-start)
 		}

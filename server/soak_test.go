@@ -102,7 +102,7 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("%d requests in %s by 200 clients; log holds %d events; the data stream got %d", requests.Load(), *soakFor, m.srv.Log().Len(), delivered)
 	// Goroutines of closed connections take a moment to finish.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
