@@ -36,10 +36,12 @@ const (
 	ShutdownGrace = 4 * time.Second
 )
 
-// Item is one event to deliver: its id and its JSON.
+// Item is one event to deliver: its id, its JSON, and its place in the
+// run's source (for a Journal).
 type Item struct {
 	ID   int64
 	JSON []byte
+	Seq  int64
 }
 
 // Options configure a delivery. URL is required.
@@ -61,7 +63,18 @@ type Options struct {
 	// after the grace (a second Ctrl-C): they are dead-lettered.
 	Abort <-chan struct{}
 	Grace time.Duration // after cancellation; default ShutdownGrace
+	// Probe, when set, is how often a batch waiting longer than that for
+	// its retry is sent meanwhile as a probe (one at a time per streamer;
+	// not counted as a retry). An acknowledged probe delivers its batch
+	// and wakes every batch waiting to retry: a target that comes back is
+	// delivered to within Probe, not after the rest of a back-off that can
+	// be minutes long. DefaultProbe is what serve and push use.
+	Probe time.Duration
 }
+
+// DefaultProbe: a target back from an outage gets deliveries within about
+// this long.
+const DefaultProbe = 2 * time.Second
 
 // Outcome is the end of one batch: acknowledged or dead.
 type Outcome struct {
@@ -80,6 +93,7 @@ type Attempt struct {
 	Err     string
 	Latency time.Duration
 	Fault   string // the fault injected, if any
+	Probe   bool   // sent while waiting to retry (Options.Probe)
 }
 
 // Stats sum up a delivery.
@@ -101,7 +115,11 @@ type Streamer struct {
 	o        Options
 	gone     atomic.Bool // the target answered 410: deliver nothing more
 	stats    Stats
-	mu       sync.Mutex    // guards stats
+	mu       sync.Mutex // guards stats
+	probing  atomic.Bool
+	waiting  atomic.Int32  // batches waiting to retry
+	upMu     sync.Mutex    // guards up
+	up       chan struct{} // closed when an attempt succeeds while batches wait
 	OnResult func(Outcome) // every outcome, from many goroutines
 	OnTry    func(Attempt) // every attempt, from many goroutines
 }
@@ -333,13 +351,13 @@ func (s *Streamer) deliver(ctx, reqCtx context.Context, r *rand.Rand, items []It
 			s.count(func(st *Stats) { st.Retried++ })
 		}
 		out.Attempts = n
-		wait, status, err := s.attempt(reqCtx, r, items, body, n, true)
+		wait, status, err := s.attempt(reqCtx, r, items, body, n, true, false)
 		out.Status = status
 		if err == nil {
 			out.Acked, out.Err = true, ""
 			if s.o.Faults.Duplicate > 0 && r.Float64() < s.o.Faults.Duplicate {
 				s.count(func(st *Stats) { st.Duplicates += int64(len(items)) })
-				s.attempt(reqCtx, r, items, body, n, false) // at-least-once: the same id again
+				s.attempt(reqCtx, r, items, body, n, false, false) // at-least-once: the same id again
 			}
 			return
 		}
@@ -351,16 +369,81 @@ func (s *Streamer) deliver(ctx, reqCtx context.Context, r *rand.Rand, items []It
 		if n >= s.o.Retry.Attempts {
 			return
 		}
-		if wait == 0 {
+		asked := wait > 0 // Retry-After: no probe before it is over
+		if !asked {
 			wait = s.o.Retry.Delay(n, r)
 		}
-		select {
-		case <-s.o.Clock.After(wait):
-		case <-ctx.Done():
+		acked, status, interrupted := s.sleep(ctx, reqCtx, r, items, body, n, wait, !asked)
+		if interrupted {
 			out.Err = "interrupted while waiting to retry; last error: " + out.Err
 			return
 		}
+		if acked {
+			out.Acked, out.Err, out.Status = true, "", status
+			return
+		}
 	}
+}
+
+// sleep waits d before retry n+1 of a batch. With probes on, the batch
+// is sent every Probe meanwhile by one waiting batch at a time; the wait
+// ends early when a probe (or any request) is acknowledged. acked says the
+// batch itself was delivered by its probe.
+func (s *Streamer) sleep(ctx, reqCtx context.Context, r *rand.Rand, items []Item, body []byte, n int, d time.Duration, mayProbe bool) (acked bool, status int, interrupted bool) {
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
+	deadline := s.o.Clock.Now().Add(d)
+	for {
+		left := deadline.Sub(s.o.Clock.Now())
+		if left <= 0 {
+			return false, 0, false
+		}
+		probe := mayProbe && s.o.Probe > 0 && left > s.o.Probe
+		if probe {
+			left = s.o.Probe
+		}
+		var recovered <-chan struct{}
+		if mayProbe { // not before a Retry-After is over
+			recovered = s.recovered()
+		}
+		select {
+		case <-s.o.Clock.After(left):
+		case <-recovered:
+			return false, 0, false
+		case <-ctx.Done():
+			return false, 0, true
+		}
+		if probe && s.probing.CompareAndSwap(false, true) {
+			_, status, err := s.attempt(reqCtx, r, items, body, n, false, true)
+			s.probing.Store(false)
+			if err == nil {
+				return true, status, false
+			}
+		}
+	}
+}
+
+// recovered returns a channel closed by the next acknowledged request.
+func (s *Streamer) recovered() <-chan struct{} {
+	s.upMu.Lock()
+	defer s.upMu.Unlock()
+	if s.up == nil {
+		s.up = make(chan struct{})
+	}
+	return s.up
+}
+
+// wake tells the batches waiting to retry that the target answers again.
+func (s *Streamer) wake() {
+	if s.waiting.Load() == 0 {
+		return
+	}
+	s.upMu.Lock()
+	if s.up != nil {
+		close(s.up)
+		s.up = nil
+	}
+	s.upMu.Unlock()
 }
 
 func lastOr(s, def string) string {
@@ -373,7 +456,7 @@ func lastOr(s, def string) string {
 // attempt sends a batch once, with faults injected if asked. It returns
 // the wait the server asked for (Retry-After on 429 and 503), the status,
 // and an error unless 2xx.
-func (s *Streamer) attempt(ctx context.Context, r *rand.Rand, items []Item, body []byte, n int, faults bool) (time.Duration, int, error) {
+func (s *Streamer) attempt(ctx context.Context, r *rand.Rand, items []Item, body []byte, n int, faults, probe bool) (time.Duration, int, error) {
 	s.count(func(st *Stats) { st.Requests++ })
 	fault := ""
 	if faults {
@@ -381,7 +464,7 @@ func (s *Streamer) attempt(ctx context.Context, r *rand.Rand, items []Item, body
 	}
 	report := func(status int, err error, lat time.Duration) {
 		if s.OnTry != nil {
-			a := Attempt{Items: len(items), N: n, Status: status, Latency: lat, Fault: fault}
+			a := Attempt{Items: len(items), N: n, Status: status, Latency: lat, Fault: fault, Probe: probe}
 			if err != nil {
 				a.Err = err.Error()
 			}
@@ -430,6 +513,7 @@ func (s *Streamer) attempt(ctx context.Context, r *rand.Rand, items []Item, body
 		if fault == faultForge || fault == faultStale {
 			s.count(func(st *Stats) { st.ForgedAccepted++ })
 		}
+		s.wake()
 		report(res.StatusCode, nil, lat)
 		return 0, res.StatusCode, nil
 	}

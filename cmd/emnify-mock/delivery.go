@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,9 +46,10 @@ const deliveryHelp = `Delivery:
                        408 or 429; by default that stops the run at once with
                        the answer (a wrong URL or token, not a passing fault;
                        how emnify treats 4xx is not documented)
-  --dead-letters FILE  where undelivered events go, one NDJSON record each
-                       (default emnify-mock-dead-letters.ndjson; created only
-                       if needed)
+  --dead-letters FILE  where undelivered events go, one NDJSON record each,
+                       synced before the event counts as dead (default
+                       emnify-mock-dead-letters.ndjson; created only if
+                       needed, appended to, never emptied)
   --sign-secret whsec_...  sign with Standard Webhooks headers
   --json               print the summary as JSON
 
@@ -93,7 +95,7 @@ func (d *deliveryFlags) options(seed uint64, hint string) (streamer.Options, err
 	bad := func(format string, a ...any) error {
 		return &usageError{err: fmt.Errorf(format, a...), hint: hint}
 	}
-	o := streamer.Options{URL: d.to, Method: strings.ToUpper(d.method), Size: d.size, Timeout: d.timeout, Workers: d.workers, Seed: seed,
+	o := streamer.Options{URL: d.to, Method: strings.ToUpper(d.method), Size: d.size, Timeout: d.timeout, Workers: d.workers, Seed: seed, Probe: streamer.DefaultProbe,
 		Faults: streamer.Faults{Duplicate: d.duplicate, ReorderWindow: d.reorder, Delay: d.delayP, MaxDelay: d.maxDelayF, Drop: d.drop, Forge: d.forge, Stale: d.stale}}
 	switch {
 	case d.to == "":
@@ -163,38 +165,18 @@ func (d *deliveryFlags) options(seed uint64, hint string) (streamer.Options, err
 	return o, nil
 }
 
-// lazyFile creates its file on the first write, so a delivery without dead
-// letters leaves no empty file behind.
-type lazyFile struct {
-	path string
-	f    *os.File
-	err  error
-}
-
-func (l *lazyFile) Write(b []byte) (int, error) {
-	if l.f == nil && l.err == nil {
-		l.f, l.err = os.Create(l.path)
-	}
-	if l.err != nil {
-		return 0, l.err
-	}
-	return l.f.Write(b)
-}
-
-func (l *lazyFile) Close() error {
-	if l.f == nil {
-		return l.err
-	}
-	return l.f.Close()
-}
+// errLedger: an outcome could not be recorded, so the run's journal must
+// stay.
+var errLedger = errors.New("the dead letters or the journal could not be written")
 
 // deliver runs the streamer over the items produce sends, shows progress
-// (live on a terminal, every 5s elsewhere), writes dead letters to deadPath,
-// and prints the summary.
+// (live on a terminal, every 5s elsewhere), appends dead letters to
+// deadPath, notes settled items in the journal (nil: none), and prints the
+// summary.
 // Every item sent gets an outcome, even after ctx is done (then a dead
 // letter); a producer that makes items stops making them when send
 // reports false, one that replays items sends them all.
-func deliver(ctx context.Context, o streamer.Options, deadPath string, d *deliveryFlags, stdout, stderr io.Writer,
+func deliver(ctx context.Context, o streamer.Options, deadPath string, journal *streamer.Journal, d *deliveryFlags, stdout, stderr io.Writer,
 	produce func(send func(streamer.Item) bool)) (streamer.Stats, error) {
 	// The run stops on a signal (ctx), or on a first answer that says the
 	// target is wrong; a second signal, or that answer, also cuts what is in
@@ -219,8 +201,9 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, d *delive
 	var failMu sync.Mutex
 	var lastFailure string
 	var answered atomic.Bool
-	dead := &lazyFile{path: deadPath}
+	dead := &streamer.DeadLetterFile{Path: deadPath}
 	ledger := streamer.NewLedger(dead, o.URL, nil)
+	ledger.Journal(journal)
 	var sent, requests, acked, retrying, deadN atomic.Int64
 	var faultMu sync.Mutex
 	faults := map[string]int{}
@@ -281,8 +264,9 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, d *delive
 	})
 	st := s.Run(runCtx, in)
 	stopProgress()
-	lerr := ledger.Close()
-	if cerr := dead.Close(); lerr == nil {
+	lerr := errors.Join(ledger.Err(), dead.Close())
+	held, cerr := streamer.CountRecords(deadPath)
+	if lerr == nil {
 		lerr = cerr
 	}
 	if d.jsonOut {
@@ -290,12 +274,16 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, d *delive
 			streamer.Stats
 			Faults      map[string]int `json:"faults_injected"`
 			DeadLetters string         `json:"dead_letters_file,omitempty"`
+			Held        int            `json:"dead_letters_in_file"`
 			Seconds     float64        `json:"duration_seconds"`
-		}{st, faults, map[bool]string{true: deadPath}[st.Dead > 0], st.Duration.Seconds()})
+		}{st, faults, map[bool]string{true: deadPath}[held > 0], held, st.Duration.Seconds()})
 		fmt.Fprintln(stdout, string(b))
 	} else {
 		fmt.Fprintf(stdout, "events %d  requests %d  acknowledged %d  retried %d  duplicates sent %d  dead letters %d  in %s\n",
 			st.Events, st.Requests, st.Acked, st.Retried, st.Duplicates, st.Dead, st.Duration.Round(time.Millisecond))
+		if held > int(st.Dead) {
+			fmt.Fprintf(stdout, "%s now holds %d dead letters (%d from earlier runs)\n", deadPath, held, held-int(st.Dead))
+		}
 		if len(faults) > 0 {
 			fmt.Fprintf(stdout, "faults injected: %d dropped first attempts, %d delayed requests, %d forged and %d stale signatures (seeded: --seed repeats them)\n",
 				faults["drop"], faults["delay"], faults["forge"], faults["stale"])
@@ -304,7 +292,7 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, d *delive
 	stopped := context.Cause(runCtx)
 	switch {
 	case lerr != nil:
-		return st, lerr
+		return st, fmt.Errorf("%w: %v", errLedger, lerr)
 	case stopped != nil && ctx.Err() == nil: // the first answer stopped it
 		return st, fmt.Errorf("%w; %d events are in %s", stopped, st.Dead, deadPath)
 	case ctx.Err() != nil:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -50,19 +51,24 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return &usageError{err: fmt.Errorf("--dead-letters: %w", err), hint: hint}
 	}
-	items, _, err := streamer.ReadDeadLetters(f, file)
+	items, _, torn, err := streamer.ReadDeadLetters(f, file)
 	f.Close()
 	if err != nil {
 		return &inputError{msg: err.Error()}
 	}
+	warnTorn(c.Stderr, file, torn)
 	o, err := d.options(seed, hint)
 	if err != nil {
 		return err
 	}
 	// What fails again goes to a new file that then replaces the old one,
-	// so a crash mid-replay loses nothing.
+	// so a crash mid-replay loses nothing; a .next left by such a crash
+	// holds events the old file still has.
 	next := file + ".next"
-	st, err := deliver(ctx, o, next, &d, c.Stdout, c.Stderr, func(send func(streamer.Item) bool) {
+	if err := os.Remove(next); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	st, err := deliver(ctx, o, next, nil, &d, c.Stdout, c.Stderr, func(send func(streamer.Item) bool) {
 		for _, it := range items {
 			send(it) // all of them: after an interruption they come back as dead letters
 		}
