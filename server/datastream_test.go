@@ -20,12 +20,13 @@ import (
 
 // hook is a webhook receiver that records event ids and can be told to fail.
 type hook struct {
-	mu      sync.Mutex
-	types   []int
-	ids     []int64
-	headers []http.Header
-	fail    atomic.Bool
-	ts      *httptest.Server
+	mu       sync.Mutex
+	types    []int
+	ids      []int64
+	headers  []http.Header
+	fail     atomic.Bool
+	failures atomic.Int64 // requests answered 500
+	ts       *httptest.Server
 }
 
 func newHook(t *testing.T) *hook {
@@ -33,6 +34,7 @@ func newHook(t *testing.T) *hook {
 	h.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		if h.fail.Load() {
+			h.failures.Add(1)
 			w.WriteHeader(500)
 			return
 		}
@@ -174,4 +176,41 @@ func TestDataStream_HistoricAndLookups(t *testing.T) {
 		t.Errorf("statuses %s", b)
 	}
 	m.api("POST", "/api/v2/data_stream", `{"destination":{"credentials":{}}}`, 422)
+}
+
+// TestDataStream_RecoversWithinSeconds: a receiver that comes back after
+// an outage gets the stream's events within a few probes, not after the
+// rest of the back-off (an hour here, so without probes nothing would
+// arrive); the stream's last error clears on its first success. The time
+// from the receiver's return to the first delivery is logged, for the
+// default policy too.
+func TestDataStream_RecoversWithinSeconds(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		retry streamer.Policy
+	}{
+		{"hour-long back-off", streamer.Policy{Attempts: 6, Schedule: []time.Duration{time.Hour}}},
+		{"emnify preset", streamer.Presets["emnify"]},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := mustOpen(t, func(o *server.Options) { o.Streams = server.StreamOptions{Retry: c.retry} })
+			h := newHook(t)
+			h.fail.Store(true)
+			m.createStream(h.ts.URL, "")
+			ep := m.acme().Endpoints()[1]
+			m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", ep.ID), `{"location":null}`, 204)
+			eventually(t, "a failed delivery", func() bool { return h.failures.Load() >= 2 }) // the first try and a probe
+			if d := m.srv.Deliveries()[0]; d.LastStatus != 500 {
+				t.Fatalf("after failures: %+v", d)
+			}
+			back := time.Now()
+			h.fail.Store(false)
+			eventually(t, "delivery after the receiver came back", func() bool { return h.got() == "68" })
+			t.Logf("first delivery %.2f s after the receiver came back", time.Since(back).Seconds())
+			eventually(t, "the last error cleared", func() bool {
+				d := m.srv.Deliveries()[0]
+				return d.LastError == "" && d.LastStatus == 200 && d.Status == "Running"
+			})
+		})
+	}
 }

@@ -39,7 +39,7 @@ func (s *Server) deliveryOptions(st *stream) (streamer.Options, error) {
 		h.Add(name, value)
 	}
 	o := streamer.Options{URL: st.URL, Method: st.Method, Headers: h, Size: st.Size, Retry: s.streams.opts.Retry,
-		Clock: s.streams.opts.Clock, Timeout: timeSeconds(s.streams.opts.Timeout), Workers: streamWorkers}
+		Clock: s.streams.opts.Clock, Timeout: timeSeconds(s.streams.opts.Timeout), Workers: streamWorkers, Probe: streamer.DefaultProbe}
 	_, err := streamer.New(o)
 	return o, err
 }
@@ -151,6 +151,9 @@ func (s *Server) runStream(ctx context.Context, st *stream, o streamer.Options) 
 			st.mu.Lock()
 			st.requests++
 			st.lastStatus = a.Status
+			if a.Err == "" { // the target answers again: the old error is history
+				st.lastError = ""
+			}
 			st.mu.Unlock()
 		}
 		in := make(chan streamer.Item, len(items))
