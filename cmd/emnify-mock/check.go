@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/emnify-mock/emnify-mock/fixtures"
+	"github.com/emnify-mock/emnify-mock/source"
 )
 
 const checkUsage = `Usage: emnify-mock check [--schema] [--max N] [FILE...]
@@ -108,68 +107,36 @@ func (c *CheckCommand) checkFile(name string, sum *checkSummary, maxBad int) err
 		defer f.Close()
 		r = f
 	}
-	lines := &lineCounter{r: bufio.NewReaderSize(r, 1<<16)}
-	dec := json.NewDecoder(lines)
-	inArray := false
-	tok, err := peekByte(lines)
-	base := lines.read // white space before the decoder's first byte
-	notJSON := func(err error) error {
-		off := base + dec.InputOffset()
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			off = base + syn.Offset - 1
-		}
-		line, col := lines.position(off)
-		return &inputError{msg: fmt.Sprintf("%s:%d:%d: not JSON: %v", name, line, col, err)}
-	}
-	if err == nil && tok == '[' {
-		dec.Token()
-		inArray = true
-	}
 	found := 0
-	for {
-		if inArray && !dec.More() {
-			if end, err := dec.Token(); err != nil || end != json.Delim(']') {
-				return notJSON(fmt.Errorf("the array does not end (%v)", or(fmt.Sprint(err), fmt.Sprint(end))))
-			}
-			break
-		}
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if errors.Is(err, io.EOF) && inArray {
-			err = io.ErrUnexpectedEOF // inside an array, the input may not end
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return notJSON(err)
-		}
+	err := source.ReadJSON(r, name, func(raw json.RawMessage, line int) error {
 		found++
 		sum.events++
-		if err := conforms(raw); err != nil {
-			sum.bad++
-			var head struct {
-				ID   json.RawMessage `json:"id"`
-				Type struct {
-					ID json.RawMessage `json:"id"`
-				} `json:"event_type"`
-			}
-			json.Unmarshal(raw, &head)
-			if sum.byType == nil {
-				sum.byType = map[string]int{}
-			}
-			typ := or(string(head.Type.ID), "?")
-			sum.byType[typ]++
-			if sum.bad <= maxBad {
-				// The value ends where the decoder is; RawMessage has no
-				// surrounding white space.
-				line, _ := lines.position(base + dec.InputOffset() - int64(len(raw)))
-				fmt.Fprintf(c.Stderr, "%s:%d: event %s (type %s): %v\n", name, line, or(string(head.ID), "?"), typ, err)
-			} else if sum.bad == maxBad+1 {
-				fmt.Fprintf(c.Stderr, "(more events that do not conform are counted, not shown; --max N shows more)\n")
-			}
+		err := conforms(raw)
+		if err == nil {
+			return nil
 		}
+		sum.bad++
+		var head struct {
+			ID   json.RawMessage `json:"id"`
+			Type struct {
+				ID json.RawMessage `json:"id"`
+			} `json:"event_type"`
+		}
+		json.Unmarshal(raw, &head)
+		if sum.byType == nil {
+			sum.byType = map[string]int{}
+		}
+		typ := or(string(head.Type.ID), "?")
+		sum.byType[typ]++
+		if sum.bad <= maxBad {
+			fmt.Fprintf(c.Stderr, "%s:%d: event %s (type %s): %v\n", name, line, or(string(head.ID), "?"), typ, err)
+		} else if sum.bad == maxBad+1 {
+			fmt.Fprintf(c.Stderr, "(more events that do not conform are counted, not shown; --max N shows more)\n")
+		}
+		return nil
+	})
+	if err != nil {
+		return &inputError{msg: err.Error()}
 	}
 	if found == 0 {
 		return &inputError{msg: fmt.Sprintf("%s: no events in it (expected NDJSON, a JSON array, or JSON objects one after another)", name)}
@@ -202,49 +169,4 @@ func or(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// peekByte returns the first byte that is not white space, unread.
-func peekByte(l *lineCounter) (byte, error) {
-	for {
-		b, err := l.r.Peek(1)
-		if err != nil {
-			return 0, err
-		}
-		switch b[0] {
-		case ' ', '\t', '\r', '\n':
-			l.Read(make([]byte, 1))
-		default:
-			return b[0], nil
-		}
-	}
-}
-
-// lineCounter remembers where lines start, so a decoder's byte offset can
-// be told as a line and column.
-type lineCounter struct {
-	r      *bufio.Reader
-	read   int64
-	starts []int64 // offsets of the second and later lines
-}
-
-func (l *lineCounter) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	for i, b := range p[:n] {
-		if b == '\n' {
-			l.starts = append(l.starts, l.read+int64(i)+1)
-		}
-	}
-	l.read += int64(n)
-	return n, err
-}
-
-// position returns the 1-based line and column of a byte offset.
-func (l *lineCounter) position(off int64) (line, col int) {
-	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > off })
-	lineStart := int64(0)
-	if i > 0 {
-		lineStart = l.starts[i-1]
-	}
-	return i + 1, int(off-lineStart) + 1
 }

@@ -11,19 +11,18 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"time"
 
-	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
+	"github.com/emnify-mock/emnify-mock/source"
 )
 
 const generateUsage = `Usage: emnify-mock generate [flags]
 
 Writes emnify device-status events, exactly as the platform's REST API and
-Data Streamer carry them. With --scenario, the events of a YAML scenario (a
-built-in name or a file; see 'emnify-mock scenarios list'). Without it, a
-seeded random walk over a fleet of two workspaces (a "fleet churn"):
+Data Streamer carry them: the events of a YAML scenario (a built-in name or
+a file; see 'emnify-mock scenarios list'), of a file or a running serve, or
+of the fleet churn, a seeded random walk over a fleet of two workspaces:
 registrations, factory tests, activations, suspensions, assignments,
 releases, resets, migrations and deletions, all eleven event types in orders
 the platform allows. Events come in timestamp order on a virtual clock. The
@@ -33,19 +32,10 @@ A scenario is checked before anything is written: a mistake in it, or a
 step the platform would refuse, is reported as FILE:LINE:COLUMN with exit
 status 2 and nothing on stdout.
 
-Flags:
-  --scenario S     a built-in scenario name or a scenario file
-  --max-scenario-events N
-                   refuse a scenario that could make more than N events (or
-                   provision more than N SIMs and endpoints), before it runs,
-                   as FILE:LINE:COLUMN (default 2000000)
-  --count N        number of events (default 1000; with --scenario, all of them)
-  --seed N         random seed; without it one is chosen and printed to stderr
-  --format F       ndjson (one event per line, default) or json (one array)
-  --out FILE       write to FILE instead of stdout
-  --start TIME     virtual start instant, RFC 3339 (default 2025-01-06T08:00:00Z;
-                   a scenario's own start wins)
-  --sims N         SIMs per workspace of the fleet churn (default 40)
+` + sourceHelp + `
+Output:
+  --format F           ndjson (one event per line, default) or json (one array)
+  --out FILE           write to FILE instead of stdout
 
 Examples:
   emnify-mock generate --count 20 --seed 7
@@ -53,6 +43,7 @@ Examples:
   emnify-mock generate --format json --count 50 | jq '.[].event_type.description'
   emnify-mock generate --scenario migration --seed 7
   emnify-mock generate --scenario ./my-fleet.yaml --out events.ndjson
+  emnify-mock generate --from http://127.0.0.1:8080 --out served.ndjson
 `
 
 // GenerateCommand writes a generated event stream.
@@ -63,81 +54,27 @@ type GenerateCommand struct {
 // Run parses the flags and writes the events.
 func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
-	count := fs.Int64("count", 1000, "")
-	seedFlag := fs.String("seed", "", "")
+	var sf sourceFlags
+	sf.register(fs, "")
 	format := fs.String("format", "ndjson", "")
 	out := fs.String("out", "", "")
-	start := fs.String("start", generator.DefaultStart.Format(time.RFC3339), "")
-	sims := fs.Int("sims", 40, "")
-	scenario := fs.String("scenario", "", "")
-	maxEvents := maxEventsFlag(fs)
 	if err := parseFlags(fs, args, generateUsage, c.Stdout); err != nil {
 		return err
 	}
-	if err := checkMaxEvents(*maxEvents, "generate"); err != nil {
+	if *format != "ndjson" && *format != "json" {
+		return &usageError{err: fmt.Errorf("--format must be ndjson or json, got %q", *format), hint: "emnify-mock generate --help"}
+	}
+	spec, err := sf.spec()
+	if err != nil {
 		return err
 	}
-	bad := func(format string, a ...any) error {
-		return &usageError{err: fmt.Errorf(format, a...), hint: "emnify-mock generate --help"}
-	}
-	if *count < 0 {
-		return bad("--count must be 0 or more, got %d", *count)
-	}
-	if *format != "ndjson" && *format != "json" {
-		return bad("--format must be ndjson or json, got %q", *format)
-	}
-	if *sims < 1 || *sims > 100_000 {
-		return bad("--sims must be from 1 to 100000, got %d", *sims)
-	}
-	t0, err := time.Parse(time.RFC3339, *start)
+	src, err := spec.open() // before anything is written
 	if err != nil {
-		return bad("--start must be an RFC 3339 instant such as 2025-01-06T08:00:00Z, got %q", *start)
+		return err
 	}
-	seed, err := parseSeed(*seedFlag)
-	if err != nil {
-		return bad("%v", err)
+	if sf.seedChosen() && !spec.served() && spec.From == "" {
+		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to repeat this stream)\n", spec.Seed, spec.Seed)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var src eventSource
-	if *scenario != "" {
-		if set["sims"] {
-			return bad("--sims applies to the fleet churn, not to --scenario")
-		}
-		sc, err := loadScenario(*scenario, *maxEvents)
-		if err != nil {
-			return err
-		}
-		if set["start"] {
-			sc.Plan.Start = t0
-		}
-		if err := checkScenario(sc, seed); err != nil { // before anything is written
-			return err
-		}
-		if !set["count"] {
-			*count = -1
-		}
-		src = func(emit func(generator.Event) error) error {
-			_, err := plan.Run(sc.Plan, seed, emit)
-			return err
-		}
-	} else {
-		churn, err := generator.NewChurn(seed, generator.ChurnOptions{Start: t0, SIMs: *sims})
-		if err != nil {
-			return err
-		}
-		src = func(emit func(generator.Event) error) error {
-			for {
-				if err := emit(churn.Next()); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if *seedFlag == "" {
-		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to repeat this stream)\n", seed, seed)
-	}
-
 	w := c.Stdout
 	if *out != "" {
 		f, err := os.Create(*out)
@@ -147,8 +84,8 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 		defer f.Close()
 		w = f
 	}
-	if err := writeEvents(ctx, w, src, *count, *format == "json"); err != nil {
-		return err
+	if err := writeEvents(ctx, w, src, *format == "json"); err != nil {
+		return inputOf(err)
 	}
 	if f, ok := w.(*os.File); ok && *out != "" {
 		if err := f.Close(); err != nil {
@@ -158,46 +95,31 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// eventSource hands events to emit until it runs out or emit fails.
-type eventSource func(emit func(generator.Event) error) error
-
-// errEnough stops a source once --count events are written.
-var errEnough = errors.New("enough events")
-
-// writeEvents streams up to count events (all of them when count is -1);
-// memory stays flat whatever the count. On cancellation it stops early but
-// still closes a JSON array, so what was written parses.
-func writeEvents(ctx context.Context, w io.Writer, src eventSource, count int64, array bool) error {
+// writeEvents streams the source's events; memory stays flat whatever
+// their number. On cancellation it stops early but still closes a JSON
+// array, so what was written parses.
+func writeEvents(ctx context.Context, w io.Writer, src source.Source, array bool) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	var buf []byte
 	if array {
 		bw.WriteByte('[')
 	}
 	var n int64
-	err := src(func(e generator.Event) error {
-		if n == count {
-			return errEnough
-		}
+	err := src.Each(func(e source.Event) error {
 		if n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		buf = buf[:0]
 		if array && n > 0 {
-			buf = append(buf, ',')
+			bw.WriteByte(',')
 		}
-		buf = e.AppendJSON(buf)
-		if !array {
-			buf = append(buf, '\n')
-		}
+		bw.Write(e.JSON)
 		n++
-		if _, err := bw.Write(buf); err != nil {
-			return fmt.Errorf("write events: %w", err)
+		if !array {
+			if err := bw.WriteByte('\n'); err != nil {
+				return fmt.Errorf("write events: %w", err)
+			}
 		}
 		return nil
 	})
-	if errors.Is(err, errEnough) {
-		err = nil
-	}
 	if array {
 		bw.WriteString("]\n")
 	}

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emnify-mock/emnify-mock/generator"
-	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/streamer"
 	"github.com/emnify-mock/emnify-mock/streamer/load"
 )
@@ -39,12 +37,6 @@ Load:
                        of 0 is an outage, e.g. 500@20s,0@30s,5000@5s,500@20s:
                        the receiver's latency in the burst after it
   --size N             events per request: 1 an object (default), more an array
-  --scenario S         events from this scenario (default: fleet churn)
-  --max-scenario-events N
-                       refuse a scenario that could make more than N events
-                       (or provision more than N SIMs and endpoints), before
-                       it runs, as FILE:LINE:COLUMN (default 2000000)
-  --seed N             event seed (default 1)
   --max-workers N      requests in flight at most (default 512)
   --timeout D          per request (default 10s)
   --method M, --header 'Name:value'..., --sign-secret whsec_...
@@ -53,6 +45,10 @@ Load:
   --allow-remote       allow a target that is not a loopback address
   --min-success F      exit 1 when fewer than this share of requests got a 2xx
                        (default 0.99; 0 never fails the run)
+
+` + sourceHelp + `  In a load, --count caps how many events are read (default 10000, at most
+  100000): they are sent in turn, each time with a new id. --seed defaults
+  to 1.
 
 Reports:
   a text summary on stdout; a progress line on stderr (a terminal: live;
@@ -89,9 +85,8 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	ramp := fs.String("ramp", "", "")
 	steps := fs.String("steps", "", "")
 	size := fs.Int("size", 1, "")
-	scenario := fs.String("scenario", "", "")
-	maxEvents := maxEventsFlag(fs)
-	seed := fs.Uint64("seed", 1, "")
+	var sf sourceFlags
+	sf.register(fs, "1")
 	maxWorkers := fs.Int("max-workers", load.DefaultMaxWorkers, "")
 	timeout := fs.Duration("timeout", load.DefaultTimeout, "")
 	method := fs.String("method", "POST", "")
@@ -105,9 +100,6 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	metricsAddr := fs.String("metrics-addr", "", "")
 	minSuccess := fs.Float64("min-success", 0.99, "")
 	if err := parseFlags(fs, args, loadUsage, c.Stdout); err != nil {
-		return err
-	}
-	if err := checkMaxEvents(*maxEvents, "load"); err != nil {
 		return err
 	}
 	bad := func(format string, a ...any) error {
@@ -164,12 +156,23 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 			return bad("--sign-secret: %v", err)
 		}
 	}
-	next, err := eventSourceFor(*scenario, *maxEvents, *seed+uint64(shard))
+	spec, err := sf.spec()
 	if err != nil {
 		return err
 	}
-	if o.Bodies, err = load.NewBodies(next, 10_000, shard, of); err != nil {
+	spec.Seed += uint64(shard)
+	switch {
+	case spec.Count < 0:
+		spec.Count = 10_000
+	case spec.Count > loadPool:
+		return bad("--count in a load is at most %d (the events are held in memory and sent in turn), got %d", loadPool, spec.Count)
+	}
+	src, err := spec.open()
+	if err != nil {
 		return err
+	}
+	if o.Bodies, err = load.NewBodies(src, int(spec.Count), shard, of); err != nil {
+		return inputOf(err)
 	}
 	shardName := fmt.Sprintf("%d/%d", shard, of)
 	if *metricsAddr != "" { // observing costs CPU per request: only when asked
@@ -282,30 +285,9 @@ func writeReports(r *load.Report, jsonPath, htmlPath, title string) error {
 	return nil
 }
 
-// eventSourceFor returns events of a scenario (repeated as needed) or of
-// the fleet churn.
-func eventSourceFor(scenario string, maxEvents int, seed uint64) (func() generator.Event, error) {
-	if scenario == "" {
-		churn, err := generator.NewChurn(seed, generator.ChurnOptions{})
-		if err != nil {
-			return nil, err
-		}
-		return churn.Next, nil
-	}
-	sc, err := loadScenario(scenario, maxEvents)
-	if err != nil {
-		return nil, err
-	}
-	var events []generator.Event
-	if _, err := plan.Run(sc.Plan, seed, func(e generator.Event) error { events = append(events, e); return nil }); err != nil {
-		return nil, &inputError{msg: err.Error()}
-	}
-	if len(events) == 0 {
-		return nil, fmt.Errorf("scenario %s makes no events", sc.Name)
-	}
-	i := 0
-	return func() generator.Event { e := events[i%len(events)]; i++; return e }, nil
-}
+// loadPool is how many events a load reads at most: they are sent in
+// turn with new ids, so memory does not grow with the run.
+const loadPool = 100_000
 
 func parseShard(s string) (int, int, error) {
 	a, b, ok := strings.Cut(s, "/")

@@ -10,9 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/emnify-mock/emnify-mock/generator"
-	"github.com/emnify-mock/emnify-mock/plan"
-	"github.com/emnify-mock/emnify-mock/scenarios"
+	"github.com/emnify-mock/emnify-mock/source"
 	"github.com/emnify-mock/emnify-mock/streamer"
 )
 
@@ -23,18 +21,9 @@ Pushes emnify events to a webhook the way emnify's Data Streamer does: one
 event object per request (--size 1) or JSON arrays, at-least-once, with
 retries, and every event accounted for: acknowledged by a 2xx, or written
 to the dead-letter file with its attempts and last error. The events come
-from a scenario, or from the fleet churn.
+from a scenario, a file, a running serve's log, or the fleet churn.
 
-Events:
-  --scenario S         a built-in scenario name or a file (default: fleet churn)
-  --max-scenario-events N
-                       refuse a scenario that could make more than N events
-                       (or provision more than N SIMs and endpoints), before
-                       it runs, as FILE:LINE:COLUMN (default 2000000)
-  --count N            with the fleet churn, how many events (default 100)
-  --seed N             random seed for events, jitter and faults (default:
-                       random, printed)
-
+` + sourceHelp + `
 Surviving a crash:
   --journal FILE       the run's journal: what it was asked to send and which
                        events are settled (acknowledged, or dead-lettered).
@@ -45,8 +34,8 @@ Surviving a crash:
                        the journal of a run that did not finish.
   --resume FILE        go on with the run of that journal: the same events
                        (same ids), sending only those not settled; the
-                       events come from the journal, so --scenario, --count
-                       and --seed are not given
+                       journal says where the events come from, so no event
+                       flag is given (a --from file must be unchanged)
 
 ` + deliveryHelp + `
 Exit status: 0 when every event was acknowledged, 1 when some were dead-
@@ -70,114 +59,37 @@ type PushCommand struct {
 	Stdout, Stderr io.Writer
 }
 
-// pushRun is what a push was asked to send. Its journal keeps it, the
-// scenario's text included, so that a killed run is resumed with the very
-// same events even if the scenario file has changed since.
-type pushRun struct {
-	Scenario  string `json:"scenario,omitempty"` // file name, for errors
-	YAML      string `json:"scenario_yaml,omitempty"`
-	Count     int    `json:"count"` // of the fleet churn, without a scenario
-	Seed      uint64 `json:"seed"`
-	MaxEvents int    `json:"max_scenario_events"`
-}
-
-// events returns the run's events, the same on every call.
-func (p pushRun) events() (func(emit func(generator.Event) error) error, error) {
-	if p.Scenario != "" {
-		sc, err := scenarios.Parse(p.Scenario, []byte(p.YAML))
-		if err != nil {
-			return nil, &inputError{msg: err.Error()}
-		}
-		sc.Plan.MaxEvents = p.MaxEvents
-		if err := checkScenario(sc, p.Seed); err != nil { // nothing half-sent
-			return nil, err
-		}
-		return func(emit func(generator.Event) error) error {
-			_, err := plan.Run(sc.Plan, p.Seed, emit)
-			return err
-		}, nil
-	}
-	churn, err := generator.NewChurn(p.Seed, generator.ChurnOptions{})
-	if err != nil {
-		return nil, err
-	}
-	return func(emit func(generator.Event) error) error {
-		for range p.Count {
-			if err := emit(churn.Next()); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, nil
-}
-
 // Run parses the flags and pushes.
 func (c *PushCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("push", flag.ContinueOnError)
 	var d deliveryFlags
 	d.register(fs)
-	scenario := fs.String("scenario", "", "")
-	maxEvents := maxEventsFlag(fs)
-	count := fs.Int("count", 100, "")
-	seedFlag := fs.String("seed", "", "")
+	var sf sourceFlags
+	sf.register(fs, "")
 	journalFlag := fs.String("journal", "\x00", "")
 	resume := fs.String("resume", "", "")
 	if err := parseFlags(fs, args, pushUsage, c.Stdout); err != nil {
 		return err
 	}
-	hint := "emnify-mock push --help"
-	var run pushRun
+	var spec sourceSpec
 	var journal *streamer.Journal
-	settled := map[int64]bool{}
+	var settled map[int64]bool
+	var err error
 	if *resume != "" {
-		for _, name := range []string{"scenario", "count", "seed", "journal", "max-scenario-events"} {
-			if given(fs, name) {
-				return &usageError{err: fmt.Errorf("--resume takes the events from its journal: --%s cannot be given with it", name), hint: hint}
-			}
-		}
-		j, st, err := streamer.OpenJournal(*resume)
-		if errors.Is(err, os.ErrNotExist) {
-			return &usageError{err: fmt.Errorf("--resume: %w (a run that ended with every event settled removes its journal)", err), hint: hint}
-		} else if err != nil {
-			return &inputError{msg: err.Error()}
-		}
-		if err := json.Unmarshal(st.Run, &run); err != nil {
-			j.Close()
-			return &inputError{msg: fmt.Sprintf("%s:1: not a push journal: %v", *resume, err)}
-		}
-		warnTorn(c.Stderr, *resume, st.Torn)
-		journal, settled = j, st.Settled
-		fmt.Fprintf(c.Stderr, "resuming %s: %d events settled before (%d acknowledged, %d dead letters); sending the rest\n", *resume, st.Acked+st.Dead, st.Acked, st.Dead)
-	} else {
-		if err := checkMaxEvents(*maxEvents, "push"); err != nil {
-			return err
-		}
-		seed, err := parseSeed(*seedFlag)
-		if err != nil {
-			return &usageError{err: err, hint: hint}
-		}
-		if *count < 0 {
-			return &usageError{err: fmt.Errorf("--count must be 0 or more, got %d", *count), hint: hint}
-		}
-		run = pushRun{Count: *count, Seed: seed, MaxEvents: *maxEvents}
-		if *scenario != "" {
-			file, src, err := scenarioSource(*scenario)
-			if err != nil {
-				return err
-			}
-			run.Scenario, run.YAML, run.Count = file, string(src), 0
-		}
-		if *seedFlag == "" {
-			defer fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to repeat these events)\n", seed, seed)
-		}
+		journal, spec, settled, err = c.resume(fs, *resume)
+	} else if spec, err = sf.spec(); err == nil && sf.seedChosen() && spec.churn() {
+		defer fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to repeat these events)\n", spec.Seed, spec.Seed)
 	}
-	o, err := d.options(run.Seed, hint)
-	var events func(emit func(generator.Event) error) error
+	if err != nil {
+		return err
+	}
+	o, err := d.options(spec.Seed, "emnify-mock push --help")
+	var src source.Source
 	if err == nil {
-		events, err = run.events()
+		src, err = spec.open()
 	}
 	if err == nil && journal == nil {
-		journal, err = startJournal(*journalFlag, d.deadLetters, run)
+		journal, err = startJournal(*journalFlag, d.deadLetters, spec)
 	}
 	if err != nil {
 		if journal != nil {
@@ -188,19 +100,19 @@ func (c *PushCommand) Run(ctx context.Context, args []string) error {
 	var made error = context.Canceled // until the source is through
 	_, err = deliver(ctx, o, d.deadLetters, journal, &d, c.Stdout, c.Stderr, func(send func(streamer.Item) bool) {
 		var seq int64
-		made = events(func(e generator.Event) error {
+		made = src.Each(func(e source.Event) error {
 			seq++
 			if settled[seq-1] {
 				return nil
 			}
-			if !send(streamer.Item{ID: e.ID, JSON: e.AppendJSON(nil), Seq: seq - 1}) {
+			if !send(streamer.Item{ID: e.ID, JSON: e.JSON, Seq: seq - 1}) {
 				return context.Canceled
 			}
 			return nil
 		})
 	})
 	if made != nil && !errors.Is(made, context.Canceled) {
-		err = errors.Join(fmt.Errorf("making the events: %w", made), err)
+		err = errors.Join(inputOf(fmt.Errorf("reading the events: %w", made)), err)
 	}
 	if journal == nil {
 		return err
@@ -213,9 +125,33 @@ func (c *PushCommand) Run(ctx context.Context, args []string) error {
 	return fmt.Errorf("%w; the events not sent yet are in the journal: emnify-mock push --resume %s --to %s", err, journal.Path, o.URL)
 }
 
+// resume opens the journal of a run that did not finish.
+func (c *PushCommand) resume(fs *flag.FlagSet, path string) (*streamer.Journal, sourceSpec, map[int64]bool, error) {
+	var spec sourceSpec
+	hint := "emnify-mock push --help"
+	for _, name := range []string{"scenario", "from", "count", "seed", "start", "sims", "journal", "max-scenario-events"} {
+		if given(fs, name) {
+			return nil, spec, nil, &usageError{err: fmt.Errorf("--resume takes the events from its journal: --%s cannot be given with it", name), hint: hint}
+		}
+	}
+	j, st, err := streamer.OpenJournal(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, spec, nil, &usageError{err: fmt.Errorf("--resume: %w (a run that ended with every event settled removes its journal)", err), hint: hint}
+	} else if err != nil {
+		return nil, spec, nil, &inputError{msg: err.Error()}
+	}
+	if err := json.Unmarshal(st.Run, &spec); err != nil {
+		j.Close()
+		return nil, spec, nil, &inputError{msg: fmt.Sprintf("%s:1: not a push journal: %v", path, err)}
+	}
+	warnTorn(c.Stderr, path, st.Torn)
+	fmt.Fprintf(c.Stderr, "resuming %s: %d events settled before (%d acknowledged, %d dead letters); sending the rest\n", path, st.Acked+st.Dead, st.Acked, st.Dead)
+	return j, spec, st.Settled, nil
+}
+
 // startJournal creates the journal of a new run: at path, or next to the
 // dead letters when path was not given ("\x00"); none for "".
-func startJournal(path, deadLetters string, run pushRun) (*streamer.Journal, error) {
+func startJournal(path, deadLetters string, run sourceSpec) (*streamer.Journal, error) {
 	if path == "" {
 		return nil, nil
 	}

@@ -150,6 +150,9 @@ func real(args []string) bool {
 		return true
 	case "generate":
 		for i, a := range args {
+			if a == "--from" { // a file of the reader's, or a running serve
+				return false
+			}
 			if a == "--count" && i+1 < len(args) {
 				n, err := strconv.Atoi(args[i+1])
 				return err == nil && n <= 100_000

@@ -146,21 +146,6 @@ func scenarioSource(arg string) (file string, src []byte, err error) {
 	}
 }
 
-// loadScenario parses a scenario found by scenarioSource, with the event
-// budget of --max-scenario-events.
-func loadScenario(arg string, maxEvents int) (*scenarios.Scenario, error) {
-	file, src, err := scenarioSource(arg)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := scenarios.Parse(file, src)
-	if err != nil {
-		return nil, &inputError{msg: err.Error()}
-	}
-	sc.Plan.MaxEvents = maxEvents
-	return sc, nil
-}
-
 // maxEventsFlag adds --max-scenario-events to a command that runs
 // scenarios; check its value with checkMaxEvents.
 func maxEventsFlag(fs *flag.FlagSet) *int {

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/source"
 )
 
 // Bodies hands out request bodies of realistic events with unique ids:
@@ -23,19 +23,25 @@ type Bodies struct {
 	bufs  sync.Pool
 }
 
-// NewBodies makes a pool of n events from the source; ids of shard i of
-// k never meet those of another shard.
-func NewBodies(next func() generator.Event, n int, shard, of int) (*Bodies, error) {
+// NewBodies makes a pool of up to n events from the source, which are
+// then used in turn; ids of shard i of k never meet those of another
+// shard.
+func NewBodies(src source.Source, n int, shard, of int) (*Bodies, error) {
 	b := &Bodies{base: 400_000_000_000_000, shard: uint64(shard), of: uint64(max(of, 1))}
-	for range n {
-		e := next()
-		js := e.AppendJSON(nil)
-		i := bytes.Index(js, []byte(`,"id":`))
-		if i < 0 {
-			return nil, fmt.Errorf("event without id: %s", js)
+	err := source.Take(src, int64(n)).Each(func(e source.Event) error {
+		at := idDigits(e.JSON)
+		if at < 0 {
+			return fmt.Errorf("event %d: its id is not written as \"id\":N, which the load rewrites per request", e.ID)
 		}
-		b.pool = append(b.pool, js)
-		b.idAt = append(b.idAt, i+len(`,"id":`))
+		b.pool = append(b.pool, e.JSON)
+		b.idAt = append(b.idAt, at)
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case len(b.pool) == 0:
+		return nil, fmt.Errorf("the source gave no events")
 	}
 	return b, nil
 }
@@ -68,4 +74,31 @@ func (b *Bodies) Body(size int) ([]byte, func()) {
 	}
 	*buf = out
 	return out, func() { b.bufs.Put(buf) }
+}
+
+// idDigits returns the offset of the top-level id's digits in a compact
+// event object, or -1.
+func idDigits(js []byte) int {
+	depth, inString := 0, false
+	for i := 0; i < len(js); i++ {
+		c := js[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			if depth == 1 && bytes.HasPrefix(js[i:], []byte(`"id":`)) && i+5 < len(js) && js[i+5] >= '0' && js[i+5] <= '9' {
+				return i + 5
+			}
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return -1
 }

@@ -16,18 +16,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/source"
 	"github.com/emnify-mock/emnify-mock/streamer"
 	"github.com/emnify-mock/emnify-mock/streamer/load"
 )
 
 func bodies(tb testing.TB, shard, of int) *load.Bodies {
 	tb.Helper()
-	c, err := generator.NewChurn(1, generator.ChurnOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b, err := load.NewBodies(c.Next, 500, shard, of)
+	b, err := load.NewBodies(source.Churn{Seed: 1}, 500, shard, of)
 	if err != nil {
 		tb.Fatal(err)
 	}
