@@ -343,22 +343,21 @@ func push(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.OnResult = func(out streamer.Outcome) {
-		w.mu.Lock()
-		w.acked = append(w.acked, out)
-		w.mu.Unlock()
-	}
-	s.OnTry = func(a streamer.Attempt) {
-		w.mu.Lock()
-		w.slowest = max(w.slowest, a.Latency)
-		w.mu.Unlock()
-	}
 	in := make(chan streamer.Item, len(w.events))
 	for _, e := range w.events {
 		in <- streamer.Item{ID: e.ID, JSON: e.AppendJSON(nil)}
 	}
 	close(in)
-	w.stats = s.Run(ctx, in)
+	for r := range s.Deliver(ctx, in) {
+		w.mu.Lock()
+		if r.Outcome != nil {
+			w.acked = append(w.acked, *r.Outcome)
+		} else {
+			w.slowest = max(w.slowest, r.Attempt.Latency)
+		}
+		w.mu.Unlock()
+	}
+	w.stats = s.Stats()
 	return nil
 }
 

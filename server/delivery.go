@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
-	"sync"
 
 	"github.com/emnify-mock/emnify-mock/streamer"
 )
@@ -23,46 +21,13 @@ func (s *Server) deliveryOptions(st *stream) (streamer.Options, error) {
 	default:
 		return streamer.Options{}, fmt.Errorf("destination.credentials.method must be POST, PUT or PATCH, got %q", st.Method)
 	}
-	if len(st.Headers) > maxStreamHeaders {
-		return streamer.Options{}, fmt.Errorf("at most %d destination.credentials.headers", maxStreamHeaders)
-	}
-	h := http.Header{}
-	for _, kv := range st.Headers {
-		name, value, ok := strings.Cut(kv, ":")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		switch {
-		case !ok || !validHeaderName(name) || strings.ContainsAny(value, "\r\n\x00") || len(kv) > 4096:
-			return streamer.Options{}, fmt.Errorf("headers are \"name:value\" with a valid name, up to 4 KB, got %.100q", kv)
-		case reservedHeaders[http.CanonicalHeaderKey(name)]:
-			return streamer.Options{}, fmt.Errorf("header %s is set by the delivery itself", name)
-		}
-		h.Add(name, value)
+	h, err := streamer.ParseHeaders(st.Headers)
+	if err != nil {
+		return streamer.Options{}, fmt.Errorf("destination.credentials.headers: %v", err)
 	}
 	o := streamer.Options{URL: st.URL, Method: st.Method, Headers: h, Size: st.Size, Retry: s.streams.opts.Retry,
 		Clock: s.streams.opts.Clock, Timeout: timeSeconds(s.streams.opts.Timeout), Workers: streamWorkers, Probe: streamer.DefaultProbe}
-	_, err := streamer.New(o)
-	return o, err
-}
-
-// maxStreamHeaders: the platform documents no limit; this one is chosen.
-const maxStreamHeaders = 32
-
-// reservedHeaders are set by the delivery (or the transport) and cannot
-// be overridden by a stream's headers.
-var reservedHeaders = map[string]bool{"Host": true, "Content-Length": true, "Content-Type": true,
-	"Transfer-Encoding": true, "Connection": true, "Te": true, "Trailer": true, "Upgrade": true}
-
-// validHeaderName: an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for _, c := range []byte(name) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return o, o.Validate()
 }
 
 // streamWorkers is how many requests a data stream has in flight.
@@ -76,16 +41,16 @@ func (s *Server) startStream(st *stream) {
 		st.cancel = func() {}
 		return
 	}
-	// One client for the stream's life: runStream makes a streamer per
-	// batch, and a client per batch would leave its connections behind.
+	// One engine, with its connections, for the stream's life.
 	o.Client = streamer.NewClient(o.Timeout, o.Workers)
+	engine, _ := streamer.New(o) // deliveryOptions validated o
 	ctx, cancel := context.WithCancel(s.streams.ctx)
 	st.cancel = cancel
 	s.streams.wg.Add(1)
 	go func() {
 		defer s.streams.wg.Done()
 		defer o.Client.CloseIdleConnections()
-		s.runStream(ctx, st, o)
+		s.runStream(ctx, st, engine)
 	}()
 }
 
@@ -94,7 +59,7 @@ func (s *Server) startStream(st *stream) {
 // them once all are acknowledged. If any ends as a dead letter, the stream
 // goes to Error with the cursor at the first undelivered event, and waits
 // for a restart; paused, it waits for a resume, losing nothing.
-func (s *Server) runStream(ctx context.Context, st *stream, o streamer.Options) {
+func (s *Server) runStream(ctx context.Context, st *stream, engine *streamer.Streamer) {
 	for ctx.Err() == nil {
 		st.mu.Lock()
 		status, cursor := st.status, st.cursor
@@ -132,36 +97,30 @@ func (s *Server) runStream(ctx context.Context, st *stream, o streamer.Options) 
 			continue
 		}
 		firstDead, lastErr, lastStatus := -1, "", 0
-		sr, _ := streamer.New(o)
-		var mu sync.Mutex
-		sr.OnResult = func(out streamer.Outcome) {
-			mu.Lock()
-			defer mu.Unlock()
-			if out.Acked {
-				return
-			}
-			lastErr, lastStatus = out.Err, out.Status
-			for _, it := range out.Items {
-				if p := pos[it.ID]; firstDead < 0 || p < firstDead {
-					firstDead = p
-				}
-			}
-		}
-		sr.OnTry = func(a streamer.Attempt) {
-			st.mu.Lock()
-			st.requests++
-			st.lastStatus = a.Status
-			if a.Err == "" { // the target answers again: the old error is history
-				st.lastError = ""
-			}
-			st.mu.Unlock()
-		}
 		in := make(chan streamer.Item, len(items))
 		for _, it := range items {
 			in <- it
 		}
 		close(in)
-		stats := sr.Run(ctx, in)
+		for r := range engine.Deliver(ctx, in) {
+			if out := r.Outcome; out != nil && !out.Acked {
+				lastErr, lastStatus = out.Err, out.Status
+				for _, it := range out.Items {
+					if p := pos[it.ID]; firstDead < 0 || p < firstDead {
+						firstDead = p
+					}
+				}
+			} else if a := r.Attempt; a != nil {
+				st.mu.Lock()
+				st.requests++
+				st.lastStatus = a.Status
+				if a.Err == "" { // the target answers again: the old error is history
+					st.lastError = ""
+				}
+				st.mu.Unlock()
+			}
+		}
+		stats := engine.Stats()
 		st.mu.Lock()
 		st.delivered += stats.Acked
 		if firstDead >= 0 {

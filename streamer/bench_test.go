@@ -39,11 +39,6 @@ func BenchmarkDeliver(b *testing.B) {
 				b.Fatal(err)
 			}
 			var acked atomic.Int64
-			s.OnResult = func(o streamer.Outcome) {
-				if o.Acked {
-					acked.Add(int64(len(o.Items)))
-				}
-			}
 			in := make(chan streamer.Item, 4096)
 			b.ResetTimer()
 			go func() {
@@ -52,7 +47,11 @@ func BenchmarkDeliver(b *testing.B) {
 				}
 				close(in)
 			}()
-			s.Run(context.Background(), in)
+			run(context.Background(), s, in, func(o streamer.Outcome) {
+				if o.Acked {
+					acked.Add(int64(len(o.Items)))
+				}
+			})
 			if acked.Load() != int64(b.N) {
 				b.Fatalf("acknowledged %d of %d", acked.Load(), b.N)
 			}

@@ -2,6 +2,7 @@ package streamer_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -149,5 +150,48 @@ func TestJournal_SettledEventsSurviveAReopen(t *testing.T) {
 	os.WriteFile(path, []byte("{\"acked\":[1]}\n"), 0o644)
 	if _, _, err := streamer.OpenJournal(path); err == nil || !strings.Contains(err.Error(), ":1: not a version 1") {
 		t.Errorf("a file that is not a journal: %v", err)
+	}
+}
+
+// TestStreamer_LivesLongerThanOneDelivery: one engine delivers again and
+// again; each delivery's stats are its own, and a 410 ends only the
+// delivery it came in.
+func TestStreamer_LivesLongerThanOneDelivery(t *testing.T) {
+	var gone atomic.Bool
+	gone.Store(true)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if gone.Load() {
+			w.WriteHeader(http.StatusGone)
+		}
+	}))
+	defer ts.Close()
+	s, err := streamer.New(streamer.Options{URL: ts.URL, Workers: 1, Clock: generator.NewInstant(time.Unix(0, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver := func(n int) streamer.Stats {
+		in := make(chan streamer.Item, n)
+		for _, it := range items(t, n) {
+			in <- it
+		}
+		close(in)
+		attempts := 0
+		for r := range s.Deliver(context.Background(), in) {
+			if r.Attempt != nil {
+				attempts++
+			}
+		}
+		st := s.Stats()
+		if int64(attempts) != st.Requests {
+			t.Errorf("%d attempt results, %d requests in the stats", attempts, st.Requests)
+		}
+		return st
+	}
+	if st := deliver(3); st.Dead != 3 || st.Requests != 1 {
+		t.Fatalf("to a gone target: %+v", st)
+	}
+	gone.Store(false)
+	if st := deliver(5); st.Acked != 5 || st.Dead != 0 || st.Events != 5 {
+		t.Fatalf("the next delivery: %+v", st)
 	}
 }

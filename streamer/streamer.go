@@ -110,24 +110,50 @@ type Stats struct {
 	Duration       time.Duration `json:"duration_ns"`
 }
 
-// Streamer delivers items to one webhook.
+// Streamer delivers items to one webhook. It lives as long as its
+// target: Deliver may be called again once the previous delivery's
+// results are drained, so a data stream keeps one engine (and its
+// connections) for its life.
 type Streamer struct {
-	o        Options
-	gone     atomic.Bool // the target answered 410: deliver nothing more
-	stats    Stats
-	mu       sync.Mutex // guards stats
-	probing  atomic.Bool
-	waiting  atomic.Int32  // batches waiting to retry
-	upMu     sync.Mutex    // guards up
-	up       chan struct{} // closed when an attempt succeeds while batches wait
-	OnResult func(Outcome) // every outcome, from many goroutines
-	OnTry    func(Attempt) // every attempt, from many goroutines
+	o       Options
+	gone    atomic.Bool // the target answered 410: deliver nothing more
+	stats   Stats
+	mu      sync.Mutex // guards stats
+	probing atomic.Bool
+	waiting atomic.Int32  // batches waiting to retry
+	upMu    sync.Mutex    // guards up
+	up      chan struct{} // closed when an attempt succeeds while batches wait
+	results chan<- Result // the delivery in progress
+}
+
+// Result is one thing a delivery reports: a request sent (Attempt), or a
+// batch settled (Outcome), acknowledged or dead. Exactly one is set.
+type Result struct {
+	Attempt *Attempt
+	Outcome *Outcome
 }
 
 // New checks the options and fills defaults.
 func New(o Options) (*Streamer, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if o.Client == nil {
+		o.Client = NewClient(o.Timeout, o.Workers)
+	}
+	return &Streamer{o: o}, nil
+}
+
+// Validate checks the options as New would.
+func (o Options) Validate() error {
+	_, err := o.withDefaults()
+	return err
+}
+
+func (o Options) withDefaults() (Options, error) {
 	if o.URL == "" {
-		return nil, errors.New("streamer: a target URL is required")
+		return o, errors.New("streamer: a target URL is required")
 	}
 	if o.Method == "" {
 		o.Method = DefaultMethod
@@ -135,7 +161,7 @@ func New(o Options) (*Streamer, error) {
 	switch o.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 	default:
-		return nil, fmt.Errorf("streamer: method must be POST, PUT or PATCH, got %q", o.Method)
+		return o, fmt.Errorf("streamer: method must be POST, PUT or PATCH, got %q", o.Method)
 	}
 	if o.Size <= 0 {
 		o.Size = DefaultSize
@@ -150,7 +176,7 @@ func New(o Options) (*Streamer, error) {
 		o.Retry = Presets["emnify"]
 	}
 	if err := o.Retry.Validate(); err != nil {
-		return nil, fmt.Errorf("streamer: %w", err)
+		return o, fmt.Errorf("streamer: %w", err)
 	}
 	if o.Workers <= 0 {
 		o.Workers = DefaultWorkers
@@ -159,12 +185,9 @@ func New(o Options) (*Streamer, error) {
 		o.Clock = generator.Real{}
 	}
 	if (o.Faults.Forge > 0 || o.Faults.Stale > 0) && o.Signer == nil {
-		return nil, errors.New("streamer: forged or stale signatures need a signer")
+		return o, errors.New("streamer: forged or stale signatures need a signer")
 	}
-	if o.Client == nil {
-		o.Client = NewClient(o.Timeout, o.Workers)
-	}
-	return &Streamer{o: o}, nil
+	return o, nil
 }
 
 // NewClient returns the HTTP client deliveries use: redirects are not
@@ -184,12 +207,36 @@ func NewClient(timeout time.Duration, workers int) *http.Client {
 	}
 }
 
-// Run delivers every item read from in until in is closed, then returns.
+// Deliver delivers every item read from in until in is closed, and
+// returns the results as they happen; the channel closes when every item
+// has its outcome, and Stats then sums the delivery up. The caller must
+// drain the channel: the delivery waits for it.
 // When ctx is cancelled, requests in flight may finish for up to
 // ShutdownGrace; everything else, including what is still read from in
 // until the producer closes it, is handed back as a dead letter
 // ("interrupted"): no item is ever dropped without an outcome.
-func (s *Streamer) Run(ctx context.Context, in <-chan Item) Stats {
+func (s *Streamer) Deliver(ctx context.Context, in <-chan Item) <-chan Result {
+	results := make(chan Result, 2*s.o.Workers)
+	s.mu.Lock()
+	s.stats = Stats{}
+	s.mu.Unlock()
+	s.gone.Store(false)
+	s.results = results
+	go func() {
+		defer close(results)
+		s.run(ctx, in)
+	}()
+	return results
+}
+
+// Stats sums up the last delivery, once its results are drained.
+func (s *Streamer) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+func (s *Streamer) run(ctx context.Context, in <-chan Item) {
 	start := time.Now()
 	// Requests get their own context, cut ShutdownGrace after ctx.
 	reqCtx, cut := context.WithCancel(context.Background())
@@ -228,10 +275,7 @@ func (s *Streamer) Run(ctx context.Context, in <-chan Item) Stats {
 		}()
 	}
 	wg.Wait()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.Duration = time.Since(start)
-	return s.stats
+	s.count(func(st *Stats) { st.Duration = time.Since(start) })
 }
 
 // batch groups items into batches of up to Size, flushing a partial batch
@@ -333,9 +377,7 @@ func (s *Streamer) deliver(ctx, reqCtx context.Context, r *rand.Rand, items []It
 				st.Dead += int64(len(items))
 			}
 		})
-		if s.OnResult != nil {
-			s.OnResult(out)
-		}
+		s.results <- Result{Outcome: &out}
 	}
 	defer finish()
 	for n := 1; ; n++ {
@@ -463,13 +505,11 @@ func (s *Streamer) attempt(ctx context.Context, r *rand.Rand, items []Item, body
 		fault = s.o.Faults.before(r, n)
 	}
 	report := func(status int, err error, lat time.Duration) {
-		if s.OnTry != nil {
-			a := Attempt{Items: len(items), N: n, Status: status, Latency: lat, Fault: fault, Probe: probe}
-			if err != nil {
-				a.Err = err.Error()
-			}
-			s.OnTry(a)
+		a := Attempt{Items: len(items), N: n, Status: status, Latency: lat, Fault: fault, Probe: probe}
+		if err != nil {
+			a.Err = err.Error()
 		}
+		s.results <- Result{Attempt: &a}
 	}
 	if fault == faultDrop {
 		err := errors.New("dropped by fault injection (drop-then-retry)")

@@ -55,16 +55,7 @@ func push(t *testing.T, o streamer.Options, in []streamer.Item) (map[int64]int, 
 	}
 	ledger := streamer.NewLedger(nil, o.URL, nil)
 	ledger.Track = true
-	var mu sync.Mutex
 	var dead []streamer.Outcome
-	s.OnResult = func(out streamer.Outcome) {
-		ledger.Record(out)
-		if !out.Acked {
-			mu.Lock()
-			dead = append(dead, out)
-			mu.Unlock()
-		}
-	}
 	ch := make(chan streamer.Item)
 	go func() {
 		for _, it := range in {
@@ -72,8 +63,23 @@ func push(t *testing.T, o streamer.Options, in []streamer.Item) (map[int64]int, 
 		}
 		close(ch)
 	}()
-	st := s.Run(context.Background(), ch)
+	st := run(context.Background(), s, ch, func(out streamer.Outcome) {
+		ledger.Record(out)
+		if !out.Acked {
+			dead = append(dead, out)
+		}
+	})
 	return ledger.Acked(), dead, st
+}
+
+// run delivers the items and hands each outcome to f.
+func run(ctx context.Context, s *streamer.Streamer, in <-chan streamer.Item, f func(streamer.Outcome)) streamer.Stats {
+	for r := range s.Deliver(ctx, in) {
+		if r.Outcome != nil {
+			f(*r.Outcome)
+		}
+	}
+	return s.Stats()
 }
 
 // receiver records what arrived.
@@ -340,7 +346,7 @@ func TestCancel_DeadLettersTheRest(t *testing.T) {
 	defer close(release)
 	s, _ := streamer.New(streamer.Options{URL: ts.URL, Workers: 2, Clock: generator.Real{}})
 	var dead atomic.Int64
-	s.OnResult = func(o streamer.Outcome) {
+	countDead := func(o streamer.Outcome) {
 		if !o.Acked {
 			dead.Add(int64(len(o.Items)))
 		}
@@ -356,7 +362,7 @@ func TestCancel_DeadLettersTheRest(t *testing.T) {
 		close(ch) // the producer stops on cancel
 	}()
 	start := time.Now()
-	st := s.Run(ctx, ch)
+	st := run(ctx, s, ch, countDead)
 	if d := time.Since(start); d > streamer.ShutdownGrace+time.Second {
 		t.Errorf("shutdown took %s", d)
 	}
@@ -388,7 +394,6 @@ func TestRun_AbortCutsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	var outcomes atomic.Int64
-	s.OnResult = func(o streamer.Outcome) { outcomes.Add(int64(len(o.Items))) }
 	ctx, cancel := context.WithCancel(context.Background())
 	in := make(chan streamer.Item, 10)
 	for i := range 10 {
@@ -396,7 +401,7 @@ func TestRun_AbortCutsInFlight(t *testing.T) {
 	}
 	close(in)
 	done := make(chan streamer.Stats, 1)
-	go func() { done <- s.Run(ctx, in) }()
+	go func() { done <- run(ctx, s, in, func(o streamer.Outcome) { outcomes.Add(int64(len(o.Items))) }) }()
 	<-arrived // a request is in flight
 	cancel()
 	close(abort)

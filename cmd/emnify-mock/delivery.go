@@ -11,7 +11,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/streamer"
@@ -118,39 +117,13 @@ func (d *deliveryFlags) options(seed uint64, hint string) (streamer.Options, err
 	if (d.forge > 0 || d.stale > 0) && d.signSecret == "" {
 		return o, bad("--forge and --stale test a signature check: give --sign-secret too")
 	}
-	policy, ok := streamer.Presets[d.retry]
-	if !ok {
-		return o, bad("--retry must be one of %s, got %q", streamer.PresetNames(), d.retry)
-	}
-	if d.attempts > 0 || d.initialDelay > 0 || d.maxDelay > 0 {
-		policy.Schedule = nil
-		if d.attempts > 0 {
-			policy.Attempts = d.attempts
-		}
-		if d.initialDelay > 0 {
-			policy.Initial = d.initialDelay
-		}
-		if d.maxDelay > 0 {
-			policy.Max = d.maxDelay
-		}
-		if policy.Initial == 0 {
-			policy.Initial = time.Second
-		}
-		if policy.Max < policy.Initial {
-			policy.Max = policy.Initial
-		}
-	}
-	if err := policy.Validate(); err != nil {
-		return o, bad("%v", err)
+	policy, err := streamer.ParsePolicy(d.retry, d.attempts, d.initialDelay, d.maxDelay)
+	if err != nil {
+		return o, bad("--%v", err)
 	}
 	o.Retry = policy
-	o.Headers = http.Header{}
-	for _, h := range d.headers {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return o, bad("--header must be 'Name:value' as emnify's data streams take it, got %q", h)
-		}
-		o.Headers.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	if o.Headers, err = streamer.ParseHeaders(d.headers); err != nil {
+		return o, bad("--header: %v", err)
 	}
 	if d.signSecret != "" {
 		signer, err := streamer.NewSigner(d.signSecret)
@@ -159,7 +132,7 @@ func (d *deliveryFlags) options(seed uint64, hint string) (streamer.Options, err
 		}
 		o.Signer = signer
 	}
-	if _, err := streamer.New(o); err != nil {
+	if err := o.Validate(); err != nil {
 		return o, bad("%v", err)
 	}
 	return o, nil
@@ -198,111 +171,156 @@ func deliver(ctx context.Context, o streamer.Options, deadPath string, journal *
 	if err != nil {
 		return streamer.Stats{}, err
 	}
-	var failMu sync.Mutex
-	var lastFailure string
-	var answered atomic.Bool
 	dead := &streamer.DeadLetterFile{Path: deadPath}
 	ledger := streamer.NewLedger(dead, o.URL, nil)
 	ledger.Journal(journal)
-	var sent, requests, acked, retrying, deadN atomic.Int64
-	var faultMu sync.Mutex
-	faults := map[string]int{}
-	s.OnResult = func(out streamer.Outcome) {
-		ledger.Record(out)
-		if out.Acked {
-			acked.Add(int64(len(out.Items)))
-		} else {
-			deadN.Add(int64(len(out.Items)))
-		}
-	}
-	s.OnTry = func(a streamer.Attempt) {
-		if a.N == 2 {
-			retrying.Add(1)
-		}
-		requests.Add(1)
-		if failed := a.Status < 200 || a.Status > 299; failed && a.Fault == "" {
-			why := a.Err // no answer: connection refused, timeout, ...
-			if a.Status != 0 {
-				why = fmt.Sprintf("%d %s from %s", a.Status, http.StatusText(a.Status), o.URL)
-			}
-			failMu.Lock()
-			lastFailure = why
-			failMu.Unlock()
-		}
-		first := answered.CompareAndSwap(false, true)
-		if first && a.Fault == "" && a.Status >= 400 && a.Status < 500 && a.Status != 408 && a.Status != 429 && !d.retry4xx {
-			stopRun(fmt.Errorf("the first request got %d %s from %s: a wrong URL, method or token? Nothing more was sent (--retry-4xx retries it)",
-				a.Status, http.StatusText(a.Status), o.URL))
-			abortNow()
-		}
-		if a.Fault != "" {
-			faultMu.Lock()
-			faults[a.Fault]++
-			faultMu.Unlock()
-		}
-	}
+	t := &tally{url: o.URL, retry4xx: d.retry4xx, faults: map[string]int{}}
 	in := make(chan streamer.Item, 1024)
 	go func() {
 		produce(func(it streamer.Item) bool {
 			in <- it // the streamer reads until in is closed, so this never blocks for good
-			sent.Add(1)
+			t.queued()
 			return runCtx.Err() == nil
 		})
 		close(in)
 	}()
-	failure := func() string {
-		failMu.Lock()
-		defer failMu.Unlock()
-		return lastFailure
-	}
-	stopProgress := progress(stderr, 5*time.Second, func() string {
-		line := fmt.Sprintf("queued %d  requests %d  acknowledged %d  retrying %d  dead %d", sent.Load(), requests.Load(), acked.Load(), retrying.Load(), deadN.Load())
-		if f := failure(); f != "" {
-			line += "  last failure: " + f
+	stopProgress := progress(stderr, 5*time.Second, t.line)
+	for r := range s.Deliver(runCtx, in) {
+		if r.Outcome != nil {
+			ledger.Record(*r.Outcome)
+			t.outcome(*r.Outcome)
+		} else if err := t.attempt(*r.Attempt); err != nil {
+			stopRun(err)
+			abortNow()
 		}
-		return line
-	})
-	st := s.Run(runCtx, in)
+	}
 	stopProgress()
+	st := s.Stats()
 	lerr := errors.Join(ledger.Err(), dead.Close())
 	held, cerr := streamer.CountRecords(deadPath)
 	if lerr == nil {
 		lerr = cerr
 	}
-	if d.jsonOut {
+	t.summary(stdout, st, deadPath, held, d.jsonOut)
+	if lerr != nil {
+		return st, fmt.Errorf("%w: %v", errLedger, lerr)
+	}
+	return st, deliveryError(ctx, runCtx, st, t.failure(), deadPath)
+}
+
+// deliveryError says why a delivery did not deliver everything, or nil.
+func deliveryError(ctx, runCtx context.Context, st streamer.Stats, failure, deadPath string) error {
+	stopped := context.Cause(runCtx)
+	switch {
+	case stopped != nil && ctx.Err() == nil: // the first answer stopped it
+		return fmt.Errorf("%w; %d events are in %s", stopped, st.Dead, deadPath)
+	case ctx.Err() != nil:
+		return fmt.Errorf("interrupted: %d events acknowledged, %d not delivered, in %s (emnify-mock replay --dead-letters %s --to URL)", st.Acked, st.Dead, deadPath, deadPath)
+	case st.Dead > 0:
+		return fmt.Errorf("%d events could not be delivered (last failure: %s); they are in %s (emnify-mock replay --dead-letters %s --to URL)", st.Dead, failure, deadPath, deadPath)
+	case st.ForgedAccepted > 0:
+		return fmt.Errorf("the receiver acknowledged %d requests whose signature it should have refused (wrong key, or dated %s back)", st.ForgedAccepted, streamer.StaleBy)
+	}
+	return nil
+}
+
+// tally follows a delivery's results for the progress line and the
+// summary: counts, the last failure, the faults injected.
+type tally struct {
+	url      string
+	retry4xx bool
+
+	mu                                    sync.Mutex
+	sent, requests, acked, retrying, dead int64
+	answered                              bool
+	lastFailure                           string
+	faults                                map[string]int
+}
+
+func (t *tally) queued() {
+	t.mu.Lock()
+	t.sent++
+	t.mu.Unlock()
+}
+
+func (t *tally) outcome(o streamer.Outcome) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if o.Acked {
+		t.acked += int64(len(o.Items))
+	} else {
+		t.dead += int64(len(o.Items))
+	}
+}
+
+// attempt takes a request's result; an error when it is the first answer
+// and says the target is wrong (a 4xx other than 408 and 429).
+func (t *tally) attempt(a streamer.Attempt) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.requests++
+	if a.N == 2 {
+		t.retrying++
+	}
+	if a.Fault != "" {
+		t.faults[a.Fault]++
+		return nil
+	}
+	if a.Status < 200 || a.Status > 299 {
+		t.lastFailure = a.Err // no answer: connection refused, timeout, ...
+		if a.Status != 0 {
+			t.lastFailure = fmt.Sprintf("%d %s from %s", a.Status, http.StatusText(a.Status), t.url)
+		}
+	}
+	first := !t.answered
+	t.answered = true
+	if first && a.Status >= 400 && a.Status < 500 && a.Status != 408 && a.Status != 429 && !t.retry4xx {
+		return fmt.Errorf("the first request got %d %s from %s: a wrong URL, method or token? Nothing more was sent (--retry-4xx retries it)",
+			a.Status, http.StatusText(a.Status), t.url)
+	}
+	return nil
+}
+
+func (t *tally) failure() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lastFailure
+}
+
+func (t *tally) line() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	line := fmt.Sprintf("queued %d  requests %d  acknowledged %d  retrying %d  dead %d", t.sent, t.requests, t.acked, t.retrying, t.dead)
+	if t.lastFailure != "" {
+		line += "  last failure: " + t.lastFailure
+	}
+	return line
+}
+
+// summary prints the delivery's summary, as text or JSON.
+func (t *tally) summary(w io.Writer, st streamer.Stats, deadPath string, held int, asJSON bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if asJSON {
 		b, _ := json.Marshal(struct {
 			streamer.Stats
 			Faults      map[string]int `json:"faults_injected"`
 			DeadLetters string         `json:"dead_letters_file,omitempty"`
 			Held        int            `json:"dead_letters_in_file"`
 			Seconds     float64        `json:"duration_seconds"`
-		}{st, faults, map[bool]string{true: deadPath}[held > 0], held, st.Duration.Seconds()})
-		fmt.Fprintln(stdout, string(b))
-	} else {
-		fmt.Fprintf(stdout, "events %d  requests %d  acknowledged %d  retried %d  duplicates sent %d  dead letters %d  in %s\n",
-			st.Events, st.Requests, st.Acked, st.Retried, st.Duplicates, st.Dead, st.Duration.Round(time.Millisecond))
-		if held > int(st.Dead) {
-			fmt.Fprintf(stdout, "%s now holds %d dead letters (%d from earlier runs)\n", deadPath, held, held-int(st.Dead))
-		}
-		if len(faults) > 0 {
-			fmt.Fprintf(stdout, "faults injected: %d dropped first attempts, %d delayed requests, %d forged and %d stale signatures (seeded: --seed repeats them)\n",
-				faults["drop"], faults["delay"], faults["forge"], faults["stale"])
-		}
+		}{st, t.faults, map[bool]string{true: deadPath}[held > 0], held, st.Duration.Seconds()})
+		fmt.Fprintln(w, string(b))
+		return
 	}
-	stopped := context.Cause(runCtx)
-	switch {
-	case lerr != nil:
-		return st, fmt.Errorf("%w: %v", errLedger, lerr)
-	case stopped != nil && ctx.Err() == nil: // the first answer stopped it
-		return st, fmt.Errorf("%w; %d events are in %s", stopped, st.Dead, deadPath)
-	case ctx.Err() != nil:
-		return st, fmt.Errorf("interrupted: %d events acknowledged, %d not delivered, in %s (emnify-mock replay --dead-letters %s --to URL)", st.Acked, st.Dead, deadPath, deadPath)
-	case st.Dead > 0:
-		return st, fmt.Errorf("%d events could not be delivered (last failure: %s); they are in %s (emnify-mock replay --dead-letters %s --to URL)", st.Dead, failure(), deadPath, deadPath)
-	case st.ForgedAccepted > 0:
-		return st, fmt.Errorf("the receiver acknowledged %d requests whose signature it should have refused (wrong key, or dated %s back)", st.ForgedAccepted, streamer.StaleBy)
+	fmt.Fprintf(w, "events %d  requests %d  acknowledged %d  retried %d  duplicates sent %d  dead letters %d  in %s\n",
+		st.Events, st.Requests, st.Acked, st.Retried, st.Duplicates, st.Dead, st.Duration.Round(time.Millisecond))
+	if held > int(st.Dead) {
+		fmt.Fprintf(w, "%s now holds %d dead letters (%d from earlier runs)\n", deadPath, held, held-int(st.Dead))
 	}
-	return st, nil
+	if len(t.faults) > 0 {
+		fmt.Fprintf(w, "faults injected: %d dropped first attempts, %d delayed requests, %d forged and %d stale signatures (seeded: --seed repeats them)\n",
+			t.faults["drop"], t.faults["delay"], t.faults["forge"], t.faults["stale"])
+	}
 }
 
 // progress shows a status line until stopped: redrawn in place every

@@ -141,13 +141,9 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return bad("%v", err)
 	}
-	h := http.Header{}
-	for _, kv := range headers {
-		name, value, ok := strings.Cut(kv, ":")
-		if !ok {
-			return bad("--header must be 'Name:value', got %q", kv)
-		}
-		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	h, err := streamer.ParseHeaders(headers)
+	if err != nil {
+		return bad("--header: %v", err)
 	}
 	o := load.Options{URL: *to, Method: strings.ToUpper(*method), Headers: h, Size: *size, Timeout: *timeout,
 		MaxWorkers: *maxWorkers, Duration: *duration}
