@@ -86,7 +86,11 @@ func TestDeadLetterFile_AppendsAndSurvivesATornLine(t *testing.T) {
 		t.Helper()
 		f, _ := os.Open(path)
 		defer f.Close()
-		items, _, tornLines, err := streamer.ReadDeadLetters(f, path)
+		var items []streamer.Item
+		tornLines, err := streamer.EachDeadLetter(f, path, func(it streamer.Item, _ streamer.DeadLetter) error {
+			items = append(items, it)
+			return nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +108,7 @@ func TestDeadLetterFile_AppendsAndSurvivesATornLine(t *testing.T) {
 	os.WriteFile(path, []byte("{\"event\":1}\n"), 0o644)
 	f, _ := os.Open(path)
 	defer f.Close()
-	if _, _, _, err := streamer.ReadDeadLetters(f, path); err == nil || !strings.Contains(err.Error(), path+":1:") {
+	if _, err := streamer.EachDeadLetter(f, path, func(streamer.Item, streamer.DeadLetter) error { return nil }); err == nil || !strings.Contains(err.Error(), path+":1:") {
 		t.Errorf("a bad record: %v", err)
 	}
 }

@@ -230,11 +230,12 @@ func isCutShort(err error) bool {
 	return errors.As(err, &syn) && syn.Error() == "unexpected end of JSON input"
 }
 
-// ReadDeadLetters reads a dead-letter file back as items to send again,
-// with the same event ids. A bad line is an error that names it; a record
-// cut short by a killed process is skipped, and its line is in torn.
-func ReadDeadLetters(r io.Reader, name string) (items []Item, letters []DeadLetter, torn []int, err error) {
-	torn, err = records(r, name, func(line int, b []byte) error {
+// EachDeadLetter reads a dead-letter file and calls f with each record's
+// event as an item to send again, with the same id. A bad line is an error
+// that names it; a record cut short by a killed process is skipped, and
+// its line is in torn. Memory stays flat however long the file.
+func EachDeadLetter(r io.Reader, name string, f func(Item, DeadLetter) error) (torn []int, err error) {
+	return records(r, name, func(line int, b []byte) error {
 		var d DeadLetter
 		if err := json.Unmarshal(b, &d); err != nil {
 			return fmt.Errorf("%s:%d: not a dead-letter record: %v", name, line, err)
@@ -245,12 +246,6 @@ func ReadDeadLetters(r io.Reader, name string) (items []Item, letters []DeadLett
 		if err := json.Unmarshal(d.Event, &id); err != nil || id.ID == nil {
 			return fmt.Errorf("%s:%d: the record's event has no id", name, line)
 		}
-		items = append(items, Item{ID: *id.ID, JSON: d.Event})
-		letters = append(letters, d)
-		return nil
+		return f(Item{ID: *id.ID, JSON: d.Event}, d)
 	})
-	if err != nil {
-		return nil, nil, torn, err
-	}
-	return items, letters, torn, nil
 }

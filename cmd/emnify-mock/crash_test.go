@@ -145,7 +145,11 @@ func TestCrash_PushAndReplayLoseNothing(t *testing.T) {
 			return nil
 		}
 		defer f.Close()
-		items, _, torn, err := streamer.ReadDeadLetters(f, dead)
+		var items []streamer.Item
+		torn, err := streamer.EachDeadLetter(f, dead, func(it streamer.Item, _ streamer.DeadLetter) error {
+			items = append(items, it)
+			return nil
+		})
 		if err != nil || len(torn) > 0 {
 			t.Fatalf("dead letters refused (%v) or torn at lines %v", err, torn)
 		}
@@ -311,13 +315,13 @@ func TestPush_InterruptedThenResumed(t *testing.T) {
 	inFile := map[eventKey]bool{}
 	f, err := os.Open(dead)
 	if err == nil {
-		items, _, _, err := streamer.ReadDeadLetters(f, dead)
+		_, err := streamer.EachDeadLetter(f, dead, func(it streamer.Item, _ streamer.DeadLetter) error {
+			inFile[keyOf(it.JSON)] = true
+			return nil
+		})
 		f.Close()
 		if err != nil {
 			t.Fatal(err)
-		}
-		for _, it := range items {
-			inFile[keyOf(it.JSON)] = true
 		}
 	}
 	churn, _ := generator.NewChurn(3, generator.ChurnOptions{})

@@ -27,6 +27,9 @@ Examples:
   emnify-mock replay --dead-letters emnify-mock-dead-letters.ndjson --to http://127.0.0.1:9000/webhook
 `
 
+// errStop ends a reading early.
+var errStop = errors.New("stop")
+
 // ReplayCommand resends dead letters.
 type ReplayCommand struct {
 	Stdout, Stderr io.Writer
@@ -47,16 +50,30 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	}
 	hint := "emnify-mock replay --help"
 	file := d.deadLetters
-	f, err := os.Open(file)
-	if err != nil {
-		return &usageError{err: fmt.Errorf("--dead-letters: %w", err), hint: hint}
+	// A first reading checks the whole file, so that a bad record is
+	// found before anything is sent; the second sends, in constant memory.
+	each := func(f func(streamer.Item) error) ([]int, error) {
+		r, err := os.Open(file)
+		if err != nil {
+			return nil, &usageError{err: fmt.Errorf("--dead-letters: %w", err), hint: hint}
+		}
+		defer r.Close()
+		torn, err := streamer.EachDeadLetter(r, file, func(it streamer.Item, _ streamer.DeadLetter) error { return f(it) })
+		if err != nil {
+			return torn, &inputError{msg: err.Error()}
+		}
+		return torn, nil
 	}
-	items, _, torn, err := streamer.ReadDeadLetters(f, file)
-	f.Close()
+	var n int64
+	torn, err := each(func(streamer.Item) error { n++; return nil })
 	if err != nil {
-		return &inputError{msg: err.Error()}
+		return err
 	}
 	warnTorn(c.Stderr, file, torn)
+	checked, err := os.Stat(file)
+	if err != nil {
+		return err
+	}
 	o, err := d.options(seed, hint)
 	if err != nil {
 		return err
@@ -68,18 +85,31 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	if err := os.Remove(next); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	var sendErr error
 	st, err := deliver(ctx, o, next, nil, &d, c.Stdout, c.Stderr, func(send func(streamer.Item) bool) {
-		for _, it := range items {
+		var sent int64
+		_, sendErr = each(func(it streamer.Item) error {
+			if sent == n { // records added since the check stay for the next replay
+				return errStop
+			}
+			sent++
 			send(it) // all of them: after an interruption they come back as dead letters
-		}
+			return nil
+		})
 	})
+	if sendErr != nil && !errors.Is(sendErr, errStop) {
+		return fmt.Errorf("%w (nothing was lost: %s is unchanged)", sendErr, file)
+	}
+	if now, serr := os.Stat(file); serr != nil || now.Size() != checked.Size() {
+		return fmt.Errorf("%s changed during the replay (another push?): it is left as it was, so its events go again with the next replay; %d failed again and are in %s", file, st.Dead, next)
+	}
 	if st.Dead > 0 {
 		if rerr := os.Rename(next, file); rerr != nil {
 			return fmt.Errorf("keep the dead letters: %w", rerr)
 		}
-		return fmt.Errorf("%d of %d events failed again; they are in %s", st.Dead, len(items), file)
+		return fmt.Errorf("%d of %d events failed again; they are in %s", st.Dead, n, file)
 	}
-	if st.Acked == int64(len(items)) {
+	if st.Acked == n {
 		os.Remove(file)
 	}
 	return err
