@@ -59,8 +59,6 @@ type truth struct {
 	events    []generator.Event
 }
 
-var statusOf = map[int]string{8: "Activated", 9: "Suspended", 10: "Deleted", 45: "Factory Test", 48: "Issued"}
-
 func (w *world) truths() []*truth {
 	byICCID := map[string]*truth{}
 	var order []*truth
@@ -92,8 +90,8 @@ func (w *world) truths() []*truth {
 		t := at(e.SIM.ICCID)
 		t.events = append(t.events, e)
 		t.Workspace = e.Organisation.ID
-		if st, ok := statusOf[e.Type.ID]; ok {
-			t.Status = st
+		if status, ok := generator.EventType(e.Type.ID).SIMStatusAfter(); ok {
+			t.Status = status.String()
 		}
 	}
 	return order

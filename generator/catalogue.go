@@ -36,6 +36,24 @@ const (
 	TypeSIMMigration      EventType = 69
 )
 
+// SIMStatusAfter returns the status a SIM is in after an event of the
+// type, for the types that set one.
+func (t EventType) SIMStatusAfter() (SIMStatus, bool) {
+	switch t {
+	case TypeSIMActivation:
+		return SIMActivated, true
+	case TypeSIMSuspension:
+		return SIMSuspended, true
+	case TypeSIMDeletion:
+		return SIMDeleted, true
+	case TypeSIMFactoryTest:
+		return SIMFactoryTest, true
+	case TypeSIMRegistration:
+		return SIMIssued, true
+	}
+	return 0, false
+}
+
 // DeviceStatusTypes lists the device-status event types in id order.
 var DeviceStatusTypes = []EventType{
 	TypeSIMActivation, TypeSIMSuspension, TypeSIMDeletion,

@@ -38,8 +38,6 @@ type model struct {
 	eps  map[int64]*mEP
 }
 
-var statusName = map[int]string{0: "Issued", 1: "Activated", 2: "Suspended", 4: "Factory Test"}
-
 // want is one expected event: its type and the SIM or endpoint it is about.
 type want struct {
 	typ    int
@@ -128,7 +126,7 @@ func TestPlatform_RandomWalkFollowsTheRules(t *testing.T) {
 		case 0:
 			legal = ms.status == 0 || ms.status == 2 || ms.status == 4
 			if legal {
-				wants = []want{{8, s.ID, 0, fmt.Sprintf("Status of SIM changed from '%s' to 'Activated'", statusName[ms.status]), false}}
+				wants = []want{{8, s.ID, 0, fmt.Sprintf("Status of SIM changed from '%s' to 'Activated'", generator.SIMStatus(ms.status)), false}}
 			}
 			after = func() { ms.status = 1 }
 			events, err = p.ActivateSIM(actor, s)

@@ -178,7 +178,7 @@ type streamBody struct {
 	Historic bool              `json:"stream_historic_data"`
 }
 
-// streamJSON is a stream as the API shows it; header values are masked,
+// view is a stream as the API shows it; header values are masked,
 // as emnify masks them.
 func (st *stream) view() any {
 	st.mu.Lock()

@@ -76,122 +76,64 @@ type LoadCommand struct {
 	every time.Duration
 }
 
-// Run parses the flags, runs the load and writes the reports.
+// loadFlags are load's flags.
+type loadFlags struct {
+	to, ramp, steps, method, secret, shard, jsonOut, htmlOut, metricsAddr string
+	rate, minSuccess                                                      float64
+	duration, timeout                                                     time.Duration
+	size, maxWorkers                                                      int
+	remote                                                                bool
+	headers                                                               stringList
+	source                                                                sourceFlags
+}
+
+func (f *loadFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.to, "to", "", "")
+	fs.Float64Var(&f.rate, "rate", 100, "")
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "")
+	fs.StringVar(&f.ramp, "ramp", "", "")
+	fs.StringVar(&f.steps, "steps", "", "")
+	fs.IntVar(&f.size, "size", 1, "")
+	f.source.register(fs, "1")
+	fs.IntVar(&f.maxWorkers, "max-workers", load.DefaultMaxWorkers, "")
+	fs.DurationVar(&f.timeout, "timeout", load.DefaultTimeout, "")
+	fs.StringVar(&f.method, "method", "POST", "")
+	fs.Var(&f.headers, "header", "")
+	fs.StringVar(&f.secret, "sign-secret", "", "")
+	fs.StringVar(&f.shard, "shard", "0/1", "")
+	fs.BoolVar(&f.remote, "allow-remote", false, "")
+	fs.StringVar(&f.jsonOut, "json", "", "")
+	fs.StringVar(&f.htmlOut, "report", "", "")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "")
+	fs.Float64Var(&f.minSuccess, "min-success", 0.99, "")
+}
+
+// Run parses the flags, runs the load and reports.
 func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	to := fs.String("to", "", "")
-	rate := fs.Float64("rate", 100, "")
-	duration := fs.Duration("duration", 10*time.Second, "")
-	ramp := fs.String("ramp", "", "")
-	steps := fs.String("steps", "", "")
-	size := fs.Int("size", 1, "")
-	var sf sourceFlags
-	sf.register(fs, "1")
-	maxWorkers := fs.Int("max-workers", load.DefaultMaxWorkers, "")
-	timeout := fs.Duration("timeout", load.DefaultTimeout, "")
-	method := fs.String("method", "POST", "")
-	var headers stringList
-	fs.Var(&headers, "header", "")
-	secret := fs.String("sign-secret", "", "")
-	shardFlag := fs.String("shard", "0/1", "")
-	remote := fs.Bool("allow-remote", false, "")
-	jsonOut := fs.String("json", "", "")
-	htmlOut := fs.String("report", "", "")
-	metricsAddr := fs.String("metrics-addr", "", "")
-	minSuccess := fs.Float64("min-success", 0.99, "")
+	var f loadFlags
+	f.register(fs)
 	if err := parseFlags(fs, args, loadUsage, c.Stdout); err != nil {
 		return err
 	}
-	bad := func(format string, a ...any) error {
-		return &usageError{err: fmt.Errorf(format, a...), hint: "emnify-mock load --help"}
-	}
-	u, err := url.Parse(*to)
-	switch {
-	case *to == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return bad("--to must be an http:// URL of the receiver, got %q", *to)
-	case !*remote && !streamer.Loopback(u.Hostname()):
-		return bad("--to %s is not a loopback address; pass --allow-remote to load another host", u.Host)
-	case *duration <= 0:
-		return bad("--duration must be positive, got %s", *duration)
-	case *size < 1 || *size > 10000:
-		return bad("--size must be from 1 to 10000, got %d", *size)
-	case *maxWorkers < 1:
-		return bad("--max-workers must be 1 or more, got %d", *maxWorkers)
-	case *minSuccess < 0 || *minSuccess > 1:
-		return bad("--min-success must be from 0 to 1, got %g", *minSuccess)
-	}
-	// Every output is checked before anything is sent: a report that
-	// cannot be written must not cost a whole run.
-	for flagName, path := range map[string]string{"--json": *jsonOut, "--report": *htmlOut} {
-		if err := writable(path); err != nil {
-			return bad("%s %s: %v", flagName, path, err)
-		}
-	}
-	pacer, err := load.ParsePacer(*rate, *ramp, *steps, *duration)
-	if err != nil {
-		return bad("%v", err)
-	}
-	if s, ok := pacer.(load.Steps); ok {
-		*duration = 0
-		for _, st := range s {
-			*duration += st.Duration
-		}
-	}
-	shard, of, err := parseShard(*shardFlag)
-	if err != nil {
-		return bad("%v", err)
-	}
-	h, err := streamer.ParseHeaders(headers)
-	if err != nil {
-		return bad("--header: %v", err)
-	}
-	o := load.Options{URL: *to, Method: strings.ToUpper(*method), Headers: h, Size: *size, Timeout: *timeout,
-		MaxWorkers: *maxWorkers, Duration: *duration}
-	if *secret != "" {
-		if o.Signer, err = streamer.NewSigner(*secret); err != nil {
-			return bad("--sign-secret: %v", err)
-		}
-	}
-	spec, err := sf.spec()
+	o, pacer, shard, err := f.options()
 	if err != nil {
 		return err
 	}
-	spec.Seed += uint64(shard)
-	switch {
-	case spec.Count < 0:
-		spec.Count = 10_000
-	case spec.Count > loadPool:
-		return bad("--count in a load is at most %d (the events are held in memory and sent in turn), got %d", loadPool, spec.Count)
-	}
-	src, err := spec.open()
-	if err != nil {
-		return err
-	}
-	if o.Bodies, err = load.NewBodies(src, int(spec.Count), shard, of); err != nil {
-		return inputOf(err)
-	}
-	shardName := fmt.Sprintf("%d/%d", shard, of)
-	if *metricsAddr != "" { // observing costs CPU per request: only when asked
-		metrics := load.NewMetrics(shardName)
-		metrics.SetTarget(pacer.Rate(0))
-		o.Observe = metrics.Observe
-		ln, err := net.Listen("tcp", *metricsAddr)
+	if f.metricsAddr != "" { // observing costs CPU per request: only when asked
+		stop, err := c.serveMetrics(f.metricsAddr, shard, pacer, &o)
 		if err != nil {
-			return fmt.Errorf("metrics: %w", err)
+			return err
 		}
-		srv := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		fmt.Fprintf(c.Stderr, "metrics at http://%s/metrics\n", ln.Addr())
+		defer stop()
 	}
-
 	rec := load.NewRecorder(time.Now(), pacer)
 	plain := 5 * time.Second
 	if c.every > 0 {
 		plain = c.every
 	}
 	start := time.Now()
-	stopProgress := progress(c.Stderr, plain, func() string { return progressLine(rec, pacer, start, *duration) })
+	stopProgress := progress(c.Stderr, plain, func() string { return progressLine(rec, pacer, start, o.Duration) })
 	err = load.Run(ctx, o, rec)
 	stopProgress() // no progress line after the summary
 	if err != nil {
@@ -201,27 +143,128 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c, ok := pacer.(load.Constant); ok {
-		r.TargetRate = c.Per
+	if constant, ok := pacer.(load.Constant); ok {
+		r.TargetRate = constant.Per
 	}
-	if of > 1 {
-		r.Shard = shardName // an unsharded run is no shard
+	if shard != "" {
+		r.Shard = shard // an unsharded run is no shard
 	}
 	r.WriteText(c.Stdout)
-	if err := writeReports(r, *jsonOut, *htmlOut, "Load on "+*to); err != nil {
+	if err := writeReports(r, f.jsonOut, f.htmlOut, "Load on "+f.to); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted after %s: the report covers the requests sent until then", time.Since(start).Round(time.Second))
 	}
-	if r.Success < *minSuccess {
+	if r.Success < f.minSuccess {
 		why := ""
 		if len(r.Errors) > 0 {
 			why = " (" + r.Errors[0] + ")"
 		}
-		return fmt.Errorf("success %.2f%% is below --min-success %.2f%%%s", 100*r.Success, 100**minSuccess, why)
+		return fmt.Errorf("success %.2f%% is below --min-success %.2f%%%s", 100*r.Success, 100*f.minSuccess, why)
 	}
 	return nil
+}
+
+// options checks the flags and builds the load's options, its pacer, and
+// the shard's name ("" unsharded). Every output is checked before
+// anything is sent: a report that cannot be written must not cost a run.
+func (f *loadFlags) options() (load.Options, load.Pacer, string, error) {
+	bad := func(format string, a ...any) (load.Options, load.Pacer, string, error) {
+		return load.Options{}, nil, "", &usageError{err: fmt.Errorf(format, a...), hint: "emnify-mock load --help"}
+	}
+	u, err := url.Parse(f.to)
+	switch {
+	case f.to == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return bad("--to must be an http:// URL of the receiver, got %q", f.to)
+	case !f.remote && !streamer.Loopback(u.Hostname()):
+		return bad("--to %s is not a loopback address; pass --allow-remote to load another host", u.Host)
+	case f.duration <= 0:
+		return bad("--duration must be positive, got %s", f.duration)
+	case f.size < 1 || f.size > 10000:
+		return bad("--size must be from 1 to 10000, got %d", f.size)
+	case f.maxWorkers < 1:
+		return bad("--max-workers must be 1 or more, got %d", f.maxWorkers)
+	case f.minSuccess < 0 || f.minSuccess > 1:
+		return bad("--min-success must be from 0 to 1, got %g", f.minSuccess)
+	}
+	for flagName, path := range map[string]string{"--json": f.jsonOut, "--report": f.htmlOut} {
+		if err := writable(path); err != nil {
+			return bad("%s %s: %v", flagName, path, err)
+		}
+	}
+	pacer, err := load.ParsePacer(f.rate, f.ramp, f.steps, f.duration)
+	if err != nil {
+		return bad("%v", err)
+	}
+	duration := f.duration
+	if steps, ok := pacer.(load.Steps); ok {
+		duration = 0
+		for _, st := range steps {
+			duration += st.Duration
+		}
+	}
+	shard, of, err := parseShard(f.shard)
+	if err != nil {
+		return bad("%v", err)
+	}
+	h, err := streamer.ParseHeaders(f.headers)
+	if err != nil {
+		return bad("--header: %v", err)
+	}
+	o := load.Options{URL: f.to, Method: strings.ToUpper(f.method), Headers: h, Size: f.size, Timeout: f.timeout,
+		MaxWorkers: f.maxWorkers, Duration: duration}
+	if f.secret != "" {
+		if o.Signer, err = streamer.NewSigner(f.secret); err != nil {
+			return bad("--sign-secret: %v", err)
+		}
+	}
+	if o.Bodies, err = f.bodies(shard, of); err != nil {
+		return load.Options{}, nil, "", err
+	}
+	name := ""
+	if of > 1 {
+		name = fmt.Sprintf("%d/%d", shard, of)
+	}
+	return o, pacer, name, nil
+}
+
+// bodies reads the events of the shard's source: at most --count (default
+// 10,000, at most loadPool), sent in turn with new ids.
+func (f *loadFlags) bodies(shard, of int) (*load.Bodies, error) {
+	spec, err := f.source.spec()
+	if err != nil {
+		return nil, err
+	}
+	spec.Seed += uint64(shard)
+	switch {
+	case spec.Count < 0:
+		spec.Count = 10_000
+	case spec.Count > loadPool:
+		return nil, &usageError{err: fmt.Errorf("--count in a load is at most %d (the events are held in memory and sent in turn), got %d", loadPool, spec.Count),
+			hint: "emnify-mock load --help"}
+	}
+	src, err := spec.open()
+	if err != nil {
+		return nil, err
+	}
+	b, err := load.NewBodies(src, int(spec.Count), shard, of)
+	return b, inputOf(err)
+}
+
+// serveMetrics serves Prometheus metrics of the run on addr.
+func (c *LoadCommand) serveMetrics(addr, shard string, pacer load.Pacer, o *load.Options) (stop func(), err error) {
+	metrics := load.NewMetrics(or(shard, "0/1"))
+	metrics.SetTarget(pacer.Rate(0))
+	o.Observe = metrics.Observe
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	srv := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(c.Stderr, "metrics at http://%s/metrics\n", ln.Addr())
+	return func() { srv.Close() }, nil
 }
 
 // writable says whether a file can be created at path, without leaving

@@ -52,18 +52,7 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	file := d.deadLetters
 	// A first reading checks the whole file, so that a bad record is
 	// found before anything is sent; the second sends, in constant memory.
-	each := func(f func(streamer.Item) error) ([]int, error) {
-		r, err := os.Open(file)
-		if err != nil {
-			return nil, &usageError{err: fmt.Errorf("--dead-letters: %w", err), hint: hint}
-		}
-		defer r.Close()
-		torn, err := streamer.EachDeadLetter(r, file, func(it streamer.Item, _ streamer.DeadLetter) error { return f(it) })
-		if err != nil {
-			return torn, &inputError{msg: err.Error()}
-		}
-		return torn, nil
-	}
+	each := func(f func(streamer.Item) error) ([]int, error) { return eachDeadLetter(file, f) }
 	var n int64
 	torn, err := each(func(streamer.Item) error { n++; return nil })
 	if err != nil {
@@ -113,4 +102,18 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 		os.Remove(file)
 	}
 	return err
+}
+
+// eachDeadLetter reads a dead-letter file, calling f with each event.
+func eachDeadLetter(file string, f func(streamer.Item) error) ([]int, error) {
+	r, err := os.Open(file)
+	if err != nil {
+		return nil, &usageError{err: fmt.Errorf("--dead-letters: %w", err), hint: "emnify-mock replay --help"}
+	}
+	defer r.Close()
+	torn, err := streamer.EachDeadLetter(r, file, func(it streamer.Item, _ streamer.DeadLetter) error { return f(it) })
+	if err != nil {
+		return torn, &inputError{msg: err.Error()}
+	}
+	return torn, nil
 }

@@ -110,139 +110,175 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // historyDays is how far back the default workspace's history begins.
 const historyDays = 3
 
+// serveConfig is what serve's flags ask for.
+type serveConfig struct {
+	addr, password, control, live string
+	seed                          uint64
+	seedChosen, insecure, limits  bool
+	perSecond                     float64
+	tokens, scenarios, plays      []string
+	maxEvents                     int
+	remoteHooks                   []string
+}
+
 // Run builds the world, serves it and shuts down gracefully on ctx.
 func (c *ServeCommand) Run(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", server.DefaultAddr, "")
-	seedFlag := fs.String("seed", "", "")
-	password := fs.String("password", server.DefaultPassword, "")
-	var tokens, extra stringList
-	fs.Var(&tokens, "app-token", "")
-	fs.Var(&extra, "scenario", "")
-	var plays stringList
-	fs.Var(&plays, "play", "")
-	maxEvents := maxEventsFlag(fs)
-	live := fs.String("live", "", "")
-	limits := fs.Bool("rate-limits", false, "")
-	control := fs.String("control-token", "", "")
-	insecure := fs.Bool("insecure-control", false, "")
-	remoteHooks := fs.String("allow-remote-webhooks", "", "")
-	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
-		return err
-	}
-	if err := flagsFromEnv(fs, os.LookupEnv); err != nil {
-		return err
-	}
-	if err := checkMaxEvents(*maxEvents, "serve"); err != nil {
-		return err
-	}
-	hint := "emnify-mock serve --help"
-	if !validHostPort(*addr) {
-		return &usageError{err: fmt.Errorf("--addr must be HOST:PORT, got %q", *addr), hint: hint}
-	}
-	if *control != "" && *insecure {
-		return &usageError{err: errors.New("--control-token and --insecure-control contradict each other"), hint: hint}
-	}
-	if !loopbackAddr(*addr) && *control == "" && !*insecure {
-		return &usageError{err: fmt.Errorf("--addr %s is off loopback: anyone who reaches it could reset the world and read its tokens through /mock", *addr),
-			hint: "emnify-mock serve --addr " + *addr + " --control-token SECRET (or --insecure-control, or --addr 127.0.0.1:PORT)"}
-	}
-	seed, err := parseSeed(*seedFlag)
+	cfg, err := c.config(args)
 	if err != nil {
-		return &usageError{err: err, hint: hint}
+		return err
 	}
-	perSecond, err := parseRate(*live)
-	if err != nil {
-		return &usageError{err: fmt.Errorf("--live: %w", err), hint: hint}
-	}
-	sources := []string{"serve-default"}
-	for _, name := range append(extra, plays...) {
-		if _, _, err := scenarioSource(name); err != nil {
-			return err
-		}
-	}
-	sources = append(sources, extra...)
-
-	// One clock for everything: the wall clock, started historyDays back
-	// so the scenarios' history lies in the past; each run moves it on by
-	// its span, and then it jumps to the present.
 	clock := generator.NewShifted(-historyDays * 24 * time.Hour)
-	world := plan.NewWorldOn(clock, seed)
-	var history []generator.Event
-	for _, name := range sources {
-		file, src, _ := scenarioSource(name)
-		// Later scenarios may name the default workspace and its groups.
-		sc, err := scenarios.ParseFor(file, src, world)
-		if err != nil {
-			return &inputError{msg: err.Error()}
-		}
-		sc.Plan.MaxEvents = *maxEvents
-		if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
-			return &inputError{msg: err.Error()}
-		}
-	}
-	if ahead := clock.Offset(); ahead > 0 {
-		fmt.Fprintf(c.Stderr, "note: the scenarios run %s past the present; the clock stands that far ahead\n",
-			generator.FormatDuration(ahead.Truncate(time.Second)))
-	} else if err := clock.Advance(-ahead); err != nil {
-		return err
-	}
-	// Scenarios to play are checked now, on the world as it is when they
-	// start, so a bad one fails before we listen.
-	var toPlay []*scenarios.Scenario
-	for _, name := range plays {
-		file, src, _ := scenarioSource(name)
-		sc, err := scenarios.ParseFor(file, src, world)
-		if err == nil {
-			sc.Plan.MaxEvents = *maxEvents
-			_, err = world.DryRun(sc.Plan)
-		}
-		if err != nil {
-			return &inputError{msg: err.Error()}
-		}
-		toPlay = append(toPlay, sc)
-	}
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: tokens, Password: *password, RateLimits: *limits, MaxScenarioEvents: *maxEvents, ControlToken: *control,
-		Streams: server.StreamOptions{Destinations: streamer.Destinations{Allow: commaList(*remoteHooks)}}})
+	world, history, toPlay, err := c.buildWorld(clock, cfg)
 	if err != nil {
 		return err
 	}
-	if err := srv.Open(*addr); err != nil {
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: cfg.tokens, Password: cfg.password, RateLimits: cfg.limits,
+		MaxScenarioEvents: cfg.maxEvents, ControlToken: cfg.control, Streams: server.StreamOptions{Destinations: streamer.Destinations{Allow: cfg.remoteHooks}}})
+	if err != nil {
 		return err
 	}
-	if *seedFlag == "" {
-		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to get this workspace again)\n", seed, seed)
+	if err := srv.Open(cfg.addr); err != nil {
+		return err
 	}
-	c.banner(srv, world, *password, *control != "") // before anything plays: it reads the world unlocked
-	if *insecure {
-		fmt.Fprintf(c.Stderr, "warning: --insecure-control: the control API at %s/mock is open to anyone who reaches %s; it can reset the world and hand out its tokens\n", srv.URL(), *addr)
+	if cfg.seedChosen {
+		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to get this workspace again)\n", cfg.seed, cfg.seed)
+	}
+	c.banner(srv, world, cfg.password, cfg.control != "") // before anything plays: it reads the world unlocked
+	if cfg.insecure {
+		fmt.Fprintf(c.Stderr, "warning: --insecure-control: the control API at %s/mock is open to anyone who reaches %s; it can reset the world and hand out its tokens\n", srv.URL(), cfg.addr)
 	}
 	for _, sc := range toPlay {
 		planned, err := srv.Play(sc)
-		if err != nil { // unlikely: it was dry-run above; the world has not changed
+		if err != nil { // unlikely: it was dry-run; the world has not changed
 			srv.Close()
 			return &inputError{msg: err.Error()}
 		}
 		fmt.Fprintf(c.Stderr, "playing %s: %d events until %s\n", sc.Name, planned.Events, planned.End.Local().Format(time.DateTime))
 	}
-	if perSecond > 0 {
-		fmt.Fprintf(c.Stderr, "live: about %s state changes happen on their own\n", *live)
-		go srv.Live(ctx, perSecond)
+	if cfg.perSecond > 0 {
+		fmt.Fprintf(c.Stderr, "live: about %s state changes happen on their own\n", cfg.live)
+		go srv.Live(ctx, cfg.perSecond)
 	}
 	if c.ready != nil {
 		c.ready(srv)
 	}
 	<-ctx.Done()
+	return c.shutdown(srv)
+}
+
+// shutdown closes the server and says what its data streams still owed:
+// they keep it in memory, as the platform keeps it for a paused stream.
+func (c *ServeCommand) shutdown(srv *server.Server) error {
 	fmt.Fprintln(c.Stderr, "shutting down")
-	err = srv.Close()
-	// Data streams keep what they could not deliver in memory, as the
-	// platform keeps it for a paused stream; say what goes with us.
+	err := srv.Close()
 	for _, d := range srv.Deliveries() {
 		if d.Undelivered > 0 {
 			fmt.Fprintf(c.Stderr, "data stream %d to %s (%s): %d events were not delivered\n", d.ID, d.URL, d.Status, d.Undelivered)
 		}
 	}
 	return err
+}
+
+// config parses and checks serve's flags (and EMNIFY_MOCK_* variables).
+func (c *ServeCommand) config(args []string) (serveConfig, error) {
+	var cfg serveConfig
+	var tokens, extra, plays stringList
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.addr, "addr", server.DefaultAddr, "")
+	seedFlag := fs.String("seed", "", "")
+	fs.StringVar(&cfg.password, "password", server.DefaultPassword, "")
+	fs.Var(&tokens, "app-token", "")
+	fs.Var(&extra, "scenario", "")
+	fs.Var(&plays, "play", "")
+	fs.IntVar(&cfg.maxEvents, "max-scenario-events", plan.DefaultMaxEvents, "")
+	fs.StringVar(&cfg.live, "live", "", "")
+	fs.BoolVar(&cfg.limits, "rate-limits", false, "")
+	fs.StringVar(&cfg.control, "control-token", "", "")
+	fs.BoolVar(&cfg.insecure, "insecure-control", false, "")
+	remoteHooks := fs.String("allow-remote-webhooks", "", "")
+	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
+		return cfg, err
+	}
+	if err := flagsFromEnv(fs, os.LookupEnv); err != nil {
+		return cfg, err
+	}
+	if err := checkMaxEvents(cfg.maxEvents, "serve"); err != nil {
+		return cfg, err
+	}
+	cfg.tokens, cfg.scenarios, cfg.plays, cfg.remoteHooks = tokens, extra, plays, commaList(*remoteHooks)
+	hint := "emnify-mock serve --help"
+	bad := func(err error) error { return &usageError{err: err, hint: hint} }
+	switch {
+	case !validHostPort(cfg.addr):
+		return cfg, bad(fmt.Errorf("--addr must be HOST:PORT, got %q", cfg.addr))
+	case cfg.control != "" && cfg.insecure:
+		return cfg, bad(errors.New("--control-token and --insecure-control contradict each other"))
+	case !loopbackAddr(cfg.addr) && cfg.control == "" && !cfg.insecure:
+		return cfg, &usageError{err: fmt.Errorf("--addr %s is off loopback: anyone who reaches it could reset the world and read its tokens through /mock", cfg.addr),
+			hint: "emnify-mock serve --addr " + cfg.addr + " --control-token SECRET (or --insecure-control, or --addr 127.0.0.1:PORT)"}
+	}
+	var err error
+	if cfg.seed, err = parseSeed(*seedFlag); err != nil {
+		return cfg, bad(err)
+	}
+	cfg.seedChosen = *seedFlag == ""
+	if cfg.perSecond, err = parseRate(cfg.live); err != nil {
+		return cfg, bad(fmt.Errorf("--live: %w", err))
+	}
+	for _, name := range append(extra, plays...) {
+		if _, _, err := scenarioSource(name); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// buildWorld runs the default workspace's scenario and the --scenario
+// ones on one clock: the wall clock, started historyDays back so their
+// history lies in the past; each run moves it on by its span, and then it
+// jumps to the present. Scenarios to --play are checked on the world as it
+// is when they start, so a bad one fails before serve listens.
+func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*plan.World, []generator.Event, []*scenarios.Scenario, error) {
+	world := plan.NewWorldOn(clock, cfg.seed)
+	var history []generator.Event
+	parse := func(name string) (*scenarios.Scenario, error) {
+		file, src, _ := scenarioSource(name)            // checked in config
+		sc, err := scenarios.ParseFor(file, src, world) // later scenarios may name the default workspace and its groups
+		if err != nil {
+			return nil, &inputError{msg: err.Error()}
+		}
+		sc.Plan.MaxEvents = cfg.maxEvents
+		return sc, nil
+	}
+	for _, name := range append([]string{"serve-default"}, cfg.scenarios...) {
+		sc, err := parse(name)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
+			return nil, nil, nil, &inputError{msg: err.Error()}
+		}
+	}
+	if ahead := clock.Offset(); ahead > 0 {
+		fmt.Fprintf(c.Stderr, "note: the scenarios run %s past the present; the clock stands that far ahead\n",
+			generator.FormatDuration(ahead.Truncate(time.Second)))
+	} else if err := clock.Advance(-ahead); err != nil {
+		return nil, nil, nil, err
+	}
+	var toPlay []*scenarios.Scenario
+	for _, name := range cfg.plays {
+		sc, err := parse(name)
+		if err == nil {
+			if _, err = world.DryRun(sc.Plan); err != nil {
+				err = &inputError{msg: err.Error()}
+			}
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		toPlay = append(toPlay, sc)
+	}
+	return world, history, toPlay, nil
 }
 
 func (c *ServeCommand) banner(srv *server.Server, world *plan.World, password string, controlToken bool) {

@@ -107,6 +107,9 @@ func (c *Consumer) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// statusOf is the SIM status each event type leaves. The consumer keeps
+// its own table, as a consumer outside this module would; the harness
+// takes it from generator.EventType.SIMStatusAfter.
 var statusOf = map[int]string{8: "Activated", 9: "Suspended", 10: "Deleted", 45: "Factory Test", 48: "Issued"}
 
 // apply changes the inventory; call with the lock held.
