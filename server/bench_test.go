@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/server"
@@ -128,7 +129,7 @@ func BenchmarkLogMemory(b *testing.B) {
 		var ms0, ms1 runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&ms0)
-		l := server.NewLog()
+		l := eventlog.NewLog()
 		l.Append(decoded...)
 		runtime.GC()
 		runtime.ReadMemStats(&ms1)

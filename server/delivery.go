@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/streamer"
 )
 
@@ -133,7 +134,7 @@ func (s *Server) runStream(ctx context.Context, st *stream, engine *streamer.Str
 }
 
 // wants says whether the stream delivers a log entry.
-func (st *stream) wants(e Entry) bool {
+func (st *stream) wants(e eventlog.Entry) bool {
 	return e.Org == st.Org && (len(st.Types) == 0 || slices.Contains(st.Types, e.Type)) && (!st.AlertOnly || e.Alert)
 }
 

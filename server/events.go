@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
 )
 
@@ -14,7 +15,7 @@ const (
 )
 
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
-	s.serveEvents(w, r, &eventQuery{org: callerOf(r).ws.ID})
+	s.serveEvents(w, r, eventlog.Scope{Org: callerOf(r).ws.ID})
 }
 
 // handleScopedEvents serves the per-endpoint, per-SIM and per-user event
@@ -22,13 +23,13 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleScopedEvents(scope string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := callerOf(r)
-		q := &eventQuery{org: c.ws.ID, scope: scope}
+		sc := eventlog.Scope{Org: c.ws.ID, Kind: scope}
 		if scope == "my" {
-			q.scope = "user"
+			sc.Kind = "user"
 			if c.user == nil {
-				q.none = true // an application token has no user events
+				sc.None = true // an application token has no user events
 			} else {
-				q.scopeID = c.user.ID
+				sc.ID = c.user.ID
 			}
 		} else {
 			id, apiErr := pathID(r, "id")
@@ -36,28 +37,25 @@ func (s *Server) handleScopedEvents(scope string) http.HandlerFunc {
 				writeError(w, apiErr)
 				return
 			}
-			q.scopeID = id
+			sc.ID = id
 		}
-		s.serveEvents(w, r, q)
+		s.serveEvents(w, r, sc)
 	}
 }
 
-func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *eventQuery) {
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, sc eventlog.Scope) {
 	pg, apiErr := parsePaging(r, eventsPerPage, maxEventsPerPage)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
 	}
 	params := r.URL.Query()
-	var err error
-	if q.sort, err = parseSort(params.Get("sort"), eventSortFields); err == nil {
-		err = parseEventQ(s.log, params.Get("q"), q)
-	}
+	q, err := eventlog.ParseQuery(s.log, sc, params.Get("q"), params.Get("sort"))
 	if err != nil {
 		writeError(w, queryAPIError(err))
 		return
 	}
-	total, page, pageNo := s.log.find(q, pg.page, pg.perPage)
+	total, page, pageNo := s.log.Find(q, pg.page, pg.perPage)
 	writePage(w, r, ctEventJSON, total, pageNo, pg.perPage, joinJSON(page))
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/emnify-mock/emnify-mock/eventlog"
 )
 
 // listSpec says how a resource list filters (q field → match) and sorts.
@@ -26,8 +28,8 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 	params := r.URL.Query()
 	if q := params.Get("q"); q != "" {
 		parts := strings.Split(q, ",")
-		if len(parts) > maxCriteria {
-			writeError(w, queryAPIError(tooManyCriteria(len(parts))))
+		if len(parts) > eventlog.MaxCriteria {
+			writeError(w, queryAPIError(eventlog.TooManyCriteria(len(parts))))
 			return
 		}
 		for _, part := range parts {
@@ -35,7 +37,7 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 			match := spec.filters[field]
 			values := strings.Split(value, "|")
 			if !ok || match == nil || len(values) > 6 {
-				writeError(w, queryAPIError(badCriteria(part)))
+				writeError(w, queryAPIError(eventlog.BadCriteria(part)))
 				return
 			}
 			items = slices.DeleteFunc(slices.Clone(items), func(it T) bool {
@@ -47,7 +49,7 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 	for k := range spec.sorts {
 		allowed[k] = true
 	}
-	keys, err := parseSort(params.Get("sort"), allowed)
+	keys, err := eventlog.ParseSort(params.Get("sort"), allowed)
 	if err != nil {
 		writeError(w, queryAPIError(err))
 		return
@@ -55,8 +57,8 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 	items = slices.Clone(items)
 	slices.SortStableFunc(items, func(a, b T) int {
 		for _, k := range keys {
-			c := spec.sorts[k.field](a, b)
-			if k.desc {
+			c := spec.sorts[k.Field](a, b)
+			if k.Desc {
 				c = -c
 			}
 			if c != 0 {
@@ -82,6 +84,6 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 
 // queryAPIError is a bad q or sort as emnify answers it: 422.
 func queryAPIError(err error) *apiError {
-	qe := err.(*queryError)
-	return &apiError{status: http.StatusUnprocessableEntity, Code: qe.code, Token: qe.token, Message: qe.message}
+	qe := err.(*eventlog.QueryError)
+	return &apiError{status: http.StatusUnprocessableEntity, Code: qe.Code, Token: qe.Token, Message: qe.Message}
 }

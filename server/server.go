@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/gorilla/mux"
@@ -77,7 +78,7 @@ type Server struct {
 	// which also has a lock of its own for readers), snapshots, players.
 	mu       sync.RWMutex
 	world    *plan.World
-	log      *Log
+	log      *eventlog.Log
 	creds    credentials
 	streams  *streamSet
 	clock    generator.Clock // the world's: one clock for everything
@@ -109,7 +110,7 @@ func New(o Options) (*Server, error) {
 	if o.World == nil || len(o.World.Platform.Workspaces()) == 0 {
 		return nil, errors.New("server: a world with at least one workspace is required")
 	}
-	s := &Server{world: o.World, log: NewLog(), maxEvents: o.MaxScenarioEvents, control: o.ControlToken, clock: o.World.Clock(), secret: o.Secret, password: o.Password, logger: o.Logger,
+	s := &Server{world: o.World, log: eventlog.NewLog(), maxEvents: o.MaxScenarioEvents, control: o.ControlToken, clock: o.World.Clock(), secret: o.Secret, password: o.Password, logger: o.Logger,
 		creds:   credentials{appTokens: map[string]credential{}, logins: map[string]credential{}},
 		streams: newStreamSet(o.Streams), players: players{byID: map[int]*player{}}}
 	s.closing, s.close = context.WithCancel(context.Background())
@@ -140,7 +141,7 @@ func New(o Options) (*Server, error) {
 }
 
 // Log returns the server's event log.
-func (s *Server) Log() *Log { return s.log }
+func (s *Server) Log() *eventlog.Log { return s.log }
 
 // AppTokens returns the application-token strings of the first workspace.
 func (s *Server) AppTokens() []string {

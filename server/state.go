@@ -4,6 +4,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
 )
@@ -20,7 +21,7 @@ import (
 // state is a saved copy of the platform's state.
 type state struct {
 	world   *plan.World
-	log     logState
+	log     eventlog.State
 	creds   credentials
 	streams streamsState
 }
@@ -42,7 +43,7 @@ func (c credentials) clone() credentials {
 
 // save copies the state. Call with s.mu held.
 func (s *Server) save() *state {
-	return &state{world: s.world.Clone(), log: s.log.save(), creds: s.creds.clone(), streams: s.streams.save()}
+	return &state{world: s.world.Clone(), log: s.log.Save(), creds: s.creds.clone(), streams: s.streams.save()}
 }
 
 // load makes a saved state current; the saved one stays reusable. Call
@@ -53,7 +54,7 @@ func (s *Server) load(st *state) {
 	prev := s.world
 	s.world = st.world.Clone()
 	s.world.Platform.ContinueAfter(prev.Platform)
-	s.log.load(st.log)
+	s.log.Load(st.log)
 	s.creds = st.creds.clone()
 	s.streams.load(st.streams, s.startStream)
 }

@@ -1,4 +1,8 @@
-package server
+// Package eventlog is the mock platform's one append-only event log: each
+// event stored once as the JSON the API returns, with the indexes that the
+// event lists' filters, sorts and pages read, and the data streams'
+// cursors.
+package eventlog
 
 import (
 	"slices"
@@ -138,7 +142,7 @@ func (l *Log) raw(r *rec) []byte { return l.chunks[r.chunk][r.off : r.off+r.n] }
 // logState is a saved log: views of its arrays, every one capped at its
 // length, so neither the log nor a later restore ever appends into what a
 // saved state reads. Saving costs the number of index keys, not events.
-type logState struct {
+type State struct {
 	chunks [][]byte
 	recs   []rec
 
@@ -155,10 +159,10 @@ func capped[K comparable, V any](m map[K][]V) map[K][]V {
 	return out
 }
 
-func (l *Log) save() logState {
+func (l *Log) Save() State {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return logState{chunks: l.cappedChunks(), recs: l.recs[:len(l.recs):len(l.recs)],
+	return State{chunks: l.cappedChunks(), recs: l.recs[:len(l.recs):len(l.recs)],
 		byOrg: capped(l.byOrg), byEndpoint: capped(l.byEndpoint), bySIM: capped(l.bySIM), byUser: capped(l.byUser),
 		byOrgType: capped(l.byOrgType), simByNumber: capped(l.simByNumber), endpointByKey: capped(l.endpointByKey)}
 }
@@ -175,7 +179,7 @@ func (l *Log) cappedChunks() [][]byte {
 
 // load makes a saved log current and wakes its readers; the saved one
 // stays reusable.
-func (l *Log) load(st logState) {
+func (l *Log) Load(st State) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.chunks = slices.Clone(st.chunks)

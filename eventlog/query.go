@@ -1,4 +1,4 @@
-package server
+package eventlog
 
 import (
 	"cmp"
@@ -12,10 +12,10 @@ import (
 	"github.com/emnify-mock/emnify-mock/generator"
 )
 
-// eventQuery is a parsed request for events: the caller's organisation, an
+// Query is a parsed request for events: the caller's organisation, an
 // optional path scope, q filters (AND across fields, OR across the up to 6
 // values of one field) and the sort.
-type eventQuery struct {
+type Query struct {
 	org        int64
 	scope      string // "", "endpoint", "sim", "user"
 	scopeID    int64
@@ -28,7 +28,7 @@ type eventQuery struct {
 	epSets     [][]int64
 	text       []textFilter
 	none       bool // a filter that no device-status event can match
-	sort       []sortKey
+	sort       []SortKey
 }
 
 type textFilter struct {
@@ -36,55 +36,80 @@ type textFilter struct {
 	values []string
 }
 
-type sortKey struct {
-	field string
-	desc  bool
+// Scope is the part of the log an event list is about: the caller's
+// organisation, and the endpoint, SIM or user of a scoped route.
+type Scope struct {
+	Org  int64
+	Kind string // "", "endpoint", "sim", "user"
+	ID   int64
+	None bool // nothing can match (an application token's own events)
 }
 
-// queryError is a bad q or sort: 422 with emnify's body.
-type queryError struct {
-	code    int
-	token   string
-	message string
+// ParseQuery reads an event list's q and sort within a scope; a bad one is
+// a *QueryError.
+func ParseQuery(l *Log, sc Scope, q, sort string) (*Query, error) {
+	eq := &Query{org: sc.Org, scope: sc.Kind, scopeID: sc.ID, none: sc.None}
+	var err error
+	if eq.sort, err = ParseSort(sort, eventSortFields); err != nil {
+		return nil, err
+	}
+	if err := parseQ(l, q, eq); err != nil {
+		return nil, err
+	}
+	return eq, nil
 }
 
-func (e *queryError) Error() string { return e.message }
-
-func badCriteria(c string) error {
-	return &queryError{1301, "InvalidQueryCriteria", fmt.Sprintf("Search criteria %s is invalid", c)}
+// SortKey is one field of a sort, descending or not.
+type SortKey struct {
+	Field string
+	Desc  bool
 }
 
-// maxCriteria bounds the field:value pairs of one q (inferred: emnify
+// QueryError is a bad q or sort: the API answers it 422 with emnify's
+// body, which has these fields.
+type QueryError struct {
+	Code    int
+	Token   string
+	Message string
+}
+
+func (e *QueryError) Error() string { return e.Message }
+
+func BadCriteria(c string) error {
+	return &QueryError{1301, "InvalidQueryCriteria", fmt.Sprintf("Search criteria %s is invalid", c)}
+}
+
+// MaxCriteria bounds the field:value pairs of one q (inferred: emnify
 // documents up to 6 values per field, not a number of pairs).
-const maxCriteria = 16
+const MaxCriteria = 16
 
-func tooManyCriteria(n int) error {
-	return &queryError{1301, "InvalidQueryCriteria", fmt.Sprintf("Search criteria are too many: %d, at most %d", n, maxCriteria)}
+func TooManyCriteria(n int) error {
+	return &QueryError{1301, "InvalidQueryCriteria", fmt.Sprintf("Search criteria are too many: %d, at most %d", n, MaxCriteria)}
 }
 
 var multiValue = map[string]bool{"iccid": true, "iccid_with_luhn": true, "endpoint": true, "type": true, "network": true, "rat": true, "country": true}
 
-// parseEventQ reads q: comma-separated field:value pairs (emnify-api.md
+// parseQ reads q: comma-separated field:value pairs (emnify-api.md
 // §1.2). A value may hold colons (timestamps); it may not hold commas.
-func parseEventQ(l *Log, q string, eq *eventQuery) error {
+func parseQ(l *Log, q string, eq *Query) error {
 	if q == "" {
 		return nil
 	}
 	var from, until string
 	parts := strings.Split(q, ",")
-	if len(parts) > maxCriteria {
-		return tooManyCriteria(len(parts))
+	if len(parts) > MaxCriteria {
+		return TooManyCriteria(len(parts))
 	}
 	for _, part := range parts {
 		field, value, ok := strings.Cut(part, ":")
 		if !ok || value == "" {
-			return badCriteria(part)
+			return BadCriteria(part)
 		}
 		values := []string{value}
 		if multiValue[field] {
 			values = strings.Split(value, "|")
 			if len(values) > 6 {
-				return badCriteria(part)
+				return BadCriteria(part)
 			}
 		}
 		switch field {
@@ -97,7 +122,7 @@ func parseEventQ(l *Log, q string, eq *eventQuery) error {
 			for _, v := range values {
 				n, err := strconv.Atoi(v)
 				if err != nil || n < 0 {
-					return badCriteria(part)
+					return BadCriteria(part)
 				}
 				ints = append(ints, n)
 			}
@@ -112,7 +137,7 @@ func parseEventQ(l *Log, q string, eq *eventQuery) error {
 		case "alert":
 			b, err := strconv.ParseBool(value)
 			if err != nil {
-				return badCriteria(part)
+				return BadCriteria(part)
 			}
 			eq.alert = &b
 		case "iccid", "iccid_with_luhn", "imsi":
@@ -124,17 +149,17 @@ func parseEventQ(l *Log, q string, eq *eventQuery) error {
 		case "network", "rat", "country":
 			eq.none = true // fields of network events, which the mock does not make
 		default:
-			return badCriteria(part)
+			return BadCriteria(part)
 		}
 	}
 	if (from == "") != (until == "") {
-		return badCriteria("from/until: each is only valid together with the other")
+		return BadCriteria("from/until: each is only valid together with the other")
 	}
 	if from != "" {
 		f, err1 := time.Parse(time.RFC3339, from)
 		u, err2 := time.Parse(time.RFC3339, until)
 		if err1 != nil || err2 != nil {
-			return badCriteria("from:" + from + ",until:" + until)
+			return BadCriteria("from:" + from + ",until:" + until)
 		}
 		eq.from, eq.to = f.UnixMilli(), u.UnixMilli()
 	}
@@ -159,30 +184,30 @@ var eventSortFields = map[string]bool{
 	"user": true, "endpoint": true, "tags": true, "ip_address": true, "iccid": true, "imsi": true, "type": true,
 }
 
-// parseSort reads a comma-separated sort with optional - (descending) or
+// ParseSort reads a comma-separated sort with optional - (descending) or
 // + (ascending) prefixes. An empty sort is by id.
-func parseSort(s string, allowed map[string]bool) ([]sortKey, error) {
+func ParseSort(s string, allowed map[string]bool) ([]SortKey, error) {
 	if s == "" {
-		return []sortKey{{field: "id"}}, nil
+		return []SortKey{{Field: "id"}}, nil
 	}
-	var keys []sortKey
+	var keys []SortKey
 	seen := map[string]bool{}
 	for _, f := range strings.Split(s, ",") {
-		k := sortKey{field: f}
+		k := SortKey{Field: f}
 		if rest, ok := strings.CutPrefix(f, "-"); ok {
-			k = sortKey{field: rest, desc: true}
+			k = SortKey{Field: rest, Desc: true}
 		} else if rest, ok := strings.CutPrefix(f, "+"); ok {
-			k.field = rest
+			k.Field = rest
 		}
-		if !allowed[k.field] {
-			return nil, &queryError{1302, "InvalidSortCriteria", fmt.Sprintf("Sort criteria %s is invalid", f)}
+		if !allowed[k.Field] {
+			return nil, &QueryError{1302, "InvalidSortCriteria", fmt.Sprintf("Sort criteria %s is invalid", f)}
 		}
 		// A field sorts once; a second key on it could change nothing,
 		// and would only cost (inferred: the platform's answer is unknown).
-		if seen[k.field] {
-			return nil, &queryError{1302, "InvalidSortCriteria", fmt.Sprintf("Sort criteria %s is given twice", k.field)}
+		if seen[k.Field] {
+			return nil, &QueryError{1302, "InvalidSortCriteria", fmt.Sprintf("Sort criteria %s is given twice", k.Field)}
 		}
-		seen[k.field] = true
+		seen[k.Field] = true
 		keys = append(keys, k)
 	}
 	return keys, nil
@@ -191,14 +216,14 @@ func parseSort(s string, allowed map[string]bool) ([]sortKey, error) {
 // find returns how many events match and the JSON of one page of them.
 // With only index-backed filters and sorting by id, it costs in proportion
 // to the page; other filters and sorts scan the candidates.
-func (l *Log) find(q *eventQuery, page, perPage int) (total int, out [][]byte, pageNo int) {
+func (l *Log) Find(q *Query, page, perPage int) (total int, out [][]byte, pageNo int) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if q.none {
 		return 0, nil, 1
 	}
 	base, exact := l.candidates(q)
-	byID := len(q.sort) == 1 && q.sort[0].field == "id"
+	byID := len(q.sort) == 1 && q.sort[0].Field == "id"
 	var list []int32
 	if exact && byID {
 		list = base
@@ -218,7 +243,7 @@ func (l *Log) find(q *eventQuery, page, perPage int) (total int, out [][]byte, p
 	lo, hi := (pageNo-1)*perPage, min(pageNo*perPage, total)
 	for k := lo; k < hi; k++ {
 		i := k
-		if byID && q.sort[0].desc {
+		if byID && q.sort[0].Desc {
 			i = total - 1 - k
 		}
 		out = append(out, l.raw(&l.recs[list[i]]))
@@ -228,7 +253,7 @@ func (l *Log) find(q *eventQuery, page, perPage int) (total int, out [][]byte, p
 
 // candidates picks the shortest index list that holds every match; exact
 // means it holds nothing else.
-func (l *Log) candidates(q *eventQuery) (list []int32, exact bool) {
+func (l *Log) candidates(q *Query) (list []int32, exact bool) {
 	switch q.scope {
 	case "endpoint":
 		return l.byEndpoint[q.scopeID], false
@@ -279,7 +304,7 @@ func union(lists [][]int32) []int32 {
 	return slices.Compact(out)
 }
 
-func (l *Log) match(r *rec, q *eventQuery) bool {
+func (l *Log) match(r *rec, q *Query) bool {
 	switch {
 	case r.org != q.org:
 		return false
@@ -338,7 +363,7 @@ func textMatch(e *generator.Event, field, v string) bool {
 }
 
 // sortRecs sorts by the keys; ties keep log (id) order.
-func (l *Log) sortRecs(list []int32, keys []sortKey) {
+func (l *Log) sortRecs(list []int32, keys []SortKey) {
 	decoded := map[int32]*generator.Event{}
 	ev := func(i int32) *generator.Event {
 		if e, ok := decoded[i]; ok {
@@ -351,8 +376,8 @@ func (l *Log) sortRecs(list []int32, keys []sortKey) {
 	}
 	slices.SortStableFunc(list, func(a, b int32) int {
 		for _, k := range keys {
-			c := l.compare(a, b, k.field, ev)
-			if k.desc {
+			c := l.compare(a, b, k.Field, ev)
+			if k.Desc {
 				c = -c
 			}
 			if c != 0 {

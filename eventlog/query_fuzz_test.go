@@ -1,4 +1,4 @@
-package server
+package eventlog
 
 import (
 	"testing"
@@ -7,7 +7,7 @@ import (
 )
 
 // FuzzEventQuery: no q, sort or paging makes parsing or searching panic.
-// Run: go test -fuzz FuzzEventQuery ./server
+// Run: go test -fuzz FuzzEventQuery ./eventlog
 func FuzzEventQuery(f *testing.F) {
 	churn, err := generator.NewChurn(1, generator.ChurnOptions{Workspaces: 1})
 	if err != nil {
@@ -32,18 +32,14 @@ func FuzzEventQuery(f *testing.F) {
 		f.Add(seed.q, seed.sort, 2, 10)
 	}
 	f.Fuzz(func(t *testing.T, q, sort string, page, perPage int) {
-		eq := &eventQuery{org: org}
-		var err error
-		if eq.sort, err = parseSort(sort, eventSortFields); err != nil {
+		eq, err := ParseQuery(l, Scope{Org: org}, q, sort)
+		if err != nil {
 			return
 		}
-		if err := parseEventQ(l, q, eq); err != nil {
-			return
+		if perPage < 1 || perPage > 1000 {
+			perPage = 100
 		}
-		if perPage < 1 || perPage > maxEventsPerPage {
-			perPage = eventsPerPage
-		}
-		total, out, pageNo := l.find(eq, page, perPage)
+		total, out, pageNo := l.Find(eq, page, perPage)
 		if len(out) > perPage || len(out) > total || pageNo < 1 {
 			t.Fatalf("page %d of %d: %d events of %d", pageNo, page, len(out), total)
 		}
