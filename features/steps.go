@@ -31,6 +31,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/emnify-mock/emnify-mock/server"
 	"github.com/emnify-mock/emnify-mock/streamer"
+	"github.com/emnify-mock/emnify-mock/streams"
 )
 
 // Shipped are the features that come with emnify-mock.
@@ -286,7 +287,7 @@ func (w *world) startPlatform(world *plan.World, history []generator.Event) erro
 		}
 	}
 	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{appToken}, RateLimits: w.limits, Throttle: throttle,
-		Streams: server.StreamOptions{Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}, Clock: generator.NewInstant(time.Now())}})
+		Streams: streams.Options{Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}, Clock: generator.NewInstant(time.Now())}})
 	if err != nil {
 		return err
 	}

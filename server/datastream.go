@@ -1,18 +1,14 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
-	"github.com/emnify-mock/emnify-mock/streamer"
+	"github.com/emnify-mock/emnify-mock/streams"
 	"github.com/gorilla/mux"
 )
 
@@ -21,9 +17,6 @@ import (
 // on (or from the start, with historic data), pushed by the streamer
 // engine. The request and response shapes follow emnify's specification
 // (emnify-api.md §5.1); they are not recorded, so details are design.md's.
-
-// Data stream statuses (GET /api/v2/data_stream/status).
-var streamStatuses = numbered("Running", "Paused", "Error", "Pending")
 
 // numbered makes a lookup list with ids from 1.
 func numbered(names ...string) []generator.Lookup {
@@ -34,122 +27,10 @@ func numbered(names ...string) []generator.Lookup {
 	return out
 }
 
-const (
-	streamRunning = 1
-	streamPaused  = 2
-	streamError   = 3
-	streamPending = 4
-)
-
-// StreamOptions configure the Data Streamer inside the server.
-type StreamOptions struct {
-	Retry   streamer.Policy // default the emnify preset
-	Clock   generator.Clock // back-off waits; default the real clock
-	Timeout int             // seconds per request; default 10
-	// Destinations is where streams may send: loopback hosts unless
-	// allowed (serve --allow-remote-webhooks).
-	Destinations streamer.Destinations
-}
-
-// stream is one registered data stream and its delivery loop.
-type stream struct {
-	ID         int64
-	Name       string
-	Org        int64
-	URL        string
-	Method     string
-	Headers    []string
-	Size       int
-	Types      []int // event_type_id filter; empty: all
-	AlertOnly  bool
-	Historic   bool
-	mu         sync.Mutex
-	status     int
-	cursor     int    // log position of the first event not yet delivered
-	lastError  string // why it is in Error
-	delivered  int64
-	requests   int64
-	lastStatus int
-	wake       chan struct{} // status changed
-	cancel     context.CancelFunc
-}
-
-type streamSet struct {
-	mu      sync.Mutex
-	streams map[int64]*stream
-	nextID  int64
-	opts    StreamOptions
-	ctx     context.Context
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-}
-
-// streamsState is the saved state of every data stream: configuration,
-// position in the log, status and counters.
-type streamsState struct {
-	streams []*stream
-	nextID  int64
-}
-
-// save copies every stream's state.
-func (ss *streamSet) save() streamsState {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	out := streamsState{nextID: ss.nextID}
-	for _, st := range ss.streams {
-		out.streams = append(out.streams, st.copy())
-	}
-	return out
-}
-
-// load stops every stream's delivery, makes the saved streams current and
-// starts their delivery with start.
-func (ss *streamSet) load(saved streamsState, start func(*stream)) {
-	ss.mu.Lock()
-	old := ss.streams
-	ss.streams, ss.nextID = map[int64]*stream{}, saved.nextID
-	for _, st := range saved.streams {
-		ss.streams[st.ID] = st.copy()
-	}
-	ss.mu.Unlock()
-	for _, st := range old {
-		st.cancel()
-	}
-	ss.wg.Wait()
-	for _, st := range ss.streams {
-		start(st)
-	}
-}
-
-// copy returns the stream's configuration and delivery state, without
-// its delivery loop.
-func (st *stream) copy() *stream {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return &stream{ID: st.ID, Name: st.Name, Org: st.Org, URL: st.URL, Method: st.Method, Headers: slices.Clone(st.Headers),
-		Size: st.Size, Types: slices.Clone(st.Types), AlertOnly: st.AlertOnly, Historic: st.Historic,
-		status: st.status, cursor: st.cursor, lastError: st.lastError, delivered: st.delivered, requests: st.requests,
-		lastStatus: st.lastStatus, wake: make(chan struct{}, 1)}
-}
-
-func newStreamSet(o StreamOptions) *streamSet {
-	if o.Retry.Attempts == 0 {
-		o.Retry = streamer.Presets["emnify"]
-	}
-	if o.Clock == nil {
-		o.Clock = generator.Real{}
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 10
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	return &streamSet{streams: map[int64]*stream{}, nextID: 1000, opts: o, ctx: ctx, stop: stop}
-}
-
 func (s *Server) streamRoutes(api *mux.Router) {
 	api.HandleFunc("/data_stream", s.handleStreams).Methods("GET")
 	api.HandleFunc("/data_stream", s.handleCreateStream).Methods("POST")
-	api.HandleFunc("/data_stream/status", lookups(streamStatuses)).Methods("GET")
+	api.HandleFunc("/data_stream/status", lookups(streams.Statuses)).Methods("GET")
 	api.HandleFunc("/data_stream/connection_type", lookups(numbered("AwsKinesis", "S3", "RestAPI", "KeenIO", "Datadog", "EventHubs", "PubSub"))).Methods("GET")
 	api.HandleFunc("/data_stream/type", lookups(numbered("Usage", "Events"))).Methods("GET")
 	api.HandleFunc("/data_stream/filter_field_type", lookups(numbered("event_type_id", "alert"))).Methods("GET")
@@ -178,11 +59,10 @@ type streamBody struct {
 	Historic bool              `json:"stream_historic_data"`
 }
 
-// view is a stream as the API shows it; header values are masked,
+// streamView is a stream as the API shows it; header values are masked,
 // as emnify masks them.
-func (st *stream) view() any {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+func streamView(stream *streams.Stream) any {
+	st := stream.Settings()
 	masked := []string{}
 	for _, h := range st.Headers {
 		name, _, _ := strings.Cut(h, ":")
@@ -219,7 +99,7 @@ func (st *stream) view() any {
 			Credentials    creds            `json:"credentials"`
 			Format         string           `json:"format"`
 		}{generator.Lookup{ID: 3, Description: "RestAPI"}, creds{st.URL, st.Method, masked, st.Size}, "Json"},
-		Filters: filters, Status: streamStatuses[st.status-1], Historic: st.Historic}
+		Filters: filters, Status: streams.Statuses[st.Status-1], Historic: st.Historic}
 }
 
 func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
@@ -244,8 +124,8 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := b.Destination.Credentials
-	st := &stream{Name: b.Name, Org: callerOf(r).ws.ID, URL: c.URL, Method: strings.ToUpper(c.Method), Headers: c.Headers,
-		Size: c.Size, Historic: b.Historic, status: streamPending, wake: make(chan struct{}, 1)}
+	st := &streams.Config{Name: b.Name, Org: callerOf(r).ws.ID, URL: c.URL, Method: strings.ToUpper(c.Method), Headers: c.Headers,
+		Size: c.Size, Historic: b.Historic}
 	if st.Method == "" {
 		st.Method = http.MethodPost
 	}
@@ -262,20 +142,20 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 	}
 	budget := maxFilters
 	for _, f := range b.Filters {
-		if err := st.addFilter(f, 1, &budget); err != nil {
+		if err := addFilter(st, f, 1, &budget); err != nil {
 			invalid(err.Error())
 			return
 		}
 	}
-	if _, err := s.deliveryOptions(st); err != nil {
+	if err := s.dataStreams.Check(*st); err != nil {
 		invalid(err.Error())
 		return
 	}
-	st.status = streamRunning
+	status := streams.Running
 	if b.Status != nil && b.Status.ID != nil {
 		switch id := int(*b.Status.ID); id {
-		case streamRunning, streamPaused:
-			st.status = id
+		case streams.Running, streams.Paused:
+			status = id
 		default:
 			invalid(fmt.Sprintf("status must be 1 (Running) or 2 (Paused), got %d", id))
 			return
@@ -284,19 +164,14 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 	// Under the state's lock: a snapshot sees the stream whole or not at
 	// all, and its position is the log's at once.
 	s.mu.Lock()
+	cursor := 0
 	if !st.Historic {
-		st.cursor = s.log.Len()
+		cursor = s.log.Len()
 	}
-	ss := s.streams
-	ss.mu.Lock()
-	ss.nextID++
-	st.ID = ss.nextID
-	ss.streams[st.ID] = st
-	ss.mu.Unlock()
-	s.startStream(st)
+	stream := s.dataStreams.Add(*st, status, cursor)
 	s.mu.Unlock()
-	w.Header().Set("Location", fmt.Sprintf("%s/api/v2/data_stream/%d", baseURL(r), st.ID))
-	writeJSON(w, http.StatusCreated, ctJSON, st.view())
+	w.Header().Set("Location", fmt.Sprintf("%s/api/v2/data_stream/%d", baseURL(r), stream.Settings().ID))
+	writeJSON(w, http.StatusCreated, ctJSON, streamView(stream))
 }
 
 // Filters nest at most maxFilterDepth deep, and a stream has at most
@@ -311,7 +186,7 @@ const (
 // addFilter reads {"field":"event_type_id","value":[..]}, {"field":
 // "alert","value":true}, or {"or":[...]} of those, at the given depth,
 // spending one of budget per filter.
-func (st *stream) addFilter(raw json.RawMessage, depth int, budget *int) error {
+func addFilter(st *streams.Config, raw json.RawMessage, depth int, budget *int) error {
 	if depth > maxFilterDepth {
 		return fmt.Errorf("filters nest at most %d levels of \"or\"", maxFilterDepth)
 	}
@@ -327,7 +202,7 @@ func (st *stream) addFilter(raw json.RawMessage, depth int, budget *int) error {
 		return fmt.Errorf("filter %s: %v", raw, err)
 	}
 	for _, sub := range f.Or {
-		if err := st.addFilter(sub, depth+1, budget); err != nil {
+		if err := addFilter(st, sub, depth+1, budget); err != nil {
 			return err
 		}
 	}
@@ -355,13 +230,10 @@ func (st *stream) addFilter(raw json.RawMessage, depth int, budget *int) error {
 	return nil
 }
 
-func (s *Server) streamOf(w http.ResponseWriter, r *http.Request) *stream {
+func (s *Server) streamOf(w http.ResponseWriter, r *http.Request) *streams.Stream {
 	id, apiErr := pathID(r, "id")
 	if apiErr == nil {
-		s.streams.mu.Lock()
-		st := s.streams.streams[id]
-		s.streams.mu.Unlock()
-		if st != nil && st.Org == callerOf(r).ws.ID {
+		if st := s.dataStreams.Get(callerOf(r).ws.ID, id); st != nil {
 			return st
 		}
 		apiErr = notFound("Data stream", strconv.FormatInt(id, 10))
@@ -371,28 +243,16 @@ func (s *Server) streamOf(w http.ResponseWriter, r *http.Request) *stream {
 }
 
 func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request) {
-	s.streams.mu.Lock()
-	var ids []int64
-	for id, st := range s.streams.streams {
-		if st.Org == callerOf(r).ws.ID {
-			ids = append(ids, id)
-		}
-	}
-	s.streams.mu.Unlock()
-	slices.Sort(ids)
 	out := []any{}
-	for _, id := range ids {
-		s.streams.mu.Lock()
-		st := s.streams.streams[id]
-		s.streams.mu.Unlock()
-		out = append(out, st.view())
+	for _, st := range s.dataStreams.List(callerOf(r).ws.ID) {
+		out = append(out, streamView(st))
 	}
 	writeJSON(w, http.StatusOK, ctJSON, out)
 }
 
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	if st := s.streamOf(w, r); st != nil {
-		writeJSON(w, http.StatusOK, ctJSON, st.view())
+		writeJSON(w, http.StatusOK, ctJSON, streamView(st))
 	}
 }
 
@@ -415,32 +275,16 @@ func (s *Server) handlePatchStream(w http.ResponseWriter, r *http.Request) {
 			Message: "the mock changes only the name and status of a data stream; for another destination, filters or type, delete it and create a new one"}))
 		return
 	}
-	st.mu.Lock()
-	if b.Name != "" {
-		st.Name = b.Name
-	}
+	status := 0
 	if b.Status != nil && b.Status.ID != nil {
-		switch int(*b.Status.ID) {
-		case streamRunning, streamPaused:
-			if st.status != streamError {
-				st.status = int(*b.Status.ID)
-			}
-		default:
-			st.mu.Unlock()
+		status = int(*b.Status.ID)
+		if status != streams.Running && status != streams.Paused {
 			writeError(w, validation("status must be 1 (Running) or 2 (Paused)"))
 			return
 		}
 	}
-	st.mu.Unlock()
-	st.poke()
+	st.Change(b.Name, status)
 	noContent(w, ctBare)
-}
-
-func (st *stream) poke() {
-	select {
-	case st.wake <- struct{}{}:
-	default:
-	}
 }
 
 // handleRestartStream takes a stream out of Error: delivery resumes from
@@ -450,10 +294,7 @@ func (s *Server) handleRestartStream(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	st.mu.Lock()
-	st.status, st.lastError = streamRunning, ""
-	st.mu.Unlock()
-	st.poke()
+	st.Restart()
 	noContent(w, ctBare)
 }
 
@@ -463,12 +304,15 @@ func (s *Server) handleDeleteStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	st.cancel()
-	s.streams.mu.Lock()
-	delete(s.streams.streams, st.ID)
-	s.streams.mu.Unlock()
+	s.dataStreams.Delete(st)
 	s.mu.Unlock()
 	noContent(w, ctBare)
 }
 
-func timeSeconds(n int) time.Duration { return time.Duration(n) * time.Second }
+// handleMockDeliveries shows each stream's delivery state.
+func (s *Server) handleMockDeliveries(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, ctBare, s.dataStreams.Deliveries())
+}
+
+// Deliveries returns each data stream's delivery state, in id order.
+func (s *Server) Deliveries() []streams.Delivery { return s.dataStreams.Deliveries() }

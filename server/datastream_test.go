@@ -16,6 +16,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/server"
 	"github.com/emnify-mock/emnify-mock/streamer"
+	"github.com/emnify-mock/emnify-mock/streams"
 )
 
 // hook is a webhook receiver that records event ids and can be told to fail.
@@ -135,7 +136,7 @@ func TestDataStream_FilterPauseResume(t *testing.T) {
 
 func TestDataStream_ErrorAndRestart(t *testing.T) {
 	m := mustOpen(t, func(o *server.Options) {
-		o.Streams = server.StreamOptions{Retry: streamer.Policy{Attempts: 2, Initial: time.Second, Max: time.Second}, Clock: generator.NewInstant(t0)}
+		o.Streams = streams.Options{Retry: streamer.Policy{Attempts: 2, Initial: time.Second, Max: time.Second}, Clock: generator.NewInstant(t0)}
 	})
 	h := newHook(t)
 	h.fail.Store(true)
@@ -193,7 +194,7 @@ func TestDataStream_RecoversWithinSeconds(t *testing.T) {
 		{"emnify preset", streamer.Presets["emnify"]},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := mustOpen(t, func(o *server.Options) { o.Streams = server.StreamOptions{Retry: c.retry} })
+			m := mustOpen(t, func(o *server.Options) { o.Streams = streams.Options{Retry: c.retry} })
 			h := newHook(t)
 			h.fail.Store(true)
 			m.createStream(h.ts.URL, "")

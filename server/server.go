@@ -28,6 +28,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
+	"github.com/emnify-mock/emnify-mock/streams"
 	"github.com/gorilla/mux"
 	"golang.org/x/time/rate"
 )
@@ -54,7 +55,7 @@ type Options struct {
 	Password  string // accepted for every user; default DefaultPassword
 	Secret    []byte // JWT key; default random
 	Logger    *log.Logger
-	Streams   StreamOptions // the Data Streamer's retries and clock
+	Streams   streams.Options // the Data Streamer's retries and clock
 	// RateLimits enforces emnify's documented API rate limits (429).
 	RateLimits bool
 	// Throttle, when set, is asked about every request to a route emnify
@@ -76,16 +77,16 @@ type Options struct {
 type Server struct {
 	// mu guards the platform's state: world, log, creds, streams (each of
 	// which also has a lock of its own for readers), snapshots, players.
-	mu       sync.RWMutex
-	world    *plan.World
-	log      *eventlog.Log
-	creds    credentials
-	streams  *streamSet
-	clock    generator.Clock // the world's: one clock for everything
-	secret   []byte
-	verified sync.Map     // token → claims, see verify
-	cached   atomic.Int64 // entries in verified
-	lockouts lockouts     // failed user logins
+	mu          sync.RWMutex
+	world       *plan.World
+	log         *eventlog.Log
+	creds       credentials
+	dataStreams *streams.Host
+	clock       generator.Clock // the world's: one clock for everything
+	secret      []byte
+	verified    sync.Map     // token → claims, see verify
+	cached      atomic.Int64 // entries in verified
+	lockouts    lockouts     // failed user logins
 
 	password string
 	logger   *log.Logger
@@ -112,7 +113,8 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{world: o.World, log: eventlog.NewLog(), maxEvents: o.MaxScenarioEvents, control: o.ControlToken, clock: o.World.Clock(), secret: o.Secret, password: o.Password, logger: o.Logger,
 		creds:   credentials{appTokens: map[string]credential{}, logins: map[string]credential{}},
-		streams: newStreamSet(o.Streams), players: players{byID: map[int]*player{}}}
+		players: players{byID: map[int]*player{}}}
+	s.dataStreams = streams.New(s.log, o.Streams)
 	s.closing, s.close = context.WithCancel(context.Background())
 	if s.secret == nil {
 		s.secret = make([]byte, 48)
@@ -289,8 +291,7 @@ func (s *Server) Close() error {
 	for _, p := range playing {
 		<-p.done
 	}
-	s.streams.stop()
-	s.streams.wg.Wait()
+	s.dataStreams.Close()
 	if s.http == nil {
 		return nil
 	}

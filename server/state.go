@@ -7,6 +7,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
+	"github.com/emnify-mock/emnify-mock/streams"
 )
 
 // The mocked platform's state is one value, owned by the Server under
@@ -23,7 +24,7 @@ type state struct {
 	world   *plan.World
 	log     eventlog.State
 	creds   credentials
-	streams streamsState
+	streams streams.State
 }
 
 // credentials map the strings clients log in with to who they are, by
@@ -43,7 +44,7 @@ func (c credentials) clone() credentials {
 
 // save copies the state. Call with s.mu held.
 func (s *Server) save() *state {
-	return &state{world: s.world.Clone(), log: s.log.Save(), creds: s.creds.clone(), streams: s.streams.save()}
+	return &state{world: s.world.Clone(), log: s.log.Save(), creds: s.creds.clone(), streams: s.dataStreams.Save()}
 }
 
 // load makes a saved state current; the saved one stays reusable. Call
@@ -56,7 +57,7 @@ func (s *Server) load(st *state) {
 	s.world.Platform.ContinueAfter(prev.Platform)
 	s.log.Load(st.log)
 	s.creds = st.creds.clone()
-	s.streams.load(st.streams, s.startStream)
+	s.dataStreams.Load(st.streams)
 }
 
 // addCredentials gives every user a login and every workspace's tokens an

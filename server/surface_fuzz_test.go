@@ -8,12 +8,10 @@ import (
 	"hash/fnv"
 	"io"
 	"log"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,14 +96,12 @@ func (ft *fuzzTarget) fingerprint() string {
 			fmt.Fprint(h, ep.ID, ep.Status, ep.Name, ep.Tags, ";")
 		}
 	}
-	s.streams.mu.Lock()
-	for _, id := range slices.Sorted(maps.Keys(s.streams.streams)) {
-		st := s.streams.streams[id]
-		st.mu.Lock() // not its status: delivery changes that on its own
-		fmt.Fprint(h, id, st.Name, st.URL, st.Method, st.Headers, st.Types, st.AlertOnly, ";")
-		st.mu.Unlock()
+	for _, ws := range s.world.Platform.Workspaces() {
+		for _, stream := range s.dataStreams.List(ws.ID) {
+			st := stream.Settings() // not its status: delivery changes that on its own
+			fmt.Fprint(h, st.ID, st.Name, st.URL, st.Method, st.Headers, st.Types, st.AlertOnly, ";")
+		}
 	}
-	s.streams.mu.Unlock()
 	return fmt.Sprint(s.log.Len(), len(s.world.Platform.Workspaces()), len(s.snapshots.kept), len(s.players.byID), h.Sum64())
 }
 

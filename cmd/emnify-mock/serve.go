@@ -18,6 +18,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/emnify-mock/emnify-mock/server"
 	"github.com/emnify-mock/emnify-mock/streamer"
+	"github.com/emnify-mock/emnify-mock/streams"
 )
 
 const serveUsage = `Usage: emnify-mock serve [flags]
@@ -133,7 +134,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	srv, err := server.New(server.Options{World: world, History: history, AppTokens: cfg.tokens, Password: cfg.password, RateLimits: cfg.limits,
-		MaxScenarioEvents: cfg.maxEvents, ControlToken: cfg.control, Streams: server.StreamOptions{Destinations: streamer.Destinations{Allow: cfg.remoteHooks}}})
+		MaxScenarioEvents: cfg.maxEvents, ControlToken: cfg.control, Streams: streams.Options{Destinations: streamer.Destinations{Allow: cfg.remoteHooks}}})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,293 @@
+// Package streams hosts the mock platform's data streams: each stream
+// reads the event log from its cursor and pushes the events that match its
+// filters to its webhook with the streamer engine, at-least-once, as
+// emnify's Data Streamer does. The emnify API (package server) registers,
+// lists and changes streams; their state is part of the server's one
+// state, saved and restored with it.
+package streams
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/eventlog"
+	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/streamer"
+)
+
+// Data stream statuses (GET /api/v2/data_stream/status), by id.
+const (
+	Running = 1
+	Paused  = 2
+	Error   = 3
+	Pending = 4
+)
+
+// Statuses lists the statuses as the API names them.
+var Statuses = []generator.Lookup{{ID: Running, Description: "Running"}, {ID: Paused, Description: "Paused"},
+	{ID: Error, Description: "Error"}, {ID: Pending, Description: "Pending"}}
+
+// Options configure the streams' delivery.
+type Options struct {
+	Retry   streamer.Policy // default the emnify preset
+	Clock   generator.Clock // back-off waits; default the real clock
+	Timeout int             // seconds per request; default 10
+	// Destinations is where streams may send: loopback hosts unless
+	// allowed (serve --allow-remote-webhooks).
+	Destinations streamer.Destinations
+}
+
+// Config is what a stream's owner sets.
+type Config struct {
+	Name      string
+	Org       int64
+	URL       string
+	Method    string
+	Headers   []string // "Name:value"
+	Size      int
+	Types     []int // event_type_id filter; empty: all
+	AlertOnly bool
+	Historic  bool
+}
+
+// Settings are a stream's configuration and status, as the API shows them.
+type Settings struct {
+	ID int64
+	Config
+	Status int
+}
+
+// Stream is one registered data stream and its delivery loop.
+type Stream struct {
+	id         int64
+	mu         sync.Mutex
+	cfg        Config
+	status     int
+	cursor     int    // log position of the first event not yet delivered
+	lastError  string // why it is in Error
+	delivered  int64
+	requests   int64
+	lastStatus int
+	wake       chan struct{} // status changed
+	cancel     context.CancelFunc
+}
+
+// Host runs every data stream.
+type Host struct {
+	log     *eventlog.Log
+	opts    Options
+	mu      sync.Mutex
+	streams map[int64]*Stream
+	nextID  int64
+	ctx     context.Context
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// New returns a host whose streams read log.
+func New(log *eventlog.Log, o Options) *Host {
+	if o.Retry.Attempts == 0 {
+		o.Retry = streamer.Presets["emnify"]
+	}
+	if o.Clock == nil {
+		o.Clock = generator.Real{}
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Host{log: log, opts: o, streams: map[int64]*Stream{}, nextID: 1000, ctx: ctx, stop: stop}
+}
+
+// Check says why a configuration cannot be delivered, or nil.
+func (h *Host) Check(cfg Config) error {
+	_, err := h.deliveryOptions(cfg)
+	return err
+}
+
+// Add registers a stream in the given status (Running or Paused) and
+// starts its delivery at the log position cursor. The caller holds the
+// lock that orders log appends and snapshots, so the stream's place in the
+// log is exact.
+func (h *Host) Add(cfg Config, status, cursor int) *Stream {
+	st := &Stream{cfg: cfg, status: status, cursor: cursor, wake: make(chan struct{}, 1)}
+	h.mu.Lock()
+	h.nextID++
+	st.id = h.nextID
+	h.streams[st.id] = st
+	h.mu.Unlock()
+	h.start(st)
+	return st
+}
+
+// Get returns a stream of the organisation, or nil.
+func (h *Host) Get(org, id int64) *Stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if st := h.streams[id]; st != nil && st.cfg.Org == org {
+		return st
+	}
+	return nil
+}
+
+// List returns the organisation's streams in id order.
+func (h *Host) List(org int64) []*Stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Stream
+	for _, st := range h.streams {
+		if st.cfg.Org == org {
+			out = append(out, st)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Stream) int { return int(a.id - b.id) })
+	return out
+}
+
+// Delete stops a stream's delivery and forgets it.
+func (h *Host) Delete(st *Stream) {
+	st.cancel()
+	h.mu.Lock()
+	delete(h.streams, st.id)
+	h.mu.Unlock()
+}
+
+// Close stops every delivery and waits for them.
+func (h *Host) Close() {
+	h.stop()
+	h.wg.Wait()
+}
+
+// Settings returns the stream's configuration and status.
+func (st *Stream) Settings() Settings {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	cfg := st.cfg
+	cfg.Headers, cfg.Types = slices.Clone(cfg.Headers), slices.Clone(cfg.Types)
+	return Settings{ID: st.id, Config: cfg, Status: st.status}
+}
+
+// Change renames the stream (name "" keeps it) and sets it Running or
+// Paused (0 keeps it); a stream in Error stays there until Restart.
+// Paused, its events wait and are delivered on resume.
+func (st *Stream) Change(name string, status int) {
+	st.mu.Lock()
+	if name != "" {
+		st.cfg.Name = name
+	}
+	if (status == Running || status == Paused) && st.status != Error {
+		st.status = status
+	}
+	st.mu.Unlock()
+	st.poke()
+}
+
+// Restart takes the stream out of Error: delivery resumes from the first
+// undelivered event.
+func (st *Stream) Restart() {
+	st.mu.Lock()
+	st.status, st.lastError = Running, ""
+	st.mu.Unlock()
+	st.poke()
+}
+
+func (st *Stream) poke() {
+	select {
+	case st.wake <- struct{}{}:
+	default:
+	}
+}
+
+// State is the saved state of every data stream: configuration, position
+// in the log, status and counters.
+type State struct {
+	streams []*Stream
+	nextID  int64
+}
+
+// Save copies every stream's state.
+func (h *Host) Save() State {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := State{nextID: h.nextID}
+	for _, st := range h.streams {
+		out.streams = append(out.streams, st.copy())
+	}
+	return out
+}
+
+// Load stops every stream's delivery, makes the saved streams current and
+// starts their delivery; the saved state stays reusable.
+func (h *Host) Load(saved State) {
+	h.mu.Lock()
+	old := h.streams
+	h.streams, h.nextID = map[int64]*Stream{}, saved.nextID
+	for _, st := range saved.streams {
+		h.streams[st.id] = st.copy()
+	}
+	h.mu.Unlock()
+	for _, st := range old {
+		st.cancel()
+	}
+	h.wg.Wait()
+	for _, st := range h.streams {
+		h.start(st)
+	}
+}
+
+// copy returns the stream's configuration and delivery state, without
+// its delivery loop.
+func (st *Stream) copy() *Stream {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	cfg := st.cfg
+	cfg.Headers, cfg.Types = slices.Clone(cfg.Headers), slices.Clone(cfg.Types)
+	return &Stream{id: st.id, cfg: cfg, status: st.status, cursor: st.cursor, lastError: st.lastError, delivered: st.delivered,
+		requests: st.requests, lastStatus: st.lastStatus, wake: make(chan struct{}, 1)}
+}
+
+func (h *Host) deliveryOptions(cfg Config) (streamer.Options, error) {
+	if err := h.opts.Destinations.Check(cfg.URL); err != nil {
+		return streamer.Options{}, fmt.Errorf("destination.credentials.url: %v (serve --allow-remote-webhooks HOST lifts it)", err)
+	}
+	switch cfg.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return streamer.Options{}, fmt.Errorf("destination.credentials.method must be POST, PUT or PATCH, got %q", cfg.Method)
+	}
+	hd, err := streamer.ParseHeaders(cfg.Headers)
+	if err != nil {
+		return streamer.Options{}, fmt.Errorf("destination.credentials.headers: %v", err)
+	}
+	o := streamer.Options{URL: cfg.URL, Method: cfg.Method, Headers: hd, Size: cfg.Size, Retry: h.opts.Retry,
+		Clock: h.opts.Clock, Timeout: time.Duration(h.opts.Timeout) * time.Second, Workers: workers, Probe: streamer.DefaultProbe}
+	return o, o.Validate()
+}
+
+// workers is how many requests a data stream has in flight.
+const workers = 4
+
+// start starts the stream's delivery loop.
+func (h *Host) start(st *Stream) {
+	o, err := h.deliveryOptions(st.cfg)
+	if err != nil { // checked when the stream was made
+		st.status, st.lastError = Error, err.Error()
+		st.cancel = func() {}
+		return
+	}
+	// One engine, with its connections, for the stream's life.
+	o.Client = streamer.NewClient(o.Timeout, o.Workers)
+	engine, _ := streamer.New(o) // deliveryOptions validated o
+	ctx, cancel := context.WithCancel(h.ctx)
+	st.cancel = cancel
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer o.Client.CloseIdleConnections()
+		h.run(ctx, st, engine)
+	}()
+}
