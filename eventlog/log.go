@@ -27,6 +27,7 @@ type Log struct {
 	recs   []rec
 
 	byOrg      map[int64][]int32
+	byOrgAlert map[int64][]int32 // alerts only, for streams that filter on them
 	byOrgType  map[orgType][]int32
 	byEndpoint map[int64][]int32
 	bySIM      map[int64][]int32
@@ -58,7 +59,7 @@ const chunkSize = 1 << 20
 // NewLog returns an empty log.
 func NewLog() *Log {
 	return &Log{
-		byOrg: map[int64][]int32{}, byOrgType: map[orgType][]int32{},
+		byOrg: map[int64][]int32{}, byOrgAlert: map[int64][]int32{}, byOrgType: map[orgType][]int32{},
 		byEndpoint: map[int64][]int32{}, bySIM: map[int64][]int32{}, byUser: map[int64][]int32{},
 		simByNumber: map[string][]int64{}, endpointByKey: map[string][]int64{},
 		changed: make(chan struct{}),
@@ -82,6 +83,9 @@ func (l *Log) Append(events ...generator.Event) {
 		idx := int32(len(l.recs))
 		l.byOrg[r.org] = append(l.byOrg[r.org], idx)
 		l.byOrgType[orgType{r.org, e.Type.ID}] = append(l.byOrgType[orgType{r.org, e.Type.ID}], idx)
+		if e.Alert {
+			l.byOrgAlert[r.org] = append(l.byOrgAlert[r.org], idx)
+		}
 		if e.User != nil {
 			r.user = e.User.ID
 			l.byUser[r.user] = append(l.byUser[r.user], idx)
@@ -139,15 +143,15 @@ func (l *Log) store(b []byte) (chunk, off, n uint32) {
 // raw returns a record's JSON; callers must not modify it.
 func (l *Log) raw(r *rec) []byte { return l.chunks[r.chunk][r.off : r.off+r.n] }
 
-// logState is a saved log: views of its arrays, every one capped at its
+// State is a saved log: views of its arrays, every one capped at its
 // length, so neither the log nor a later restore ever appends into what a
 // saved state reads. Saving costs the number of index keys, not events.
 type State struct {
 	chunks [][]byte
 	recs   []rec
 
-	byOrg, byEndpoint, bySIM, byUser map[int64][]int32
-	byOrgType                        map[orgType][]int32
+	byOrg, byOrgAlert, byEndpoint, bySIM, byUser map[int64][]int32
+	byOrgType                                    map[orgType][]int32
 	simByNumber, endpointByKey       map[string][]int64
 }
 
@@ -163,7 +167,7 @@ func (l *Log) Save() State {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return State{chunks: l.cappedChunks(), recs: l.recs[:len(l.recs):len(l.recs)],
-		byOrg: capped(l.byOrg), byEndpoint: capped(l.byEndpoint), bySIM: capped(l.bySIM), byUser: capped(l.byUser),
+		byOrg: capped(l.byOrg), byOrgAlert: capped(l.byOrgAlert), byEndpoint: capped(l.byEndpoint), bySIM: capped(l.bySIM), byUser: capped(l.byUser),
 		byOrgType: capped(l.byOrgType), simByNumber: capped(l.simByNumber), endpointByKey: capped(l.endpointByKey)}
 }
 
@@ -184,7 +188,7 @@ func (l *Log) Load(st State) {
 	defer l.mu.Unlock()
 	l.chunks = slices.Clone(st.chunks)
 	l.recs = st.recs
-	l.byOrg, l.byEndpoint, l.bySIM, l.byUser = capped(st.byOrg), capped(st.byEndpoint), capped(st.bySIM), capped(st.byUser)
+	l.byOrg, l.byOrgAlert, l.byEndpoint, l.bySIM, l.byUser = capped(st.byOrg), capped(st.byOrgAlert), capped(st.byEndpoint), capped(st.bySIM), capped(st.byUser)
 	l.byOrgType, l.simByNumber, l.endpointByKey = capped(st.byOrgType), capped(st.simByNumber), capped(st.endpointByKey)
 	close(l.changed)
 	l.changed = make(chan struct{})
@@ -239,4 +243,35 @@ func (l *Log) Entries(from, max int) ([]Entry, int) {
 		out = append(out, Entry{Pos: i, ID: r.id, Org: r.org, Type: int(r.typ), Alert: r.alert, JSON: l.raw(r)})
 	}
 	return out, i
+}
+
+// Count returns how many events of the organisation from position from on
+// have one of the types (any type when none is given) and, with alertOnly,
+// are alerts: what a data stream still owes. It reads the indexes, so it
+// costs in proportion to the types (or, with alertOnly, to the alerts
+// since from), not to the log.
+func (l *Log) Count(org int64, types []int, alertOnly bool, from int) int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	since := func(list []int32) []int32 {
+		i, _ := slices.BinarySearch(list, int32(from))
+		return list[i:]
+	}
+	if alertOnly {
+		n := 0
+		for _, i := range since(l.byOrgAlert[org]) {
+			if len(types) == 0 || slices.Contains(types, int(l.recs[i].typ)) {
+				n++
+			}
+		}
+		return n
+	}
+	if len(types) == 0 {
+		return len(since(l.byOrg[org]))
+	}
+	n := 0
+	for _, t := range slices.Compact(slices.Sorted(slices.Values(types))) {
+		n += len(since(l.byOrgType[orgType{org, t}]))
+	}
+	return n
 }

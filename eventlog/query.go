@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sort"
 	"strings"
 	"time"
 
@@ -222,20 +223,36 @@ func (l *Log) Find(q *Query, page, perPage int) (total int, out [][]byte, pageNo
 	if q.none {
 		return 0, nil, 1
 	}
-	base, exact := l.candidates(q)
+	lists, exact := l.candidates(q)
 	byID := len(q.sort) == 1 && q.sort[0].Field == "id"
+	if exact && byID { // the page straight from the indexes
+		total = 0
+		for _, list := range lists {
+			total += len(list)
+		}
+		pages := max(1, (total+perPage-1)/perPage)
+		pageNo = min(max(page, 1), pages)
+		lo, hi := (pageNo-1)*perPage, min(pageNo*perPage, total)
+		if q.sort[0].Desc {
+			lo, hi = total-hi, total-lo
+		}
+		recs := mergedRange(lists, lo, hi)
+		if q.sort[0].Desc {
+			slices.Reverse(recs)
+		}
+		for _, i := range recs {
+			out = append(out, l.raw(&l.recs[i]))
+		}
+		return total, out, pageNo
+	}
 	var list []int32
-	if exact && byID {
-		list = base
-	} else {
-		for _, i := range base {
-			if l.match(&l.recs[i], q) {
-				list = append(list, i)
-			}
+	for _, i := range union(lists) {
+		if l.match(&l.recs[i], q) {
+			list = append(list, i)
 		}
-		if !byID {
-			l.sortRecs(list, q.sort)
-		}
+	}
+	if !byID {
+		l.sortRecs(list, q.sort)
 	}
 	total = len(list)
 	pages := max(1, (total+perPage-1)/perPage)
@@ -251,41 +268,86 @@ func (l *Log) Find(q *Query, page, perPage int) (total int, out [][]byte, pageNo
 	return total, out, pageNo
 }
 
+// mergedRange returns the elements at places [lo, hi) of the ascending
+// merge of disjoint ascending lists, without merging what lies before:
+// a binary search over the values finds where place lo starts in each
+// list, then a k-way merge takes hi-lo elements. It costs
+// O((hi-lo)·k + k·log²n), not O(n).
+func mergedRange(lists [][]int32, lo, hi int) []int32 {
+	if lo >= hi {
+		return nil
+	}
+	if len(lists) == 1 {
+		return slices.Clone(lists[0][lo:hi])
+	}
+	below := func(v int32) int { // elements < v in all lists
+		n := 0
+		for _, list := range lists {
+			i, _ := slices.BinarySearch(list, v)
+			n += i
+		}
+		return n
+	}
+	// The element at place lo is the largest v with below(v) <= lo.
+	var top int32
+	for _, list := range lists {
+		if len(list) > 0 {
+			top = max(top, list[len(list)-1])
+		}
+	}
+	v := int32(sort.Search(int(top)+1, func(x int) bool { return below(int32(x)+1) > lo }))
+	heads := make([]int, len(lists))
+	for k, list := range lists {
+		heads[k], _ = slices.BinarySearch(list, v)
+	}
+	out := make([]int32, 0, hi-lo)
+	for len(out) < hi-lo {
+		best := -1
+		for k, list := range lists {
+			if heads[k] < len(list) && (best < 0 || list[heads[k]] < lists[best][heads[best]]) {
+				best = k
+			}
+		}
+		out = append(out, lists[best][heads[best]])
+		heads[best]++
+	}
+	return out
+}
+
 // candidates picks the shortest index list that holds every match; exact
 // means it holds nothing else.
-func (l *Log) candidates(q *Query) (list []int32, exact bool) {
+func (l *Log) candidates(q *Query) (lists [][]int32, exact bool) {
 	switch q.scope {
 	case "endpoint":
-		return l.byEndpoint[q.scopeID], false
+		return [][]int32{l.byEndpoint[q.scopeID]}, false
 	case "sim":
-		return l.bySIM[q.scopeID], false
+		return [][]int32{l.bySIM[q.scopeID]}, false
 	case "user":
-		return l.byUser[q.scopeID], false
+		return [][]int32{l.byUser[q.scopeID]}, false
 	}
 	only := len(q.sources) == 0 && len(q.severities) == 0 && q.alert == nil && q.to == 0 &&
 		len(q.simSets) == 0 && len(q.epSets) == 0 && len(q.text) == 0
+	// Each record has one type, SIM and endpoint: the lists of distinct
+	// values are disjoint.
 	if len(q.types) > 0 {
-		var lists [][]int32
-		for _, t := range q.types {
+		for _, t := range slices.Compact(slices.Sorted(slices.Values(q.types))) {
 			lists = append(lists, l.byOrgType[orgType{q.org, t}])
 		}
-		return union(lists), only
+		return lists, only
 	}
 	if len(q.simSets) > 0 {
-		var lists [][]int32
 		for _, id := range q.simSets[0] {
 			lists = append(lists, l.bySIM[id])
 		}
-		return union(lists), false
+		return lists, false
 	}
 	if len(q.epSets) > 0 {
-		var lists [][]int32
 		for _, id := range q.epSets[0] {
 			lists = append(lists, l.byEndpoint[id])
 		}
-		return union(lists), false
+		return lists, false
 	}
-	return l.byOrg[q.org], only
+	return [][]int32{l.byOrg[q.org]}, only
 }
 
 // union merges ascending lists into one ascending list without repeats.

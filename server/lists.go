@@ -17,7 +17,8 @@ type listSpec[T any] struct {
 }
 
 // serveList filters, sorts and pages items (already in id order) and
-// writes them with encode. Call it holding the read lock: encode reads the
+// writes them with encode. Sorted by id, a page costs the page; a q filter
+// or another sort costs the workspace. Call it holding the read lock: encode reads the
 // platform.
 func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec listSpec[T], encode func(T) any) {
 	pg, apiErr := parsePaging(r, spec.def, spec.maxPer)
@@ -54,24 +55,36 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 		writeError(w, queryAPIError(err))
 		return
 	}
-	items = slices.Clone(items)
-	slices.SortStableFunc(items, func(a, b T) int {
-		for _, k := range keys {
-			c := spec.sorts[k.Field](a, b)
-			if k.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
 	total := len(items)
 	pages := max(1, (total+pg.perPage-1)/pg.perPage)
 	page := min(max(pg.page, 1), pages)
+	lo, hi := (page-1)*pg.perPage, min(page*pg.perPage, total)
+	var onPage []T
+	switch {
+	case len(keys) == 1 && keys[0].Field == "id" && !keys[0].Desc: // items are in id order: the page costs the page
+		onPage = items[lo:hi]
+	case len(keys) == 1 && keys[0].Field == "id":
+		for i := total - 1 - lo; i > total-1-hi; i-- {
+			onPage = append(onPage, items[i])
+		}
+	default:
+		items = slices.Clone(items)
+		slices.SortStableFunc(items, func(a, b T) int {
+			for _, k := range keys {
+				c := spec.sorts[k.Field](a, b)
+				if k.Desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return 0
+		})
+		onPage = items[lo:hi]
+	}
 	var out [][]byte
-	for _, it := range items[(page-1)*pg.perPage : min(page*pg.perPage, total)] {
+	for _, it := range onPage {
 		b, err := json.Marshal(encode(it))
 		if err != nil {
 			writeError(w, &apiError{status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"})

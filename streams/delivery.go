@@ -114,18 +114,9 @@ func (h *Host) Deliveries() []Delivery {
 		st.mu.Lock()
 		d := Delivery{st.id, st.cfg.Org, st.cfg.URL, Statuses[st.status-1].Description, st.delivered, 0, st.requests, st.lastStatus, st.lastError, st.cursor}
 		st.mu.Unlock()
-		for pos := d.Pending; ; {
-			entries, next := h.log.Entries(pos, 4096)
-			for _, e := range entries {
-				if st.wants(e) {
-					d.Undelivered++
-				}
-			}
-			if next == pos {
-				break
-			}
-			pos = next
-		}
+		// From the log's indexes: the cost follows the streams, not the
+		// backlog.
+		d.Undelivered = h.log.Count(st.cfg.Org, st.cfg.Types, st.cfg.AlertOnly, d.Pending)
 		out = append(out, d)
 	}
 	h.mu.Unlock()
