@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // TokenLifetime is how long an auth_token lives (emnify docs: 240 minutes).
@@ -98,13 +99,13 @@ func (s *Server) sign(c any) string {
 // even parse (recorded): no emnify error code, its own header.
 func gatewayError(w http.ResponseWriter, msg string) {
 	w.Header().Set("x-amzn-ErrorType", "AccessDeniedException")
-	writeJSON(w, http.StatusUnauthorized, ctBare, map[string]string{"message": msg})
+	wire.WriteJSON(w, http.StatusUnauthorized, wire.Bare, map[string]string{"message": msg})
 }
 
 var (
-	errInvalidToken = &apiError{status: http.StatusUnauthorized, Code: 1102, Token: "InvalidToken", Message: "Invalid token"}
-	errTokenExpired = &apiError{status: http.StatusUnauthorized, Code: 1103, Token: "TokenExpired", Message: "Token expired"}
-	errBadLogin     = &apiError{status: http.StatusUnauthorized, Code: 1101, Token: "InvalidCredentials", Message: "Invalid credentials"}
+	errInvalidToken = &wire.Error{Status: http.StatusUnauthorized, Code: 1102, Token: "InvalidToken", Message: "Invalid token"}
+	errTokenExpired = &wire.Error{Status: http.StatusUnauthorized, Code: 1103, Token: "TokenExpired", Message: "Token expired"}
+	errBadLogin     = &wire.Error{Status: http.StatusUnauthorized, Code: 1101, Token: "InvalidCredentials", Message: "Invalid credentials"}
 )
 
 // maxVerified bounds the verified-token cache: a client that logs in for
@@ -114,7 +115,7 @@ const maxVerified = 10_000
 // verify checks a JWT's signature and expiry and returns its claims.
 // Verified tokens are remembered, so a client's later requests cost a map
 // lookup, not an HMAC and a JSON decode.
-func (s *Server) verify(tok string) (claims, *apiError) {
+func (s *Server) verify(tok string) (claims, *wire.Error) {
 	if v, ok := s.verified.Load(tok); ok {
 		c := v.(claims)
 		if s.clock.Now().Unix() >= c.Exp {
@@ -151,7 +152,7 @@ func (s *Server) roomToCache() bool {
 	return s.cached.Load() < maxVerified
 }
 
-func (s *Server) check(tok string) (claims, *apiError) {
+func (s *Server) check(tok string) (claims, *wire.Error) {
 	var c claims
 	parts := strings.Split(tok, ".")
 	mac := hmac.New(sha512.New384, s.secret)
@@ -180,14 +181,14 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 			apiErr = errInvalidToken
 		}
 		if apiErr != nil {
-			writeError(w, apiErr)
+			wire.WriteError(w, apiErr)
 			return
 		}
 		s.mu.RLock()
 		who := s.callerFor(c)
 		s.mu.RUnlock()
 		if who == nil {
-			writeError(w, errInvalidToken)
+			wire.WriteError(w, errInvalidToken)
 			return
 		}
 		journalWorkspace(r, who.ws.ID)
@@ -225,7 +226,7 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 		RefreshToken     string `json:"refresh_token"`
 	}
 	if err := decode(r, &body); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	now := s.clock.Now()
@@ -237,15 +238,15 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 		cred, ok := s.creds.appTokens[body.ApplicationToken]
 		ws := s.workspace(cred.org)
 		if !ok || ws == nil {
-			writeError(w, errBadLogin)
+			wire.WriteError(w, errBadLogin)
 			return
 		}
 		c.App, c.Org, c.OrgName = cred.token, ws.ID, ws.Name
-		writeJSON(w, http.StatusOK, ctJSON, map[string]string{"auth_token": s.sign(c)})
+		wire.WriteJSON(w, http.StatusOK, wire.JSON, map[string]string{"auth_token": s.sign(c)})
 	case body.Username != "":
 		name := strings.ToLower(body.Username)
 		if s.lockouts.locked(name, now) {
-			writeError(w, errTooManyRequests)
+			wire.WriteError(w, errTooManyRequests)
 			return
 		}
 		cred, ok := s.creds.logins[name]
@@ -253,20 +254,20 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 		sum := sha1.Sum([]byte(s.password))
 		if !ok || ws == nil || (body.Password != s.password && !strings.EqualFold(body.Password, hex.EncodeToString(sum[:]))) {
 			s.lockouts.failed(name, now)
-			writeError(w, errBadLogin)
+			wire.WriteError(w, errBadLogin)
 			return
 		}
 		s.lockouts.succeeded(name)
 		c.User, c.Org, c.OrgName = cred.user, ws.ID, ws.Name
 		refresh := c
 		refresh.Refresh, refresh.Exp = true, now.Add(refreshLifetime).Unix()
-		writeJSON(w, http.StatusOK, ctJSON, struct {
+		wire.WriteJSON(w, http.StatusOK, wire.JSON, struct {
 			Auth    string `json:"auth_token"`
 			Refresh string `json:"refresh_token"`
 		}{s.sign(c), s.sign(refresh)})
 	case body.RefreshToken != "":
 		if strings.Count(body.RefreshToken, ".") != 2 {
-			writeError(w, errInvalidToken)
+			wire.WriteError(w, errInvalidToken)
 			return
 		}
 		rc, apiErr := s.verify(body.RefreshToken)
@@ -274,13 +275,13 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 			apiErr = errInvalidToken
 		}
 		if apiErr != nil {
-			writeError(w, apiErr)
+			wire.WriteError(w, apiErr)
 			return
 		}
 		c.User, c.Org, c.OrgName = rc.User, rc.Org, rc.OrgName
-		writeJSON(w, http.StatusOK, ctJSON, map[string]string{"auth_token": s.sign(c)})
+		wire.WriteJSON(w, http.StatusOK, wire.JSON, map[string]string{"auth_token": s.sign(c)})
 	default:
-		writeError(w, badRequest("application_token, username and password, or refresh_token is required"))
+		wire.WriteError(w, wire.BadRequest("application_token, username and password, or refresh_token is required"))
 	}
 }
 

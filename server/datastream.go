@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 	"github.com/emnify-mock/emnify-mock/streams"
 	"github.com/gorilla/mux"
 )
@@ -105,11 +106,11 @@ func streamView(stream *streams.Stream) any {
 func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 	var b streamBody
 	if apiErr := decode(r, &b); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	invalid := func(msg string) {
-		writeError(w, validation("Data stream validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: msg}))
+		wire.WriteError(w, validation("Data stream validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: msg}))
 	}
 	if b.Destination == nil || b.Destination.Credentials.URL == "" {
 		invalid("destination.credentials.url is required")
@@ -171,7 +172,7 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 	stream := s.dataStreams.Add(*st, status, cursor)
 	s.mu.Unlock()
 	w.Header().Set("Location", fmt.Sprintf("%s/api/v2/data_stream/%d", baseURL(r), stream.Settings().ID))
-	writeJSON(w, http.StatusCreated, ctJSON, streamView(stream))
+	wire.WriteJSON(w, http.StatusCreated, wire.JSON, streamView(stream))
 }
 
 // Filters nest at most maxFilterDepth deep, and a stream has at most
@@ -238,7 +239,7 @@ func (s *Server) streamOf(w http.ResponseWriter, r *http.Request) *streams.Strea
 		}
 		apiErr = notFound("Data stream", strconv.FormatInt(id, 10))
 	}
-	writeError(w, apiErr)
+	wire.WriteError(w, apiErr)
 	return nil
 }
 
@@ -247,12 +248,12 @@ func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request) {
 	for _, st := range s.dataStreams.List(callerOf(r).ws.ID) {
 		out = append(out, streamView(st))
 	}
-	writeJSON(w, http.StatusOK, ctJSON, out)
+	wire.WriteJSON(w, http.StatusOK, wire.JSON, out)
 }
 
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	if st := s.streamOf(w, r); st != nil {
-		writeJSON(w, http.StatusOK, ctJSON, streamView(st))
+		wire.WriteJSON(w, http.StatusOK, wire.JSON, streamView(st))
 	}
 }
 
@@ -265,13 +266,13 @@ func (s *Server) handlePatchStream(w http.ResponseWriter, r *http.Request) {
 	}
 	var b streamBody
 	if apiErr := decode(r, &b); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	// The mock changes a stream's name and status; anything else is
 	// refused, not acknowledged and dropped.
 	if b.Destination != nil || b.Filters != nil || b.Type != nil || b.Historic {
-		writeError(w, validation("Data stream validation error", apiError{Code: 1403, Token: "InvalidFormat",
+		wire.WriteError(w, validation("Data stream validation error", wire.Error{Code: 1403, Token: "InvalidFormat",
 			Message: "the mock changes only the name and status of a data stream; for another destination, filters or type, delete it and create a new one"}))
 		return
 	}
@@ -279,12 +280,12 @@ func (s *Server) handlePatchStream(w http.ResponseWriter, r *http.Request) {
 	if b.Status != nil && b.Status.ID != nil {
 		status = int(*b.Status.ID)
 		if status != streams.Running && status != streams.Paused {
-			writeError(w, validation("status must be 1 (Running) or 2 (Paused)"))
+			wire.WriteError(w, validation("status must be 1 (Running) or 2 (Paused)"))
 			return
 		}
 	}
 	st.Change(b.Name, status)
-	noContent(w, ctBare)
+	wire.NoContent(w, wire.Bare)
 }
 
 // handleRestartStream takes a stream out of Error: delivery resumes from
@@ -295,7 +296,7 @@ func (s *Server) handleRestartStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Restart()
-	noContent(w, ctBare)
+	wire.NoContent(w, wire.Bare)
 }
 
 func (s *Server) handleDeleteStream(w http.ResponseWriter, r *http.Request) {
@@ -306,12 +307,12 @@ func (s *Server) handleDeleteStream(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.dataStreams.Delete(st)
 	s.mu.Unlock()
-	noContent(w, ctBare)
+	wire.NoContent(w, wire.Bare)
 }
 
 // handleMockDeliveries shows each stream's delivery state.
 func (s *Server) handleMockDeliveries(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, ctBare, s.dataStreams.Deliveries())
+	wire.WriteJSON(w, http.StatusOK, wire.Bare, s.dataStreams.Deliveries())
 }
 
 // Deliveries returns each data stream's delivery state, in id order.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // Endpoint list paging (emnify-api.md §1.3): default and maximum 1000. The
@@ -67,7 +68,7 @@ func (s *Server) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 
 // endpoint finds an endpoint of the caller's workspace. Call with the lock
 // held.
-func (s *Server) endpoint(r *http.Request) (*generator.Endpoint, *apiError) {
+func (s *Server) endpoint(r *http.Request) (*generator.Endpoint, *wire.Error) {
 	id, apiErr := pathID(r, "id")
 	if apiErr != nil {
 		return nil, apiErr
@@ -99,7 +100,7 @@ func (s *Server) readEndpoint(w http.ResponseWriter, r *http.Request, serve func
 	defer s.mu.RUnlock()
 	ep, apiErr := s.endpoint(r)
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	serve(ep)
@@ -107,7 +108,7 @@ func (s *Server) readEndpoint(w http.ResponseWriter, r *http.Request, serve func
 
 func (s *Server) handleEndpoint(w http.ResponseWriter, r *http.Request) {
 	s.readEndpoint(w, r, func(ep *generator.Endpoint) {
-		writeJSON(w, http.StatusOK, ctJSON, endpointResource(ep, true))
+		wire.WriteJSON(w, http.StatusOK, wire.JSON, endpointResource(ep, true))
 	})
 }
 
@@ -134,7 +135,7 @@ type endpointBody struct {
 }
 
 // profiles checks the body's profile references against the workspace.
-func profiles(ws *generator.Workspace, b *endpointBody, what string) (svc, tariff *generator.Profile, apiErr *apiError) {
+func profiles(ws *generator.Workspace, b *endpointBody, what string) (svc, tariff *generator.Profile, apiErr *wire.Error) {
 	find := func(list []generator.Profile, id int64) *generator.Profile {
 		for i := range list {
 			if list[i].ID == id {
@@ -145,12 +146,12 @@ func profiles(ws *generator.Workspace, b *endpointBody, what string) (svc, tarif
 	}
 	if b.ServiceProfile != nil {
 		if svc = find(ws.ServiceProfiles, b.ServiceProfile.ID); svc == nil {
-			return nil, nil, validation(what+" validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Service profile with Id '%d' not found.", b.ServiceProfile.ID)})
+			return nil, nil, validation(what+" validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Service profile with Id '%d' not found.", b.ServiceProfile.ID)})
 		}
 	}
 	if b.TariffProfile != nil {
 		if tariff = find(ws.TariffProfiles, b.TariffProfile.ID); tariff == nil {
-			return nil, nil, validation(what+" validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Tariff profile with Id '%d' not found.", b.TariffProfile.ID)})
+			return nil, nil, validation(what+" validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Tariff profile with Id '%d' not found.", b.TariffProfile.ID)})
 		}
 	}
 	return svc, tariff, nil
@@ -177,25 +178,25 @@ func (o *optionalString) UnmarshalJSON(b []byte) error {
 func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 	var b endpointBody
 	if apiErr := decode(r, &b); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
-	var missing []apiError
+	var missing []wire.Error
 	for _, f := range []struct {
 		name    string
 		present bool
 	}{{"service_profile", b.ServiceProfile != nil}, {"tariff_profile", b.TariffProfile != nil}, {"status", b.Status != nil && b.Status.ID != nil}} {
 		if !f.present {
-			missing = append(missing, apiError{Code: 1402, Token: "Required", Message: "Endpoint - " + f.name + " is required."})
+			missing = append(missing, wire.Error{Code: 1402, Token: "Required", Message: "Endpoint - " + f.name + " is required."})
 		}
 	}
 	if len(missing) > 0 {
-		writeError(w, validation("Create endpoint validation error", missing...))
+		wire.WriteError(w, validation("Create endpoint validation error", missing...))
 		return
 	}
 	status, apiErr := endpointStatus(*b.Status.ID, "Create endpoint")
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	c := callerOf(r)
@@ -219,14 +220,14 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		if b.IPAddress != nil {
 			ip, err := netip.ParseAddr(*b.IPAddress)
 			if err != nil {
-				return nil, validation("Create endpoint validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: "Endpoint - ip_address is invalid."})
+				return nil, validation("Create endpoint validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: "Endpoint - ip_address is invalid."})
 			}
 			spec.IP = ip
 		}
 		if b.SIM != nil && b.SIM.ID != nil {
 			sim := s.world.Platform.SIM(*b.SIM.ID)
 			if sim == nil || sim.Workspace != c.ws {
-				return nil, validation("Create endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
+				return nil, validation("Create endpoint validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
 			}
 			spec.SIM = sim
 			spec.ActivateSIM = spec.Status == generator.EndpointEnabled && (b.SIM.Activate == nil || *b.SIM.Activate)
@@ -240,11 +241,11 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		return events, err
 	})
 	if err != nil {
-		s.finish(w, err, ctBare)
+		s.finish(w, err, wire.Bare)
 		return
 	}
 	w.Header().Set("Location", fmt.Sprintf("%s/api/v1/endpoint/%d", baseURL(r), created.ID))
-	w.Header().Set("Content-Type", ctBare)
+	w.Header().Set("Content-Type", wire.Bare)
 	w.WriteHeader(http.StatusCreated)
 }
 
@@ -261,14 +262,14 @@ func baseURL(r *http.Request) string {
 func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 	var b endpointBody
 	if apiErr := decode(r, &b); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	c := callerOf(r)
 	if b.IPAddress != nil {
 		// Moving a device to another address is not modelled: refused,
 		// not dropped.
-		writeError(w, validation("Update endpoint validation error", apiError{Code: 1403, Token: "InvalidFormat",
+		wire.WriteError(w, validation("Update endpoint validation error", wire.Error{Code: 1403, Token: "InvalidFormat",
 			Message: "ip_address cannot be changed by the mock; it is assigned when the endpoint is created"}))
 		return
 	}
@@ -276,7 +277,7 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 	if b.Status != nil && b.Status.ID != nil {
 		st, apiErr := endpointStatus(*b.Status.ID, "Update endpoint")
 		if apiErr != nil {
-			writeError(w, apiErr)
+			wire.WriteError(w, apiErr)
 			return
 		}
 		patch.Status = &st
@@ -290,7 +291,7 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 			var sim *generator.SIM // nil: release
 			if b.SIM.ID != nil {
 				if sim = s.world.Platform.SIM(*b.SIM.ID); sim == nil || sim.Workspace != c.ws {
-					return nil, validation("Update endpoint validation error", apiError{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
+					return nil, validation("Update endpoint validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
 				}
 			}
 			patch.SIM = &sim
@@ -301,15 +302,15 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.world.Platform.PatchEndpoint(c.actor(), ep, patch)
 	})
-	s.finish(w, err, ctBare)
+	s.finish(w, err, wire.Bare)
 }
 
 // endpointStatus checks a status id from a body: the API refuses ids
 // the platform does not have with its 422 body, before anything changes.
-func endpointStatus(id refID, what string) (generator.EndpointStatus, *apiError) {
+func endpointStatus(id refID, what string) (generator.EndpointStatus, *wire.Error) {
 	st := generator.EndpointStatus(id)
 	if refID(st) != id || !st.Valid() || st == generator.EndpointDeleted {
-		return 0, validation(what+" validation error", apiError{Code: 1403, Token: "InvalidFormat",
+		return 0, validation(what+" validation error", wire.Error{Code: 1403, Token: "InvalidFormat",
 			Message: fmt.Sprintf("Endpoint - status.id %v is invalid; expected 0 (Enabled) or 1 (Disabled).", id)})
 	}
 	return st, nil
@@ -319,7 +320,7 @@ func (s *Server) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request) {
 	err := s.changeEndpoint(r, func(ep *generator.Endpoint) ([]generator.Event, error) {
 		return nil, s.world.Platform.DeleteEndpoint(ep)
 	})
-	s.finish(w, err, ctBare)
+	s.finish(w, err, wire.Bare)
 }
 
 // handleConnectivity reports a connectivity status derived from state:
@@ -331,7 +332,7 @@ func (s *Server) handleConnectivity(w http.ResponseWriter, r *http.Request) {
 		if ep.Status == generator.EndpointEnabled && ep.SIM != nil && ep.SIM.Status == generator.SIMActivated {
 			status = "ATTACHED"
 		}
-		writeJSON(w, http.StatusOK, ctBare, struct {
+		wire.WriteJSON(w, http.StatusOK, wire.Bare, struct {
 			Status struct {
 				Description string `json:"description"`
 			} `json:"status"`
@@ -347,7 +348,7 @@ func (s *Server) handleConnectivity(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleResetConnectivity(w http.ResponseWriter, r *http.Request) {
 	var body map[string]json.RawMessage
 	if apiErr := decode(r, &body); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	_, loc := body["location"]
@@ -355,15 +356,15 @@ func (s *Server) handleResetConnectivity(w http.ResponseWriter, r *http.Request)
 	for k, v := range body {
 		switch {
 		case k != "location" && k != "pdp_context":
-			writeError(w, validation("Request validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%q is not a field this request can set", k)}))
+			wire.WriteError(w, validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%q is not a field this request can set", k)}))
 			return
 		case string(v) != "null": // a reset clears; no other value is documented
-			writeError(w, validation("Request validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: k + " must be null: a reset clears it"}))
+			wire.WriteError(w, validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: k + " must be null: a reset clears it"}))
 			return
 		}
 	}
 	if !loc && !pdp {
-		writeError(w, validation("Reset connectivity validation error", apiError{Code: 1402, Token: "Required", Message: "location or pdp_context is required."}))
+		wire.WriteError(w, validation("Reset connectivity validation error", wire.Error{Code: 1402, Token: "Required", Message: "location or pdp_context is required."}))
 		return
 	}
 	a := callerOf(r).actor()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // Event list paging: default 100 (recorded); the maximum is not documented,
@@ -34,7 +35,7 @@ func (s *Server) handleScopedEvents(scope string) http.HandlerFunc {
 		} else {
 			id, apiErr := pathID(r, "id")
 			if apiErr != nil {
-				writeError(w, apiErr)
+				wire.WriteError(w, apiErr)
 				return
 			}
 			sc.ID = id
@@ -46,19 +47,19 @@ func (s *Server) handleScopedEvents(scope string) http.HandlerFunc {
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, sc eventlog.Scope) {
 	pg, apiErr := parsePaging(r, eventsPerPage, maxEventsPerPage)
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	params := r.URL.Query()
 	q, err := eventlog.ParseQuery(s.log, sc, params.Get("q"), params.Get("sort"))
 	if err != nil {
-		writeError(w, queryAPIError(err))
+		wire.WriteError(w, queryAPIError(err))
 		return
 	}
 	total, page, pageNo := s.log.Find(q, pg.page, pg.perPage)
-	writePage(w, r, ctEventJSON, total, pageNo, pg.perPage, joinJSON(page))
+	writePage(w, r, wire.EventJSON, total, pageNo, pg.perPage, joinJSON(page))
 }
 
 func (s *Server) handleEventTypes(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, ctJSON, generator.EventTypes)
+	wire.WriteJSON(w, http.StatusOK, wire.JSON, generator.EventTypes)
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // The API journal records every request to the emnify API, refused ones
@@ -158,12 +159,12 @@ func (s *Server) handleMockRequests(w http.ResponseWriter, r *http.Request) {
 	method, pattern, status, ws := strings.ToUpper(q.Get("method")), q.Get("path"), q.Get("status"), q.Get("workspace")
 	if pattern != "" {
 		if _, err := path.Match(pattern, "/"); err != nil {
-			writeError(w, badRequest("path must be a pattern such as /api/v1/sim/*: "+err.Error()))
+			wire.WriteError(w, wire.BadRequest("path must be a pattern such as /api/v1/sim/*: "+err.Error()))
 			return
 		}
 	}
 	if status != "" && !statusPattern(status) {
-		writeError(w, badRequest("status must be a code such as 404 or a class such as 2xx, got "+strconv.Quote(status)))
+		wire.WriteError(w, wire.BadRequest("status must be a code such as 404 or a class such as 2xx, got "+strconv.Quote(status)))
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")

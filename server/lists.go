@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/eventlog"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // listSpec says how a resource list filters (q field → match) and sorts.
@@ -23,14 +24,14 @@ type listSpec[T any] struct {
 func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec listSpec[T], encode func(T) any) {
 	pg, apiErr := parsePaging(r, spec.def, spec.maxPer)
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	params := r.URL.Query()
 	if q := params.Get("q"); q != "" {
 		parts := strings.Split(q, ",")
 		if len(parts) > eventlog.MaxCriteria {
-			writeError(w, queryAPIError(eventlog.TooManyCriteria(len(parts))))
+			wire.WriteError(w, queryAPIError(eventlog.TooManyCriteria(len(parts))))
 			return
 		}
 		for _, part := range parts {
@@ -38,7 +39,7 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 			match := spec.filters[field]
 			values := strings.Split(value, "|")
 			if !ok || match == nil || len(values) > 6 {
-				writeError(w, queryAPIError(eventlog.BadCriteria(part)))
+				wire.WriteError(w, queryAPIError(eventlog.BadCriteria(part)))
 				return
 			}
 			items = slices.DeleteFunc(slices.Clone(items), func(it T) bool {
@@ -52,7 +53,7 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 	}
 	keys, err := eventlog.ParseSort(params.Get("sort"), allowed)
 	if err != nil {
-		writeError(w, queryAPIError(err))
+		wire.WriteError(w, queryAPIError(err))
 		return
 	}
 	total := len(items)
@@ -87,16 +88,16 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 	for _, it := range onPage {
 		b, err := json.Marshal(encode(it))
 		if err != nil {
-			writeError(w, &apiError{status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"})
+			wire.WriteError(w, &wire.Error{Status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"})
 			return
 		}
 		out = append(out, b)
 	}
-	writePage(w, r, ctJSON, total, page, pg.perPage, joinJSON(out))
+	writePage(w, r, wire.JSON, total, page, pg.perPage, joinJSON(out))
 }
 
 // queryAPIError is a bad q or sort as emnify answers it: 422.
-func queryAPIError(err error) *apiError {
+func queryAPIError(err error) *wire.Error {
 	qe := err.(*eventlog.QueryError)
-	return &apiError{status: http.StatusUnprocessableEntity, Code: qe.Code, Token: qe.Token, Message: qe.Message}
+	return &wire.Error{Status: http.StatusUnprocessableEntity, Code: qe.Code, Token: qe.Token, Message: qe.Message}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // maxMigration is the most SIMs one migration may move (emnify docs).
@@ -54,12 +55,12 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 		Allowed    []generator.Lookup `json:"allowed_sim_statuses"`
 	}
 	if apiErr := decode(r, &body); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	c := callerOf(r)
 	if c.user == nil {
-		writeError(w, &apiError{status: http.StatusForbidden, Code: 1104, Token: "Forbidden", Message: "SIM migration needs user credentials, not an application token"})
+		wire.WriteError(w, &wire.Error{Status: http.StatusForbidden, Code: 1104, Token: "Forbidden", Message: "SIM migration needs user credentials, not an application token"})
 		return
 	}
 	selectors := 0
@@ -70,14 +71,14 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case body.Target == nil:
-		writeError(w, badRequest("target_workspace is required"))
+		wire.WriteError(w, wire.BadRequest("target_workspace is required"))
 		return
 	case selectors != 1:
-		writeError(w, badRequest("exactly one of sims, iccids or iccid_range is required"))
+		wire.WriteError(w, wire.BadRequest("exactly one of sims, iccids or iccid_range is required"))
 		return
 	}
 	dryRun := body.DryRun == nil || *body.DryRun
-	var apiErr *apiError
+	var apiErr *wire.Error
 	var report []migrationSIM
 	var target *generator.Workspace
 	var allowed []generator.SIMStatus
@@ -117,7 +118,7 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 	})
 	var refused *generator.MigrationRefused
 	if errors.As(err, &refused) {
-		writeJSON(w, http.StatusConflict, ctJSON, s.migrationConflict(refused))
+		wire.WriteJSON(w, http.StatusConflict, wire.JSON, s.migrationConflict(refused))
 		return
 	}
 	if err == nil && !dryRun {
@@ -125,15 +126,15 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case apiErr != nil:
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 	case err != nil:
-		writeError(w, refusal(err))
+		wire.WriteError(w, refusal(err))
 	default:
 		allowed := body.Allowed
 		if allowed == nil {
 			allowed = []generator.Lookup{}
 		}
-		writeJSON(w, http.StatusOK, ctJSON, struct {
+		wire.WriteJSON(w, http.StatusOK, wire.JSON, struct {
 			SIMCount   int                `json:"sim_count"`
 			DryRun     bool               `json:"dry_run"`
 			Allowed    []generator.Lookup `json:"allowed_sim_statuses"`
@@ -184,7 +185,7 @@ func (s *Server) selectSIMs(ws *generator.Workspace, ids []struct {
 }, iccids []string, rng *struct {
 	Start string `json:"start"`
 	End   string `json:"end"`
-}) ([]*generator.SIM, *apiError) {
+}) ([]*generator.SIM, *wire.Error) {
 	var sims []*generator.SIM
 	byICCID := map[string]*generator.SIM{}
 	for _, sim := range ws.SIMs() {
@@ -206,7 +207,7 @@ func (s *Server) selectSIMs(ws *generator.Workspace, ids []struct {
 	case iccids != nil:
 		for _, iccid := range iccids {
 			if !valid(iccid) {
-				return nil, badRequest(fmt.Sprintf("ICCID %q must have 19 digits", iccid))
+				return nil, wire.BadRequest(fmt.Sprintf("ICCID %q must have 19 digits", iccid))
 			}
 			sim := byICCID[iccid]
 			if sim == nil {
@@ -216,7 +217,7 @@ func (s *Server) selectSIMs(ws *generator.Workspace, ids []struct {
 		}
 	default:
 		if !valid(rng.Start) || !valid(rng.End) || rng.End < rng.Start {
-			return nil, badRequest("iccid_range needs two 19-digit ICCIDs, start not after end")
+			return nil, wire.BadRequest("iccid_range needs two 19-digit ICCIDs, start not after end")
 		}
 		for _, sim := range ws.SIMs() {
 			if sim.ICCID >= rng.Start && sim.ICCID <= rng.End {
@@ -226,9 +227,9 @@ func (s *Server) selectSIMs(ws *generator.Workspace, ids []struct {
 	}
 	switch {
 	case len(sims) == 0:
-		return nil, badRequest("no SIMs selected")
+		return nil, wire.BadRequest("no SIMs selected")
 	case len(sims) > maxMigration:
-		return nil, badRequest(fmt.Sprintf("at most %d SIMs per migration, got %d", maxMigration, len(sims)))
+		return nil, wire.BadRequest(fmt.Sprintf("at most %d SIMs per migration, got %d", maxMigration, len(sims)))
 	}
 	return sims, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/scenarios"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 	"github.com/gorilla/mux"
 )
 
@@ -27,7 +28,7 @@ func (s *Server) mockRoutes(r *mux.Router) {
 		h                  http.HandlerFunc
 	}{
 		{"GET", "/health", `liveness for a container's health check: 200 {"status":"ok"}, no token needed`, func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusOK, ctBare, map[string]string{"status": "ok"})
+			wire.WriteJSON(w, http.StatusOK, wire.Bare, map[string]string{"status": "ok"})
 		}},
 		{"GET", "/workspaces", "logins, application tokens, registrable BICs and profiles of every workspace", s.handleMockWorkspaces},
 		{"GET", "/events", "the event log, every workspace, as NDJSON; ?from=N starts at the N-th, ?follow=true streams what is appended", s.handleMockEvents},
@@ -53,8 +54,8 @@ func (s *Server) mockRoutes(r *mux.Router) {
 		r.HandleFunc(rt.path, rt.h).Methods(rt.method)
 		index = append(index, entry{rt.method, "/mock" + rt.path, rt.what})
 	}
-	r.HandleFunc("", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, ctBare, index) }).Methods("GET")
-	r.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, ctBare, index) }).Methods("GET")
+	r.HandleFunc("", func(w http.ResponseWriter, _ *http.Request) { wire.WriteJSON(w, http.StatusOK, wire.Bare, index) }).Methods("GET")
+	r.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { wire.WriteJSON(w, http.StatusOK, wire.Bare, index) }).Methods("GET")
 }
 
 // handleMockEvents returns the log, every workspace, in log order, as
@@ -64,12 +65,12 @@ func (s *Server) mockRoutes(r *mux.Router) {
 func (s *Server) handleMockEvents(w http.ResponseWriter, r *http.Request) {
 	from, err := strconv.Atoi(r.URL.Query().Get("from"))
 	if r.URL.Query().Get("from") != "" && (err != nil || from < 0) {
-		writeError(w, badRequest("from must be a position in the log, 0 or more"))
+		wire.WriteError(w, wire.BadRequest("from must be a position in the log, 0 or more"))
 		return
 	}
-	follow, apiErr := queryBool(r, "follow")
+	follow, apiErr := wire.QueryBool(r, "follow")
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
@@ -112,38 +113,38 @@ func (s *Server) handleMockEvents(w http.ResponseWriter, r *http.Request) {
 // Workspaces the world has under the scenario's keys (acme, production)
 // are acted on; new ones get logins and an application token.
 func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
-	live, apiErr := queryBool(r, "live")
+	live, apiErr := wire.QueryBool(r, "live")
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	file, src := "request", []byte(nil)
 	if name := r.URL.Query().Get("name"); name != "" {
 		var ok bool
 		if src, ok = scenarios.Builtin(name); !ok {
-			writeError(w, notFound("Scenario", name))
+			wire.WriteError(w, notFound("Scenario", name))
 			return
 		}
 		file = name + ".yaml"
 	} else {
-		var apiErr *apiError
-		if src, apiErr = readBody(r); apiErr != nil {
-			writeError(w, apiErr)
+		var apiErr *wire.Error
+		if src, apiErr = wire.ReadBody(r); apiErr != nil {
+			wire.WriteError(w, apiErr)
 			return
 		}
 	}
 	sc, err := s.parseScenario(file, src)
 	if err != nil {
-		writeError(w, validation(err.Error()))
+		wire.WriteError(w, validation(err.Error()))
 		return
 	}
 	if live {
 		p, planned, err := s.play(sc)
 		if err != nil {
-			writeError(w, validation(err.Error()))
+			wire.WriteError(w, validation(err.Error()))
 			return
 		}
-		writeJSON(w, http.StatusAccepted, ctBare, map[string]any{"id": p.id, "scenario": sc.Name, "events": planned.Events, "live": true,
+		wire.WriteJSON(w, http.StatusAccepted, wire.Bare, map[string]any{"id": p.id, "scenario": sc.Name, "events": planned.Events, "live": true,
 			"ends": planned.End.UTC().Format(generator.TimestampLayout)})
 		return
 	}
@@ -152,7 +153,7 @@ func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
 	var events []generator.Event
 	sum, err := s.world.Run(sc.Plan, func(e generator.Event) error { events = append(events, e); return nil })
 	if err != nil {
-		writeError(w, validation(err.Error()))
+		wire.WriteError(w, validation(err.Error()))
 		return
 	}
 	s.log.Append(events...)
@@ -163,7 +164,7 @@ func (s *Server) handleMockScenario(w http.ResponseWriter, r *http.Request) {
 		out["first_event"] = events[0].Timestamp.UTC().Format(generator.TimestampLayout)
 		out["last_event"] = events[len(events)-1].Timestamp.UTC().Format(generator.TimestampLayout)
 	}
-	writeJSON(w, http.StatusOK, ctBare, out)
+	wire.WriteJSON(w, http.StatusOK, wire.Bare, out)
 }
 
 // parseScenario parses a scenario for the world as it is now (it may name
@@ -184,27 +185,27 @@ func (s *Server) handleMockClock(w http.ResponseWriter, r *http.Request) {
 		Advance string `json:"advance"`
 	}
 	if apiErr := decode(r, &body); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	d, err := time.ParseDuration(body.Advance)
 	if err != nil || d < 0 {
-		writeError(w, badRequest(fmt.Sprintf("advance must be a duration such as 90s or 4h, got %q", body.Advance)))
+		wire.WriteError(w, wire.BadRequest(fmt.Sprintf("advance must be a duration such as 90s or 4h, got %q", body.Advance)))
 		return
 	}
 	switch c := s.clock.(type) {
 	case *generator.Shifted: // serve's
 		if err := c.Advance(d); err != nil {
-			writeError(w, validation(err.Error()))
+			wire.WriteError(w, validation(err.Error()))
 			return
 		}
 	case *generator.Virtual: // tests'
 		c.Advance(d)
 	default:
-		writeError(w, &apiError{status: http.StatusConflict, Code: 1406, Token: "NotAllowed", Message: "this server's clock cannot be moved"})
+		wire.WriteError(w, &wire.Error{Status: http.StatusConflict, Code: 1406, Token: "NotAllowed", Message: "this server's clock cannot be moved"})
 		return
 	}
-	writeJSON(w, http.StatusOK, ctBare, map[string]string{"now": s.clock.Now().UTC().Format(generator.TimestampLayout)})
+	wire.WriteJSON(w, http.StatusOK, wire.Bare, map[string]string{"now": s.clock.Now().UTC().Format(generator.TimestampLayout)})
 }
 
 type mockWorkspace struct {
@@ -265,7 +266,7 @@ func (s *Server) handleMockWorkspaces(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, m)
 	}
-	writeJSON(w, http.StatusOK, ctBare, out)
+	wire.WriteJSON(w, http.StatusOK, wire.Bare, out)
 }
 
 func idNames(ps []generator.Profile) []idName {
@@ -283,7 +284,7 @@ func (s *Server) controlled(next http.Handler) http.Handler {
 		if s.control != "" && r.URL.Path != "/mock/health" { // a health check carries no secret
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.control)) != 1 {
-				writeError(w, &apiError{status: http.StatusUnauthorized, Code: 1102, Token: "InvalidToken",
+				wire.WriteError(w, &wire.Error{Status: http.StatusUnauthorized, Code: 1102, Token: "InvalidToken",
 					Message: "the control API needs the control token: Authorization: Bearer <token given to serve --control-token>"})
 				return
 			}

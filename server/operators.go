@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 	"github.com/gorilla/mux"
 )
 
@@ -26,7 +27,7 @@ func (s *Server) operatorRoutes(api *mux.Router) {
 
 // handleOperators answers the platform's operator list as recorded.
 func (s *Server) handleOperators(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", ctBare)
+	w.Header().Set("Content-Type", wire.Bare)
 	w.Header().Set("Content-Length", strconv.Itoa(len(generator.OperatorsJSON)))
 	w.Write(generator.OperatorsJSON)
 }
@@ -39,7 +40,7 @@ func (s *Server) handleBlacklist(w http.ResponseWriter, r *http.Request) {
 		for _, id := range ep.Blacklist {
 			out = append(out, generator.OperatorByID(id))
 		}
-		writeJSON(w, http.StatusOK, ctJSON, out)
+		wire.WriteJSON(w, http.StatusOK, wire.JSON, out)
 	})
 }
 
@@ -47,7 +48,7 @@ func (s *Server) handleBlacklistChange(add bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		opID, apiErr := pathID(r, "operator_id")
 		if apiErr != nil {
-			writeError(w, apiErr)
+			wire.WriteError(w, apiErr)
 			return
 		}
 		var epID int64
@@ -60,12 +61,12 @@ func (s *Server) handleBlacklistChange(add bool) http.HandlerFunc {
 		})
 		switch generator.ErrorCode(err) {
 		case generator.Duplicated: // the recorded message
-			writeError(w, &apiError{status: http.StatusConflict, Code: 1405, Token: "Duplicated",
+			wire.WriteError(w, &wire.Error{Status: http.StatusConflict, Code: 1405, Token: "Duplicated",
 				Message: fmt.Sprintf("Operator with Id '%d' is already blacklisted on Endpoint with Id '%d'.", opID, epID)})
 		case generator.NotFound: // inferred: emnify's not-found body
-			writeError(w, notFound("Operator", strconv.FormatInt(opID, 10)))
+			wire.WriteError(w, notFound("Operator", strconv.FormatInt(opID, 10)))
 		default:
-			s.finish(w, err, ctBare)
+			s.finish(w, err, wire.Bare)
 		}
 	}
 }
@@ -84,16 +85,16 @@ func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 		DCS               *int              `json:"dcs"`
 	}
 	if apiErr := decode(r, &body); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	if body.Payload == nil {
-		writeError(w, validation("Send SMS validation error", apiError{Code: 1402, Token: "Required", Message: "SMS - payload is required."}))
+		wire.WriteError(w, validation("Send SMS validation error", wire.Error{Code: 1402, Token: "Required", Message: "SMS - payload is required."}))
 		return
 	}
 	if body.ExpiryDate != nil {
 		if _, err := time.Parse(time.RFC3339, *body.ExpiryDate); err != nil {
-			writeError(w, validation("Send SMS validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: "SMS - expiry_date must be an RFC 3339 instant."}))
+			wire.WriteError(w, validation("Send SMS validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: "SMS - expiry_date must be an RFC 3339 instant."}))
 			return
 		}
 	}
@@ -113,7 +114,7 @@ func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 		return events, err
 	})
 	if err != nil {
-		s.finish(w, err, ctBare)
+		s.finish(w, err, wire.Bare)
 		return
 	}
 	w.Header().Set("Location", fmt.Sprintf("%s/api/v1/endpoint/%d/sms/%d", baseURL(r), epID, sent.ID))
@@ -128,24 +129,24 @@ func (s *Server) handleSMSList(w http.ResponseWriter, r *http.Request) {
 		for i := len(ep.SMS) - 1; i >= 0; i-- {
 			out = append(out, smsView(ep, ep.SMS[i]))
 		}
-		writeJSON(w, http.StatusOK, ctBare, out)
+		wire.WriteJSON(w, http.StatusOK, wire.Bare, out)
 	})
 }
 
 func (s *Server) handleSMS(w http.ResponseWriter, r *http.Request) {
 	id, apiErr := pathID(r, "sms_id")
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	s.readEndpoint(w, r, func(ep *generator.Endpoint) {
 		for _, m := range ep.SMS {
 			if m.ID == id {
-				writeJSON(w, http.StatusOK, ctBare, smsView(ep, m))
+				wire.WriteJSON(w, http.StatusOK, wire.Bare, smsView(ep, m))
 				return
 			}
 		}
-		writeError(w, notFound("SMS", strconv.FormatInt(id, 10)))
+		wire.WriteError(w, notFound("SMS", strconv.FormatInt(id, 10)))
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // paging is a list request's page and page size, with the platform's rules
@@ -14,7 +16,7 @@ type paging struct {
 	page, perPage int
 }
 
-func parsePaging(r *http.Request, def, maxPerPage int) (paging, *apiError) {
+func parsePaging(r *http.Request, def, maxPerPage int) (paging, *wire.Error) {
 	p := paging{page: 1, perPage: def}
 	for _, f := range []struct {
 		name string
@@ -26,7 +28,7 @@ func parsePaging(r *http.Request, def, maxPerPage int) (paging, *apiError) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return p, badRequest(fmt.Sprintf("Cannot parse parameter %s as Integer: For input string: %q", f.name, v))
+			return p, wire.BadRequest(fmt.Sprintf("Cannot parse parameter %s as Integer: For input string: %q", f.name, v))
 		}
 		*f.to = n
 	}

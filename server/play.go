@@ -9,6 +9,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // A played scenario runs in the background on the server's clock: each
@@ -146,5 +147,5 @@ func (s *Server) handleMockPlayers(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b playerView) int { return a.ID - b.ID })
-	writeJSON(w, http.StatusOK, ctBare, out)
+	wire.WriteJSON(w, http.StatusOK, wire.Bare, out)
 }

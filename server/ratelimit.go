@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 	"github.com/gorilla/mux"
 	"golang.org/x/time/rate"
 )
@@ -33,7 +34,7 @@ var (
 // errTooManyRequests: code and token documented; the message text is not,
 // and neither is a Retry-After header, so none is sent: a consumer must
 // cope without one, as it would have to on the platform.
-var errTooManyRequests = &apiError{status: http.StatusTooManyRequests, Code: 1105, Token: "TooManyRequests", Message: "Too many requests"}
+var errTooManyRequests = &wire.Error{Status: http.StatusTooManyRequests, Code: 1105, Token: "TooManyRequests", Message: "Too many requests"}
 
 type limit struct {
 	every time.Duration
@@ -86,7 +87,7 @@ func (s *Server) limitByOrg(next http.Handler) http.Handler {
 		}
 		lm := s.limits
 		if ok && (lm.throttle != nil && lm.throttle(r) || lm.enforce && !lm.allow(strconv.FormatInt(callerOf(r).ws.ID, 10)+" "+tmpl, l)) {
-			writeError(w, errTooManyRequests)
+			wire.WriteError(w, errTooManyRequests)
 			return
 		}
 		next.ServeHTTP(w, r)

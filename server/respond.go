@@ -13,87 +13,44 @@ import (
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
-
-// Content types as recorded: resources and errors say UTF-8 in capitals,
-// event lists in lower case, writes with an empty body none at all.
-const (
-	ctJSON      = "application/json; charset=UTF-8"
-	ctEventJSON = "application/json; charset=utf-8"
-	ctBare      = "application/json"
-)
-
-// apiError is emnify's error body.
-type apiError struct {
-	status  int
-	Code    int        `json:"error_code"`
-	Token   string     `json:"error_token"`
-	Message string     `json:"message"`
-	Errors  []apiError `json:"errors,omitempty"`
-}
-
-func (e *apiError) Error() string { return e.Message }
-
-func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	w.Write(b)
-}
-
-func writeError(w http.ResponseWriter, e *apiError) {
-	writeJSON(w, e.status, ctJSON, e)
-}
-
-// noContent answers a write that succeeded: 204, empty body.
-func noContent(w http.ResponseWriter, contentType string) {
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func badRequest(msg string) *apiError {
-	return &apiError{status: http.StatusBadRequest, Code: 1000, Token: "BadRequest", Message: msg}
-}
 
 // notFound is the recorded answer for an unknown endpoint ("Endpoint with
 // Id '-1' not found.").
-func notFound(kind string, id string) *apiError {
-	return &apiError{status: http.StatusNotFound, Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("%s with Id '%s' not found.", kind, id)}
+func notFound(kind string, id string) *wire.Error {
+	return &wire.Error{Status: http.StatusNotFound, Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("%s with Id '%s' not found.", kind, id)}
 }
 
-func validation(msg string, errs ...apiError) *apiError {
-	return &apiError{status: http.StatusUnprocessableEntity, Code: 1400, Token: "InputValidationFailed", Message: msg, Errors: errs}
+func validation(msg string, errs ...wire.Error) *wire.Error {
+	return &wire.Error{Status: http.StatusUnprocessableEntity, Code: 1400, Token: "InputValidationFailed", Message: msg, Errors: errs}
 }
 
 // refusal maps the state machine's refusal to emnify's status and body.
 // The exact codes emnify uses for state conflicts are not recorded; 409
 // with 1406 NotAllowed follows its error docs (design.md).
-func refusal(err error) *apiError {
+func refusal(err error) *wire.Error {
 	switch generator.ErrorCode(err) {
 	case generator.Conflict:
-		return &apiError{status: http.StatusConflict, Code: 1406, Token: "NotAllowed", Message: err.Error()}
+		return &wire.Error{Status: http.StatusConflict, Code: 1406, Token: "NotAllowed", Message: err.Error()}
 	case generator.NotFound:
-		return &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: err.Error()}
+		return &wire.Error{Status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: err.Error()}
 	case generator.Invalid:
 		return validation(err.Error())
 	case generator.Forbidden:
-		return &apiError{status: http.StatusForbidden, Code: 1104, Token: "Forbidden", Message: err.Error()}
+		return &wire.Error{Status: http.StatusForbidden, Code: 1104, Token: "Forbidden", Message: err.Error()}
 	case generator.Duplicated:
-		return &apiError{status: http.StatusConflict, Code: 1405, Token: "Duplicated", Message: err.Error()}
+		return &wire.Error{Status: http.StatusConflict, Code: 1405, Token: "Duplicated", Message: err.Error()}
 	}
-	return &apiError{status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"}
+	return &wire.Error{Status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"}
 }
 
 // pathID parses a numeric path parameter as the platform does (a Java Long).
-func pathID(r *http.Request, name string) (int64, *apiError) {
+func pathID(r *http.Request, name string) (int64, *wire.Error) {
 	v := varsOf(r)[name]
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, badRequest(fmt.Sprintf("Cannot parse parameter %s as Long: For input string: %q", name, v))
+		return 0, wire.BadRequest(fmt.Sprintf("Cannot parse parameter %s as Long: For input string: %q", name, v))
 	}
 	return id, nil
 }
@@ -105,8 +62,8 @@ func pathID(r *http.Request, name string) (int64, *apiError) {
 // the guard. What emnify answers to each of these is not recorded: a
 // malformed body is its 400 "Malformed JSON", the rest its 422 validation
 // body (inferred).
-func decode(r *http.Request, v any) *apiError {
-	b, apiErr := readBody(r)
+func decode(r *http.Request, v any) *wire.Error {
+	b, apiErr := wire.ReadBody(r)
 	if apiErr != nil {
 		return apiErr
 	}
@@ -114,23 +71,23 @@ func decode(r *http.Request, v any) *apiError {
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.Decode(&json.RawMessage{}) != io.EOF {
-		return badRequest("Malformed JSON: data after the JSON value")
+		return wire.BadRequest("Malformed JSON: data after the JSON value")
 	}
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case err == nil && bytes.Equal(bytes.TrimSpace(b), []byte("null")):
-		return validation("Request validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: "the body must be a JSON object, not null"})
+		return validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: "the body must be a JSON object, not null"})
 	case err == nil:
 		return nil
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return validation("Request validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%s must be %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind()), typeErr.Value)})
+		return validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%s must be %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind()), typeErr.Value)})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		return validation("Request validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%s is not a field this request can set", field)})
+		return validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%s is not a field this request can set", field)})
 	case errors.Is(err, errBadID), errors.Is(err, errBadValue):
-		return validation("Request validation error", apiError{Code: 1403, Token: "InvalidFormat", Message: err.Error()})
+		return validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: err.Error()})
 	}
-	return badRequest("Malformed JSON: " + err.Error())
+	return wire.BadRequest("Malformed JSON: " + err.Error())
 }
 
 func jsonKind(k reflect.Kind) string {
@@ -162,41 +119,5 @@ func (id *refID) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("%w, got %s", errBadID, b)
 	}
 	*id = refID(f)
-	return nil
-}
-
-// queryBool reads a boolean query parameter: true, false, 1, 0 or absent
-// (false); anything else is refused with 400 naming the parameter, so a
-// typo such as ?live=yes does not quietly mean false.
-func queryBool(r *http.Request, name string) (bool, *apiError) {
-	switch v := r.URL.Query().Get(name); v {
-	case "", "false", "0":
-		return false, nil
-	case "true", "1":
-		return true, nil
-	default:
-		return false, badRequest(fmt.Sprintf("%s must be true or false, got %q", name, v))
-	}
-}
-
-// readBody reads a body that is not JSON (a scenario), with the same limit
-// and the same 413 as decode.
-func readBody(r *http.Request) ([]byte, *apiError) {
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		if e := tooLarge(err); e != nil {
-			return nil, e
-		}
-		return nil, badRequest("read body: " + err.Error())
-	}
-	return b, nil
-}
-
-// tooLarge is the answer to a body over the limit, or nil.
-func tooLarge(err error) *apiError {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return &apiError{status: http.StatusRequestEntityTooLarge, Code: 1000, Token: "BadRequest", Message: fmt.Sprintf("Request body is too large (more than %d bytes)", tooBig.Limit)}
-	}
 	return nil
 }

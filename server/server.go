@@ -28,6 +28,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 	"github.com/emnify-mock/emnify-mock/streams"
 	"github.com/gorilla/mux"
 	"golang.org/x/time/rate"
@@ -163,10 +164,10 @@ func (s *Server) AppTokens() []string {
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter().SkipClean(true) // the gateway collapses slashes; nothing redirects
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: "No route for " + r.Method + " " + r.URL.Path})
+		wire.WriteError(w, &wire.Error{Status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: "No route for " + r.Method + " " + r.URL.Path})
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &apiError{status: http.StatusMethodNotAllowed, Code: 1000, Token: "BadRequest", Message: "Method " + r.Method + " is not allowed on " + r.URL.Path})
+		wire.WriteError(w, &wire.Error{Status: http.StatusMethodNotAllowed, Code: 1000, Token: "BadRequest", Message: "Method " + r.Method + " is not allowed on " + r.URL.Path})
 	})
 	r.HandleFunc("/api/v1/authenticate", s.handleAuthenticate).Methods("POST")
 
@@ -221,7 +222,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		defer func() {
 			if v := recover(); v != nil {
 				s.logger.Printf("panic serving %s %s: %v", r.Method, r.URL, v)
-				writeError(w, &apiError{status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"})
+				wire.WriteError(w, &wire.Error{Status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"})
 			}
 		}()
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -234,12 +235,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 func (s *Server) limited(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.URL.RawQuery) > MaxQueryBytes {
-			writeError(w, &apiError{status: http.StatusRequestURITooLong, Code: 1000, Token: "BadRequest",
+			wire.WriteError(w, &wire.Error{Status: http.StatusRequestURITooLong, Code: 1000, Token: "BadRequest",
 				Message: fmt.Sprintf("The query string is too long (more than %d bytes)", MaxQueryBytes)})
 			return
 		}
 		if s.limits != nil && s.limits.enforce && strings.HasPrefix(r.URL.Path, "/api/") && !s.allowIP(r) {
-			writeError(w, errTooManyRequests)
+			wire.WriteError(w, errTooManyRequests)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -314,7 +315,7 @@ func (s *Server) apply(change func() ([]generator.Event, error)) error {
 }
 
 func lookups(l []generator.Lookup) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, ctJSON, l) }
+	return func(w http.ResponseWriter, r *http.Request) { wire.WriteJSON(w, http.StatusOK, wire.JSON, l) }
 }
 
 func (s *Server) handleProfiles(of func(*generator.Workspace) []generator.Profile) http.HandlerFunc {
@@ -329,17 +330,17 @@ func (s *Server) handleProfiles(of func(*generator.Workspace) []generator.Profil
 			out = append(out, profile{p.ID, p.Name})
 		}
 		s.mu.RUnlock()
-		writeJSON(w, http.StatusOK, ctJSON, out)
+		wire.WriteJSON(w, http.StatusOK, wire.JSON, out)
 	}
 }
 
 func (s *Server) handleMyUser(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
 	if c.user == nil {
-		writeError(w, &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: "An application token has no user"})
+		wire.WriteError(w, &wire.Error{Status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: "An application token has no user"})
 		return
 	}
-	writeJSON(w, http.StatusOK, ctJSON, struct {
+	wire.WriteJSON(w, http.StatusOK, wire.JSON, struct {
 		ID           int64  `json:"id"`
 		Username     string `json:"username"`
 		Name         string `json:"name"`

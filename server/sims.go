@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // SIM list paging (emnify-api.md §1.3): default 2000, maximum 2500. The
@@ -68,7 +69,7 @@ func (s *Server) handleSIMs(w http.ResponseWriter, r *http.Request) {
 
 // sim finds a SIM of the caller's workspace; others' SIMs do not exist.
 // Call with the lock held.
-func (s *Server) sim(r *http.Request) (*generator.SIM, *apiError) {
+func (s *Server) sim(r *http.Request) (*generator.SIM, *wire.Error) {
 	id, apiErr := pathID(r, "id")
 	if apiErr != nil {
 		return nil, apiErr
@@ -85,10 +86,10 @@ func (s *Server) handleSIM(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.RUnlock()
 	sim, apiErr := s.sim(r)
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
-	writeJSON(w, http.StatusOK, ctJSON, simResource(sim))
+	wire.WriteJSON(w, http.StatusOK, wire.JSON, simResource(sim))
 }
 
 // statusRef is a status as clients send it: {"id":2}, or with the
@@ -105,11 +106,11 @@ func (s *Server) handlePatchSIM(w http.ResponseWriter, r *http.Request) {
 		Status *statusRef `json:"status"`
 	}
 	if apiErr := decode(r, &body); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	if body.Status == nil || body.Status.ID == nil {
-		writeError(w, validation("Update SIM validation error", apiError{Code: 1402, Token: "Required", Message: "SIM - status is required."}))
+		wire.WriteError(w, validation("Update SIM validation error", wire.Error{Code: 1402, Token: "Required", Message: "SIM - status is required."}))
 		return
 	}
 	a := callerOf(r).actor()
@@ -135,20 +136,20 @@ func (s *Server) handlePatchSIM(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil, validation(fmt.Sprintf("SIM status %v cannot be set; expected 1 (Activated), 2 (Suspended) or 4 (Factory Test); delete with DELETE", *body.Status.ID))
 	})
-	s.finish(w, err, ctBare)
+	s.finish(w, err, wire.Bare)
 }
 
 // finish answers a write: 204, the API error a handler returned, or the
 // state machine's refusal mapped to emnify's status and body.
 func (s *Server) finish(w http.ResponseWriter, err error, contentType string) {
-	var apiErr *apiError
+	var apiErr *wire.Error
 	switch {
 	case errors.As(err, &apiErr):
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 	case err != nil:
-		writeError(w, refusal(err))
+		wire.WriteError(w, refusal(err))
 	default:
-		noContent(w, contentType)
+		wire.NoContent(w, contentType)
 	}
 }
 
@@ -161,7 +162,7 @@ func (s *Server) handleDeleteSIM(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.world.Platform.DeleteSIM(a, sim)
 	})
-	s.finish(w, err, ctBare)
+	s.finish(w, err, wire.Bare)
 }
 
 // batch finds a batch of the caller's workspace by BIC. Call with the lock
@@ -185,11 +186,11 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 	b := s.batch(r)
 	switch {
 	case b == nil:
-		writeError(w, &apiError{status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: fmt.Sprintf("SIM batch with BIC '%s' not found.", varsOf(r)["bic"])})
+		wire.WriteError(w, &wire.Error{Status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: fmt.Sprintf("SIM batch with BIC '%s' not found.", varsOf(r)["bic"])})
 	case b.Registered:
-		writeError(w, badRequest(fmt.Sprintf("SIM batch with BIC '%s' is already registered.", b.BIC)))
+		wire.WriteError(w, wire.BadRequest(fmt.Sprintf("SIM batch with BIC '%s' is already registered.", b.BIC)))
 	default:
-		writeJSON(w, http.StatusOK, ctJSON, struct {
+		wire.WriteJSON(w, http.StatusOK, wire.JSON, struct {
 			ID       int64     `json:"id"`
 			BIC      string    `json:"bic"`
 			Quantity int       `json:"quantity"`
@@ -208,7 +209,7 @@ func (s *Server) handleRegisterBatch(w http.ResponseWriter, r *http.Request) {
 		Description *string    `json:"description"`
 	}
 	if apiErr := decode(r, &body); apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	status := generator.SIMActivated
@@ -239,7 +240,7 @@ func (s *Server) handleRegisterBatch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnprocessableEntity)
 		return
 	}
-	writeJSON(w, http.StatusOK, ctBare, struct {
+	wire.WriteJSON(w, http.StatusOK, wire.Bare, struct {
 		SIM []simRef `json:"sim"`
 	}{sims})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // MaxSnapshots is how many snapshots are kept besides the state at start:
@@ -30,7 +31,7 @@ type snapshot struct {
 	st     *state
 }
 
-func (ss *snapshots) get(id int) (*snapshot, *apiError) {
+func (ss *snapshots) get(id int) (*snapshot, *wire.Error) {
 	if id == 0 {
 		return ss.start, nil
 	}
@@ -40,7 +41,7 @@ func (ss *snapshots) get(id int) (*snapshot, *apiError) {
 		}
 	}
 	if id > 0 && id <= ss.evicted {
-		return nil, &apiError{status: http.StatusNotFound, Code: 1401, Token: "InvalidReference",
+		return nil, &wire.Error{Status: http.StatusNotFound, Code: 1401, Token: "InvalidReference",
 			Message: fmt.Sprintf("Snapshot %d was evicted: the %d most recent are kept", id, MaxSnapshots)}
 	}
 	return nil, notFound("Snapshot", strconv.Itoa(id))
@@ -57,7 +58,7 @@ func (s *Server) handleMockSnapshot(w http.ResponseWriter, r *http.Request) {
 		ss.kept[0] = nil
 		ss.kept = ss.kept[1:]
 	}
-	writeJSON(w, http.StatusCreated, ctBare, map[string]int{"id": ss.lastID})
+	wire.WriteJSON(w, http.StatusCreated, wire.Bare, map[string]int{"id": ss.lastID})
 }
 
 func (s *Server) handleMockSnapshots(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +73,7 @@ func (s *Server) handleMockSnapshots(w http.ResponseWriter, r *http.Request) {
 	for _, sn := range append([]*snapshot{s.snapshots.start}, s.snapshots.kept...) {
 		out = append(out, entry{sn.id, sn.taken.UTC().Format(generator.TimestampLayout), sn.events})
 	}
-	writeJSON(w, http.StatusOK, ctBare, out)
+	wire.WriteJSON(w, http.StatusOK, wire.Bare, out)
 }
 
 func (s *Server) handleMockRestore(w http.ResponseWriter, r *http.Request) {
@@ -80,11 +81,11 @@ func (s *Server) handleMockRestore(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	sn, apiErr := s.snapshotOf(r)
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	s.load(sn.st)
-	noContent(w, ctBare)
+	wire.NoContent(w, wire.Bare)
 }
 
 func (s *Server) handleMockDeleteSnapshot(w http.ResponseWriter, r *http.Request) {
@@ -92,11 +93,11 @@ func (s *Server) handleMockDeleteSnapshot(w http.ResponseWriter, r *http.Request
 	defer s.mu.Unlock()
 	sn, apiErr := s.snapshotOf(r)
 	if apiErr != nil {
-		writeError(w, apiErr)
+		wire.WriteError(w, apiErr)
 		return
 	}
 	if sn.id == 0 {
-		writeError(w, validation("snapshot 0 is the state at start, which POST /mock/reset restores; it cannot be deleted"))
+		wire.WriteError(w, validation("snapshot 0 is the state at start, which POST /mock/reset restores; it cannot be deleted"))
 		return
 	}
 	ss := &s.snapshots
@@ -106,10 +107,10 @@ func (s *Server) handleMockDeleteSnapshot(w http.ResponseWriter, r *http.Request
 			break
 		}
 	}
-	noContent(w, ctBare)
+	wire.NoContent(w, wire.Bare)
 }
 
-func (s *Server) snapshotOf(r *http.Request) (*snapshot, *apiError) {
+func (s *Server) snapshotOf(r *http.Request) (*snapshot, *wire.Error) {
 	id, err := strconv.Atoi(varsOf(r)["id"])
 	if err != nil {
 		return nil, notFound("Snapshot", varsOf(r)["id"])
@@ -122,5 +123,5 @@ func (s *Server) handleMockReset(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	s.load(s.snapshots.start.st)
 	s.requests.clear()
-	noContent(w, ctBare)
+	wire.NoContent(w, wire.Bare)
 }

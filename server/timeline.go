@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // The timeline is the event log as a page a person reads in a browser,
@@ -72,7 +74,7 @@ func (s *Server) handleMockTimeline(w http.ResponseWriter, r *http.Request) {
 	total := s.log.Len()
 	before, ok6 := num("before", total)
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
-		writeError(w, badRequest("type, endpoint, organisation, limit, before and refresh are whole numbers"))
+		wire.WriteError(w, wire.BadRequest("type, endpoint, organisation, limit, before and refresh are whole numbers"))
 		return
 	}
 	limit = min(max(limit, 1), timelineMax)
