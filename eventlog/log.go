@@ -152,7 +152,7 @@ type State struct {
 
 	byOrg, byOrgAlert, byEndpoint, bySIM, byUser map[int64][]int32
 	byOrgType                                    map[orgType][]int32
-	simByNumber, endpointByKey       map[string][]int64
+	simByNumber, endpointByKey                   map[string][]int64
 }
 
 func capped[K comparable, V any](m map[K][]V) map[K][]V {

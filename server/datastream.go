@@ -7,10 +7,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gorilla/mux"
+
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 	"github.com/emnify-mock/emnify-mock/streams"
-	"github.com/gorilla/mux"
 )
 
 // The Data Streamer (v2 API): a workspace registers a webhook as a data
@@ -110,7 +111,7 @@ func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	invalid := func(msg string) {
-		wire.WriteError(w, validation("Data stream validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: msg}))
+		wire.WriteError(w, wire.Validation("Data stream validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: msg}))
 	}
 	if b.Destination == nil || b.Destination.Credentials.URL == "" {
 		invalid("destination.credentials.url is required")
@@ -237,7 +238,7 @@ func (s *Server) streamOf(w http.ResponseWriter, r *http.Request) *streams.Strea
 		if st := s.dataStreams.Get(callerOf(r).ws.ID, id); st != nil {
 			return st
 		}
-		apiErr = notFound("Data stream", strconv.FormatInt(id, 10))
+		apiErr = wire.NotFound("Data stream", strconv.FormatInt(id, 10))
 	}
 	wire.WriteError(w, apiErr)
 	return nil
@@ -272,7 +273,7 @@ func (s *Server) handlePatchStream(w http.ResponseWriter, r *http.Request) {
 	// The mock changes a stream's name and status; anything else is
 	// refused, not acknowledged and dropped.
 	if b.Destination != nil || b.Filters != nil || b.Type != nil || b.Historic {
-		wire.WriteError(w, validation("Data stream validation error", wire.Error{Code: 1403, Token: "InvalidFormat",
+		wire.WriteError(w, wire.Validation("Data stream validation error", wire.Error{Code: 1403, Token: "InvalidFormat",
 			Message: "the mock changes only the name and status of a data stream; for another destination, filters or type, delete it and create a new one"}))
 		return
 	}
@@ -280,7 +281,7 @@ func (s *Server) handlePatchStream(w http.ResponseWriter, r *http.Request) {
 	if b.Status != nil && b.Status.ID != nil {
 		status = int(*b.Status.ID)
 		if status != streams.Running && status != streams.Paused {
-			wire.WriteError(w, validation("status must be 1 (Running) or 2 (Paused)"))
+			wire.WriteError(w, wire.Validation("status must be 1 (Running) or 2 (Paused)"))
 			return
 		}
 	}

@@ -75,7 +75,7 @@ func (s *Server) endpoint(r *http.Request) (*generator.Endpoint, *wire.Error) {
 	}
 	ep := s.world.Platform.Endpoint(id)
 	if ep == nil || ep.Workspace != callerOf(r).ws {
-		return nil, notFound("Endpoint", strconv.FormatInt(id, 10))
+		return nil, wire.NotFound("Endpoint", strconv.FormatInt(id, 10))
 	}
 	return ep, nil
 }
@@ -146,12 +146,12 @@ func profiles(ws *generator.Workspace, b *endpointBody, what string) (svc, tarif
 	}
 	if b.ServiceProfile != nil {
 		if svc = find(ws.ServiceProfiles, b.ServiceProfile.ID); svc == nil {
-			return nil, nil, validation(what+" validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Service profile with Id '%d' not found.", b.ServiceProfile.ID)})
+			return nil, nil, wire.Validation(what+" validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Service profile with Id '%d' not found.", b.ServiceProfile.ID)})
 		}
 	}
 	if b.TariffProfile != nil {
 		if tariff = find(ws.TariffProfiles, b.TariffProfile.ID); tariff == nil {
-			return nil, nil, validation(what+" validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Tariff profile with Id '%d' not found.", b.TariffProfile.ID)})
+			return nil, nil, wire.Validation(what+" validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("Tariff profile with Id '%d' not found.", b.TariffProfile.ID)})
 		}
 	}
 	return svc, tariff, nil
@@ -191,7 +191,7 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(missing) > 0 {
-		wire.WriteError(w, validation("Create endpoint validation error", missing...))
+		wire.WriteError(w, wire.Validation("Create endpoint validation error", missing...))
 		return
 	}
 	status, apiErr := endpointStatus(*b.Status.ID, "Create endpoint")
@@ -220,14 +220,14 @@ func (s *Server) handleCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		if b.IPAddress != nil {
 			ip, err := netip.ParseAddr(*b.IPAddress)
 			if err != nil {
-				return nil, validation("Create endpoint validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: "Endpoint - ip_address is invalid."})
+				return nil, wire.Validation("Create endpoint validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: "Endpoint - ip_address is invalid."})
 			}
 			spec.IP = ip
 		}
 		if b.SIM != nil && b.SIM.ID != nil {
 			sim := s.world.Platform.SIM(*b.SIM.ID)
 			if sim == nil || sim.Workspace != c.ws {
-				return nil, validation("Create endpoint validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
+				return nil, wire.Validation("Create endpoint validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
 			}
 			spec.SIM = sim
 			spec.ActivateSIM = spec.Status == generator.EndpointEnabled && (b.SIM.Activate == nil || *b.SIM.Activate)
@@ -269,7 +269,7 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 	if b.IPAddress != nil {
 		// Moving a device to another address is not modelled: refused,
 		// not dropped.
-		wire.WriteError(w, validation("Update endpoint validation error", wire.Error{Code: 1403, Token: "InvalidFormat",
+		wire.WriteError(w, wire.Validation("Update endpoint validation error", wire.Error{Code: 1403, Token: "InvalidFormat",
 			Message: "ip_address cannot be changed by the mock; it is assigned when the endpoint is created"}))
 		return
 	}
@@ -291,7 +291,7 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 			var sim *generator.SIM // nil: release
 			if b.SIM.ID != nil {
 				if sim = s.world.Platform.SIM(*b.SIM.ID); sim == nil || sim.Workspace != c.ws {
-					return nil, validation("Update endpoint validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
+					return nil, wire.Validation("Update endpoint validation error", wire.Error{Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("SIM with Id '%d' not found.", *b.SIM.ID)})
 				}
 			}
 			patch.SIM = &sim
@@ -310,7 +310,7 @@ func (s *Server) handlePatchEndpoint(w http.ResponseWriter, r *http.Request) {
 func endpointStatus(id refID, what string) (generator.EndpointStatus, *wire.Error) {
 	st := generator.EndpointStatus(id)
 	if refID(st) != id || !st.Valid() || st == generator.EndpointDeleted {
-		return 0, validation(what+" validation error", wire.Error{Code: 1403, Token: "InvalidFormat",
+		return 0, wire.Validation(what+" validation error", wire.Error{Code: 1403, Token: "InvalidFormat",
 			Message: fmt.Sprintf("Endpoint - status.id %v is invalid; expected 0 (Enabled) or 1 (Disabled).", id)})
 	}
 	return st, nil
@@ -356,15 +356,15 @@ func (s *Server) handleResetConnectivity(w http.ResponseWriter, r *http.Request)
 	for k, v := range body {
 		switch {
 		case k != "location" && k != "pdp_context":
-			wire.WriteError(w, validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%q is not a field this request can set", k)}))
+			wire.WriteError(w, wire.Validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%q is not a field this request can set", k)}))
 			return
 		case string(v) != "null": // a reset clears; no other value is documented
-			wire.WriteError(w, validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: k + " must be null: a reset clears it"}))
+			wire.WriteError(w, wire.Validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: k + " must be null: a reset clears it"}))
 			return
 		}
 	}
 	if !loc && !pdp {
-		wire.WriteError(w, validation("Reset connectivity validation error", wire.Error{Code: 1402, Token: "Required", Message: "location or pdp_context is required."}))
+		wire.WriteError(w, wire.Validation("Reset connectivity validation error", wire.Error{Code: 1402, Token: "Required", Message: "location or pdp_context is required."}))
 		return
 	}
 	a := callerOf(r).actor()

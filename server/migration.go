@@ -103,7 +103,7 @@ func (s *Server) handleMigration(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if target == nil {
-			apiErr = notFound("Workspace", strconv.FormatInt(body.Target.ID, 10))
+			apiErr = wire.NotFound("Workspace", strconv.FormatInt(body.Target.ID, 10))
 			return nil, apiErr
 		}
 		var sims []*generator.SIM
@@ -200,7 +200,7 @@ func (s *Server) selectSIMs(ws *generator.Workspace, ids []struct {
 		for _, ref := range ids {
 			sim := s.world.Platform.SIM(ref.ID)
 			if sim == nil || sim.Workspace != ws {
-				return nil, notFound("SIM", strconv.FormatInt(ref.ID, 10))
+				return nil, wire.NotFound("SIM", strconv.FormatInt(ref.ID, 10))
 			}
 			sims = append(sims, sim)
 		}
@@ -211,7 +211,7 @@ func (s *Server) selectSIMs(ws *generator.Workspace, ids []struct {
 			}
 			sim := byICCID[iccid]
 			if sim == nil {
-				return nil, notFound("SIM with ICCID", iccid)
+				return nil, wire.NotFound("SIM with ICCID", iccid)
 			}
 			sims = append(sims, sim)
 		}

@@ -6,9 +6,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/server/internal/wire"
-	"github.com/gorilla/mux"
 )
 
 // Operators, the operator blacklist of an endpoint and SMS to it: routes
@@ -64,7 +65,7 @@ func (s *Server) handleBlacklistChange(add bool) http.HandlerFunc {
 			wire.WriteError(w, &wire.Error{Status: http.StatusConflict, Code: 1405, Token: "Duplicated",
 				Message: fmt.Sprintf("Operator with Id '%d' is already blacklisted on Endpoint with Id '%d'.", opID, epID)})
 		case generator.NotFound: // inferred: emnify's not-found body
-			wire.WriteError(w, notFound("Operator", strconv.FormatInt(opID, 10)))
+			wire.WriteError(w, wire.NotFound("Operator", strconv.FormatInt(opID, 10)))
 		default:
 			s.finish(w, err, wire.Bare)
 		}
@@ -89,12 +90,12 @@ func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Payload == nil {
-		wire.WriteError(w, validation("Send SMS validation error", wire.Error{Code: 1402, Token: "Required", Message: "SMS - payload is required."}))
+		wire.WriteError(w, wire.Validation("Send SMS validation error", wire.Error{Code: 1402, Token: "Required", Message: "SMS - payload is required."}))
 		return
 	}
 	if body.ExpiryDate != nil {
 		if _, err := time.Parse(time.RFC3339, *body.ExpiryDate); err != nil {
-			wire.WriteError(w, validation("Send SMS validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: "SMS - expiry_date must be an RFC 3339 instant."}))
+			wire.WriteError(w, wire.Validation("Send SMS validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: "SMS - expiry_date must be an RFC 3339 instant."}))
 			return
 		}
 	}
@@ -146,7 +147,7 @@ func (s *Server) handleSMS(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		wire.WriteError(w, notFound("SMS", strconv.FormatInt(id, 10)))
+		wire.WriteError(w, wire.NotFound("SMS", strconv.FormatInt(id, 10)))
 	})
 }
 

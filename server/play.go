@@ -2,14 +2,13 @@ package server
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
-	"github.com/emnify-mock/emnify-mock/server/internal/wire"
+	"github.com/emnify-mock/emnify-mock/server/control"
 )
 
 // A played scenario runs in the background on the server's clock: each
@@ -40,18 +39,9 @@ type players struct {
 	lastID int
 }
 
-type playerView struct {
-	ID     int    `json:"id"`
-	Name   string `json:"scenario"`
-	State  string `json:"state"`
-	Events int    `json:"events"`
-	Next   string `json:"next_step_at,omitempty"`
-	Error  string `json:"error,omitempty"`
-}
-
 // view shows the player. Call with the server's mu held.
-func (p *player) view() playerView {
-	v := playerView{ID: p.id, Name: p.name, State: p.state, Events: p.events, Error: p.err}
+func (p *player) view() control.Player {
+	v := control.Player{ID: p.id, Name: p.name, State: p.state, Events: p.events, Error: p.err}
 	if p.state == "running" && !p.next.IsZero() {
 		v.Next = p.next.UTC().Format(generator.TimestampLayout)
 	}
@@ -138,14 +128,14 @@ func (s *Server) stopPlays() {
 	}
 }
 
-// handleMockPlayers lists the played scenarios.
-func (s *Server) handleMockPlayers(w http.ResponseWriter, r *http.Request) {
+// Players returns the played scenarios, in id order.
+func (s *Server) Players() []control.Player {
 	s.mu.RLock()
-	out := []playerView{}
+	out := []control.Player{}
 	for _, p := range s.players.byID {
 		out = append(out, p.view())
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b playerView) int { return a.ID - b.ID })
-	wire.WriteJSON(w, http.StatusOK, wire.Bare, out)
+	slices.SortFunc(out, func(a, b control.Player) int { return a.ID - b.ID })
+	return out
 }

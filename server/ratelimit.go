@@ -7,9 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 	"github.com/gorilla/mux"
 	"golang.org/x/time/rate"
+
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // Rate limits as emnify documents them (emnify-api.md §1.5): per client IP

@@ -16,16 +16,6 @@ import (
 	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
-// notFound is the recorded answer for an unknown endpoint ("Endpoint with
-// Id '-1' not found.").
-func notFound(kind string, id string) *wire.Error {
-	return &wire.Error{Status: http.StatusNotFound, Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("%s with Id '%s' not found.", kind, id)}
-}
-
-func validation(msg string, errs ...wire.Error) *wire.Error {
-	return &wire.Error{Status: http.StatusUnprocessableEntity, Code: 1400, Token: "InputValidationFailed", Message: msg, Errors: errs}
-}
-
 // refusal maps the state machine's refusal to emnify's status and body.
 // The exact codes emnify uses for state conflicts are not recorded; 409
 // with 1406 NotAllowed follows its error docs (design.md).
@@ -36,7 +26,7 @@ func refusal(err error) *wire.Error {
 	case generator.NotFound:
 		return &wire.Error{Status: http.StatusNotFound, Code: 1201, Token: "NotFound", Message: err.Error()}
 	case generator.Invalid:
-		return validation(err.Error())
+		return wire.Validation(err.Error())
 	case generator.Forbidden:
 		return &wire.Error{Status: http.StatusForbidden, Code: 1104, Token: "Forbidden", Message: err.Error()}
 	case generator.Duplicated:
@@ -76,16 +66,16 @@ func decode(r *http.Request, v any) *wire.Error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case err == nil && bytes.Equal(bytes.TrimSpace(b), []byte("null")):
-		return validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: "the body must be a JSON object, not null"})
+		return wire.Validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: "the body must be a JSON object, not null"})
 	case err == nil:
 		return nil
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%s must be %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind()), typeErr.Value)})
+		return wire.Validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%s must be %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind()), typeErr.Value)})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		return validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%s is not a field this request can set", field)})
+		return wire.Validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: fmt.Sprintf("%s is not a field this request can set", field)})
 	case errors.Is(err, errBadID), errors.Is(err, errBadValue):
-		return validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: err.Error()})
+		return wire.Validation("Request validation error", wire.Error{Code: 1403, Token: "InvalidFormat", Message: err.Error()})
 	}
 	return wire.BadRequest("Malformed JSON: " + err.Error())
 }

@@ -1,6 +1,9 @@
 // Package server is the mock emnify REST API: a gorilla/mux handler over a
 // plan.World whose state changes go through the platform's state
-// machines and whose events go to one append-only Log.
+// machines and whose events go to one append-only eventlog.Log. It owns
+// the mocked platform's state; the control API (package control, under
+// /mock/) acts on it through control.State, and the data streams are
+// hosted by package streams.
 //
 // Who owns what: the Server owns the mocked platform's state as one value
 // (state.go) under its lock s.mu. The world changes only through
@@ -25,13 +28,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/mux"
+	"golang.org/x/time/rate"
+
 	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
+	"github.com/emnify-mock/emnify-mock/server/control"
 	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 	"github.com/emnify-mock/emnify-mock/streams"
-	"github.com/gorilla/mux"
-	"golang.org/x/time/rate"
 )
 
 // Defaults.
@@ -97,7 +102,7 @@ type Server struct {
 	maxEvents int      // a scenario's budget
 	control   string   // the control API's token; "" for none
 	players   players
-	requests  journal         // the API journal, GET /mock/requests
+	requests  control.Journal // the API journal, GET /mock/requests
 	closing   context.Context // done once Close begins
 	close     context.CancelFunc
 
@@ -211,7 +216,7 @@ func (s *Server) routes() *mux.Router {
 	v2.Use(s.authenticated)
 	s.streamRoutes(v2)
 
-	s.mockRoutes(r.PathPrefix("/mock").Subrouter())
+	control.Routes(r.PathPrefix("/mock").Subrouter(), s, s.control)
 	return r
 }
 

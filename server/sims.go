@@ -76,7 +76,7 @@ func (s *Server) sim(r *http.Request) (*generator.SIM, *wire.Error) {
 	}
 	sim := s.world.Platform.SIM(id)
 	if sim == nil || sim.Workspace != callerOf(r).ws {
-		return nil, notFound("SIM", strconv.FormatInt(id, 10))
+		return nil, wire.NotFound("SIM", strconv.FormatInt(id, 10))
 	}
 	return sim, nil
 }
@@ -110,7 +110,7 @@ func (s *Server) handlePatchSIM(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Status == nil || body.Status.ID == nil {
-		wire.WriteError(w, validation("Update SIM validation error", wire.Error{Code: 1402, Token: "Required", Message: "SIM - status is required."}))
+		wire.WriteError(w, wire.Validation("Update SIM validation error", wire.Error{Code: 1402, Token: "Required", Message: "SIM - status is required."}))
 		return
 	}
 	a := callerOf(r).actor()
@@ -134,7 +134,7 @@ func (s *Server) handlePatchSIM(w http.ResponseWriter, r *http.Request) {
 		case generator.SIMFactoryTest:
 			return s.world.Platform.StartFactoryTest(a, sim)
 		}
-		return nil, validation(fmt.Sprintf("SIM status %v cannot be set; expected 1 (Activated), 2 (Suspended) or 4 (Factory Test); delete with DELETE", *body.Status.ID))
+		return nil, wire.Validation(fmt.Sprintf("SIM status %v cannot be set; expected 1 (Activated), 2 (Suspended) or 4 (Factory Test); delete with DELETE", *body.Status.ID))
 	})
 	s.finish(w, err, wire.Bare)
 }

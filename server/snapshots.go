@@ -6,14 +6,14 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/emnify-mock/emnify-mock/generator"
+	"github.com/emnify-mock/emnify-mock/server/control"
 	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
 
 // MaxSnapshots is how many snapshots are kept besides the state at start:
 // each holds a copy of the world, so they are bounded; taking one more
 // evicts the oldest, and restoring an evicted one says so.
-const MaxSnapshots = 32
+const MaxSnapshots = control.MaxSnapshots
 
 // snapshots are saved states by id; id 0 is the state at start, which
 // reset restores and which is never evicted.
@@ -44,10 +44,12 @@ func (ss *snapshots) get(id int) (*snapshot, *wire.Error) {
 		return nil, &wire.Error{Status: http.StatusNotFound, Code: 1401, Token: "InvalidReference",
 			Message: fmt.Sprintf("Snapshot %d was evicted: the %d most recent are kept", id, MaxSnapshots)}
 	}
-	return nil, notFound("Snapshot", strconv.Itoa(id))
+	return nil, wire.NotFound("Snapshot", strconv.Itoa(id))
 }
 
-func (s *Server) handleMockSnapshot(w http.ResponseWriter, r *http.Request) {
+// TakeSnapshot saves the whole state and returns its id; past
+// MaxSnapshots the oldest kept one is evicted.
+func (s *Server) TakeSnapshot() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss := &s.snapshots
@@ -58,47 +60,43 @@ func (s *Server) handleMockSnapshot(w http.ResponseWriter, r *http.Request) {
 		ss.kept[0] = nil
 		ss.kept = ss.kept[1:]
 	}
-	wire.WriteJSON(w, http.StatusCreated, wire.Bare, map[string]int{"id": ss.lastID})
+	return ss.lastID
 }
 
-func (s *Server) handleMockSnapshots(w http.ResponseWriter, r *http.Request) {
-	type entry struct {
-		ID     int    `json:"id"`
-		Taken  string `json:"taken"`
-		Events int    `json:"events"`
-	}
+// Snapshots lists the saved states, the state at start (0) first.
+func (s *Server) Snapshots() []control.Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := []entry{}
+	var out []control.Snapshot
 	for _, sn := range append([]*snapshot{s.snapshots.start}, s.snapshots.kept...) {
-		out = append(out, entry{sn.id, sn.taken.UTC().Format(generator.TimestampLayout), sn.events})
+		out = append(out, control.Snapshot{ID: sn.id, Taken: sn.taken, Events: sn.events})
 	}
-	wire.WriteJSON(w, http.StatusOK, wire.Bare, out)
+	return out
 }
 
-func (s *Server) handleMockRestore(w http.ResponseWriter, r *http.Request) {
+// RestoreSnapshot makes a saved state current, all of it; played
+// scenarios stop.
+func (s *Server) RestoreSnapshot(id int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sn, apiErr := s.snapshotOf(r)
+	sn, apiErr := s.snapshots.get(id)
 	if apiErr != nil {
-		wire.WriteError(w, apiErr)
-		return
+		return apiErr
 	}
 	s.load(sn.st)
-	wire.NoContent(w, wire.Bare)
+	return nil
 }
 
-func (s *Server) handleMockDeleteSnapshot(w http.ResponseWriter, r *http.Request) {
+// DeleteSnapshot forgets a saved state; the state at start stays.
+func (s *Server) DeleteSnapshot(id int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sn, apiErr := s.snapshotOf(r)
+	sn, apiErr := s.snapshots.get(id)
 	if apiErr != nil {
-		wire.WriteError(w, apiErr)
-		return
+		return apiErr
 	}
 	if sn.id == 0 {
-		wire.WriteError(w, validation("snapshot 0 is the state at start, which POST /mock/reset restores; it cannot be deleted"))
-		return
+		return wire.Validation("snapshot 0 is the state at start, which POST /mock/reset restores; it cannot be deleted")
 	}
 	ss := &s.snapshots
 	for i, k := range ss.kept {
@@ -107,21 +105,14 @@ func (s *Server) handleMockDeleteSnapshot(w http.ResponseWriter, r *http.Request
 			break
 		}
 	}
-	wire.NoContent(w, wire.Bare)
+	return nil
 }
 
-func (s *Server) snapshotOf(r *http.Request) (*snapshot, *wire.Error) {
-	id, err := strconv.Atoi(varsOf(r)["id"])
-	if err != nil {
-		return nil, notFound("Snapshot", varsOf(r)["id"])
-	}
-	return s.snapshots.get(id)
-}
-
-func (s *Server) handleMockReset(w http.ResponseWriter, r *http.Request) {
+// Reset goes back to the state at start, all of it, and clears the API
+// journal.
+func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load(s.snapshots.start.st)
-	s.requests.clear()
-	wire.NoContent(w, wire.Bare)
+	s.requests.Clear()
 }

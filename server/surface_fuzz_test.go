@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
-	"github.com/gorilla/mux"
 )
 
 // The fuzz targets here drive the whole HTTP surface in process (one

@@ -93,3 +93,14 @@ func TooLarge(err error) *Error {
 	}
 	return nil
 }
+
+// NotFound is the recorded answer for an unknown resource ("Endpoint with
+// Id '-1' not found.").
+func NotFound(kind string, id string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: 1401, Token: "InvalidReference", Message: fmt.Sprintf("%s with Id '%s' not found.", kind, id)}
+}
+
+// Validation is a 422 with emnify's InputValidationFailed body.
+func Validation(msg string, errs ...Error) *Error {
+	return &Error{Status: http.StatusUnprocessableEntity, Code: 1400, Token: "InputValidationFailed", Message: msg, Errors: errs}
+}

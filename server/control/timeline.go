@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"bytes"
@@ -57,7 +57,7 @@ type timelineRow struct {
 // ?endpoint=N and ?organisation=N filter, ?limit=N (default 200) says how
 // many, ?before=N starts below log position N (the "older" link),
 // ?refresh=S reloads the page every S seconds.
-func (s *Server) handleMockTimeline(w http.ResponseWriter, r *http.Request) {
+func (c *control) timeline(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	num := func(key string, def int) (int, bool) {
 		if q.Get(key) == "" {
@@ -71,7 +71,7 @@ func (s *Server) handleMockTimeline(w http.ResponseWriter, r *http.Request) {
 	org, ok3 := num("organisation", 0)
 	limit, ok4 := num("limit", timelineRows)
 	refresh, ok5 := num("refresh", 0)
-	total := s.log.Len()
+	total := c.st.Log().Len()
 	before, ok6 := num("before", total)
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
 		wire.WriteError(w, wire.BadRequest("type, endpoint, organisation, limit, before and refresh are whole numbers"))
@@ -83,7 +83,7 @@ func (s *Server) handleMockTimeline(w http.ResponseWriter, r *http.Request) {
 	// Newest first: read the log backwards in chunks.
 	for end := min(total, before); end > 0 && len(rows) < limit; end -= 4096 {
 		start := max(0, end-4096)
-		entries, _ := s.log.Entries(start, end-start)
+		entries, _ := c.st.Log().Entries(start, end-start)
 		for i := len(entries) - 1; i >= 0 && len(rows) < limit; i-- {
 			e := entries[i]
 			if (typ != 0 && e.Type != typ) || (org != 0 && e.Org != int64(org)) || (iccid != "" && !bytes.Contains(e.JSON, []byte(`"iccid":"`+iccid+`"`))) {
