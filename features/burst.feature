@@ -4,7 +4,7 @@ Feature: The consumer keeps up with a burst
 
   # A measurement, not a check of correctness: it depends on the machine.
   # Run it with --tags @perf (verify) or -godog.tags=@perf (go test).
-  @perf
+  @perf @push
   Scenario: 2000 events over 32 connections
     Given the platform runs 2000 events of the fleet churn
     And deliveries use 32 connections

@@ -2,6 +2,7 @@ Feature: Duplicates do not double-count
   Delivery is at-least-once: the same event may arrive twice. A consumer
   that dedupes by event id counts every event once.
 
+  @push
   Scenario: a day of fleet churn with a third of the requests sent twice
     Given the platform runs the scenario "fleet-churn"
     And 30% of deliveries are sent twice

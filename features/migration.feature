@@ -2,6 +2,7 @@ Feature: A migration moves SIMs between workspaces in the consumer's view
   The platform suspends and releases the SIMs, then emits the pair of
   event 69: the same id in the source and in the target workspace.
 
+  @push
   Scenario: two trackers move from staging to production
     Given the platform runs the scenario "migration"
     And deliveries send 3 events per request

@@ -2,6 +2,7 @@ Feature: Reordered deliveries do not resurrect a deleted SIM
   Order is not guaranteed across requests. A consumer that applies events by
   arrival lets a late suspension undo a deletion.
 
+  @push
   Scenario: decommissioned sensors stay deleted whatever the arrival order
     Given the platform runs the scenario "decommission"
     And deliveries are reordered in windows of 8

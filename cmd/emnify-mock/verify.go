@@ -40,7 +40,10 @@ Flags:
   --format F           pretty (default), progress, junit or cucumber (JSON)
   --tags EXPR          run only matching scenarios (default '~@perf': the
                        measurements tagged @perf run only when asked, e.g.
-                       --tags @perf)
+                       --tags @perf). The shipped scenarios are tagged by how
+                       events reach the consumer: @push, @datastream, @poll,
+                       and @ratelimit where the platform answers 429; e.g.
+                       --tags '@push && ~@perf' for a consumer without polling
   --list-steps         print every step with an example, and exit
 
 Examples:
