@@ -4,22 +4,19 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/streamer"
 )
 
-// run delivers the stream's events while it runs: it reads the log
-// from its cursor, keeps the events that match, and moves the cursor past
-// them once all are acknowledged. If any ends as a dead letter, the stream
-// goes to Error with the cursor at the first undelivered event, and waits
-// for a restart; paused, it waits for a resume, losing nothing.
+// run delivers the stream's events while it runs; paused or in Error, it
+// waits for a resume or a restart, losing nothing.
 func (h *Host) run(ctx context.Context, st *Stream, engine *streamer.Streamer) {
 	for ctx.Err() == nil {
 		st.mu.Lock()
 		status, cursor := st.status, st.cursor
 		st.mu.Unlock()
-		changed := h.log.Changed()
 		if status != Running {
 			select {
 			case <-st.wake:
@@ -27,64 +24,156 @@ func (h *Host) run(ctx context.Context, st *Stream, engine *streamer.Streamer) {
 			}
 			continue
 		}
-		entries, next := h.log.Entries(cursor, 10*st.cfg.Size)
-		var items []streamer.Item
-		pos := map[int64]int{}
+		h.deliverFrom(ctx, st, engine, cursor)
+	}
+}
+
+// deliverFrom delivers from the log position cursor on until the stream
+// stops running or ctx ends. A feeder hands the events that match to the
+// engine as it reads them, so the engine's workers never wait for a batch
+// to finish; the window moves the cursor past the oldest event not yet
+// acknowledged. A dead letter puts the stream in Error with the cursor at
+// the first undelivered event; what is in flight then is cut.
+func (h *Host) deliverFrom(ctx context.Context, st *Stream, engine *streamer.Streamer, cursor int) {
+	runCtx, cut := context.WithCancel(ctx)
+	defer cut()
+	w := &window{st: st, fed: cursor, acked: map[int]bool{}}
+	in := make(chan streamer.Item, 2*h.opts.Workers*st.cfg.Size)
+	go h.feed(runCtx, w, cursor, in)
+	for r := range engine.Deliver(runCtx, in) {
+		if a := r.Attempt; a != nil {
+			st.mu.Lock()
+			st.requests++
+			st.lastStatus = a.Status
+			st.mu.Unlock()
+		} else if w.settle(*r.Outcome, ctx.Err() == nil) {
+			cut()
+		}
+	}
+}
+
+// window is what a stream has handed to its engine and not yet seen
+// acknowledged; it owns the stream's cursor while the stream delivers.
+type window struct {
+	st     *Stream
+	mu     sync.Mutex
+	queue  []int        // positions handed to the engine and not yet acknowledged, in log order
+	acked  map[int]bool // acknowledged positions still in queue
+	fed    int          // the feeder has read the log up to here (queued included)
+	failed bool         // a dead letter stopped the stream: the cursor stays where it was put
+}
+
+// queued notes a position before the feeder hands it to the engine.
+func (w *window) queued(pos int) {
+	w.mu.Lock()
+	w.queue = append(w.queue, pos)
+	w.fed = pos + 1
+	w.mu.Unlock()
+}
+
+// read notes that the feeder has read the log up to next; with nothing
+// in flight the cursor follows, so that a stream whose events are all
+// elsewhere in the log does not owe them.
+func (w *window) read(next int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.fed = next
+	w.moveCursor()
+}
+
+// settle takes an outcome. A dead letter while live (the stream was not
+// stopped from outside) puts the stream in Error; settle then says to cut
+// what is in flight.
+func (w *window) settle(out streamer.Outcome, live bool) (stop bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if out.Acked {
+		for _, it := range out.Items {
+			w.acked[int(it.Seq)] = true
+		}
+	}
+	for len(w.queue) > 0 && w.acked[w.queue[0]] {
+		delete(w.acked, w.queue[0])
+		w.queue = w.queue[1:]
+	}
+	w.moveCursor()
+	st := w.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if out.Acked {
+		st.delivered += int64(len(out.Items))
+	}
+	if out.Acked || w.failed || !live {
+		return false
+	}
+	w.failed = true
+	st.status, st.lastError = Error, fmt.Sprintf("%s (HTTP %d)", out.Err, out.Status)
+	return true
+}
+
+// moveCursor puts the cursor at the first position not acknowledged.
+// The caller holds w.mu.
+func (w *window) moveCursor() {
+	if w.failed {
+		return
+	}
+	next := w.fed
+	if len(w.queue) > 0 {
+		next = w.queue[0]
+	}
+	w.st.mu.Lock()
+	w.st.cursor = next
+	w.st.mu.Unlock()
+}
+
+// feed reads the log from pos on and sends the events the stream wants to
+// in, noting each in the window; it stops when the stream stops running
+// or ctx ends, and closes in.
+func (h *Host) feed(ctx context.Context, w *window, pos int, in chan<- streamer.Item) {
+	defer close(in)
+	st := w.st
+	for {
+		changed := h.log.Changed()
+		entries, next := h.log.Entries(pos, 256)
 		for _, e := range entries {
-			if st.wants(e) {
-				items = append(items, streamer.Item{ID: e.ID, JSON: e.JSON})
-				if _, seen := pos[e.ID]; !seen {
-					pos[e.ID] = e.Pos
+			if !st.wants(e) {
+				continue
+			}
+			w.queued(e.Pos)
+			for sent := false; !sent; {
+				select {
+				case in <- streamer.Item{ID: e.ID, JSON: e.JSON, Seq: int64(e.Pos)}:
+					sent = true
+				case <-st.wake: // a pause stops the feed even in a long backlog
+					if !st.running() {
+						return
+					}
+				case <-ctx.Done():
+					return
 				}
 			}
 		}
-		if len(items) == 0 {
-			st.mu.Lock()
-			st.cursor = next
-			st.mu.Unlock()
-			if next == cursor {
-				select {
-				case <-changed:
-				case <-st.wake:
-				case <-ctx.Done():
-				}
-			}
+		w.read(next)
+		pos = next
+		if len(entries) > 0 {
 			continue
 		}
-		firstDead, lastErr, lastStatus := -1, "", 0
-		in := make(chan streamer.Item, len(items))
-		for _, it := range items {
-			in <- it
-		}
-		close(in)
-		for r := range engine.Deliver(ctx, in) {
-			if out := r.Outcome; out != nil && !out.Acked {
-				lastErr, lastStatus = out.Err, out.Status
-				for _, it := range out.Items {
-					if p := pos[it.ID]; firstDead < 0 || p < firstDead {
-						firstDead = p
-					}
-				}
-			} else if a := r.Attempt; a != nil {
-				st.mu.Lock()
-				st.requests++
-				st.lastStatus = a.Status
-				if a.Err == "" { // the target answers again: the old error is history
-					st.lastError = ""
-				}
-				st.mu.Unlock()
+		select {
+		case <-changed:
+		case <-st.wake:
+			if !st.running() {
+				return
 			}
+		case <-ctx.Done():
+			return
 		}
-		stats := engine.Stats()
-		st.mu.Lock()
-		st.delivered += stats.Acked
-		if firstDead >= 0 {
-			st.status, st.cursor, st.lastError = Error, firstDead, fmt.Sprintf("%s (HTTP %d)", lastErr, lastStatus)
-		} else {
-			st.cursor = next
-		}
-		st.mu.Unlock()
 	}
+}
+
+func (st *Stream) running() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.status == Running
 }
 
 // wants says whether the stream delivers a log entry.

@@ -36,6 +36,7 @@ type Options struct {
 	Retry   streamer.Policy // default the emnify preset
 	Clock   generator.Clock // back-off waits; default the real clock
 	Timeout int             // seconds per request; default 10
+	Workers int             // requests in flight per stream; default DefaultWorkers
 	// Destinations is where streams may send: loopback hosts unless
 	// allowed (serve --allow-remote-webhooks).
 	Destinations streamer.Destinations
@@ -98,6 +99,9 @@ func New(log *eventlog.Log, o Options) *Host {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Host{log: log, opts: o, streams: map[int64]*Stream{}, nextID: 1000, ctx: ctx, stop: stop}
@@ -264,12 +268,16 @@ func (h *Host) deliveryOptions(cfg Config) (streamer.Options, error) {
 		return streamer.Options{}, fmt.Errorf("destination.credentials.headers: %v", err)
 	}
 	o := streamer.Options{URL: cfg.URL, Method: cfg.Method, Headers: hd, Size: cfg.Size, Retry: h.opts.Retry,
-		Clock: h.opts.Clock, Timeout: time.Duration(h.opts.Timeout) * time.Second, Workers: workers, Probe: streamer.DefaultProbe}
+		Clock: h.opts.Clock, Timeout: time.Duration(h.opts.Timeout) * time.Second, Workers: h.opts.Workers, Probe: streamer.DefaultProbe}
 	return o, o.Validate()
 }
 
-// workers is how many requests a data stream has in flight.
-const workers = 4
+// DefaultWorkers is how many requests a data stream has in flight
+// unless Options.Workers says otherwise; MaxWorkers the most it may ask.
+const (
+	DefaultWorkers = 4
+	MaxWorkers     = 64
+)
 
 // start starts the stream's delivery loop.
 func (h *Host) start(st *Stream) {

@@ -565,6 +565,9 @@ func TestScenarioBudget(t *testing.T) {
 	if code, _, stderr := runCLI(t, "serve", "--max-scenario-events", "0"); code != 2 || !strings.Contains(stderr, "--max-scenario-events must be 1 or more") {
 		t.Errorf("serve --max-scenario-events 0: exit %d, %q", code, stderr)
 	}
+	if code, _, stderr := runCLI(t, "serve", "--stream-workers", "65"); code != 2 || !strings.Contains(stderr, "--stream-workers must be 1 to 64, got 65") {
+		t.Errorf("--stream-workers 65: exit %d, %q", code, stderr)
+	}
 }
 
 // TestServe_OffLoopbackNeedsAControlToken: serve refuses to listen off
@@ -678,8 +681,10 @@ func TestPush_WrongURLStopsAtOnce(t *testing.T) {
 	if n := hits.Load(); n > 2 {
 		t.Errorf("%d requests reached the receiver after the first 404", n)
 	}
+	// A run stopped before its source was through keeps its journal (the
+	// events not made yet), so the next run writes its records elsewhere.
 	code, _, stderr = runCLI(t, "push", "--to", ts.URL+"/hook", "--count", "3", "--seed", "1", "--retry-4xx",
-		"--attempts", "2", "--initial-delay", "1ms", "--max-delay", "2ms", "--dead-letters", dead)
+		"--attempts", "2", "--initial-delay", "1ms", "--max-delay", "2ms", "--dead-letters", filepath.Join(t.TempDir(), "dead2.ndjson"))
 	if code != 1 || !strings.Contains(stderr, "3 events could not be delivered (last failure: 404 Not Found from "+ts.URL+"/hook)") {
 		t.Errorf("--retry-4xx: exit %d, stderr %q", code, stderr)
 	}

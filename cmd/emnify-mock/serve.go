@@ -45,6 +45,9 @@ Flags:
                        they may send only to loopback (127.0.0.1, ::1,
                        localhost), so the API cannot be used to reach other
                        machines
+  --stream-workers N   requests each data stream keeps in flight, 1 to 64
+                       (default 4); requests overlap, so events can arrive
+                       out of log order, as a consumer must expect anyway
   --insecure-control   leave /mock open to anyone who reaches the address
                        (logins and tokens still only shown to loopback
                        callers); a warning is printed at every start
@@ -118,7 +121,7 @@ type serveConfig struct {
 	seedChosen, insecure, limits  bool
 	perSecond                     float64
 	tokens, scenarios, plays      []string
-	maxEvents                     int
+	maxEvents, streamWorkers      int
 	remoteHooks                   []string
 }
 
@@ -134,7 +137,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	srv, err := server.New(server.Options{World: world, History: history, AppTokens: cfg.tokens, Password: cfg.password, RateLimits: cfg.limits,
-		MaxScenarioEvents: cfg.maxEvents, ControlToken: cfg.control, Streams: streams.Options{Destinations: streamer.Destinations{Allow: cfg.remoteHooks}}})
+		MaxScenarioEvents: cfg.maxEvents, ControlToken: cfg.control, Streams: streams.Options{Workers: cfg.streamWorkers, Destinations: streamer.Destinations{Allow: cfg.remoteHooks}}})
 	if err != nil {
 		return err
 	}
@@ -196,6 +199,7 @@ func (c *ServeCommand) config(args []string) (serveConfig, error) {
 	fs.BoolVar(&cfg.limits, "rate-limits", false, "")
 	fs.StringVar(&cfg.control, "control-token", "", "")
 	fs.BoolVar(&cfg.insecure, "insecure-control", false, "")
+	fs.IntVar(&cfg.streamWorkers, "stream-workers", streams.DefaultWorkers, "")
 	remoteHooks := fs.String("allow-remote-webhooks", "", "")
 	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
 		return cfg, err
@@ -214,6 +218,8 @@ func (c *ServeCommand) config(args []string) (serveConfig, error) {
 		return cfg, bad(fmt.Errorf("--addr must be HOST:PORT, got %q", cfg.addr))
 	case cfg.control != "" && cfg.insecure:
 		return cfg, bad(errors.New("--control-token and --insecure-control contradict each other"))
+	case cfg.streamWorkers < 1 || cfg.streamWorkers > streams.MaxWorkers:
+		return cfg, bad(fmt.Errorf("--stream-workers must be 1 to %d, got %d", streams.MaxWorkers, cfg.streamWorkers))
 	case !loopbackAddr(cfg.addr) && cfg.control == "" && !cfg.insecure:
 		return cfg, &usageError{err: fmt.Errorf("--addr %s is off loopback: anyone who reaches it could reset the world and read its tokens through /mock", cfg.addr),
 			hint: "emnify-mock serve --addr " + cfg.addr + " --control-token SECRET (or --insecure-control, or --addr 127.0.0.1:PORT)"}

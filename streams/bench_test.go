@@ -1,0 +1,87 @@
+package streams
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emnify-mock/emnify-mock/eventlog"
+	"github.com/emnify-mock/emnify-mock/generator"
+)
+
+// backlog is a log of n churn events of one workspace.
+func backlog(tb testing.TB, n int) (*eventlog.Log, int64, [][]byte) {
+	tb.Helper()
+	churn, err := generator.NewChurn(5, generator.ChurnOptions{Workspaces: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l := eventlog.NewLog()
+	events := make([]generator.Event, n)
+	for i := range events {
+		events[i] = churn.Next()
+	}
+	l.Append(events...)
+	bodies, _ := l.Since(0)
+	return l, events[0].Organisation.ID, bodies
+}
+
+func discard() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+}
+
+// BenchmarkDrain: a data stream (size 1) drains a backlog of 20,000
+// events to a discarding loopback receiver, against a plain net/http loop
+// that posts the same bodies with as many goroutines as the stream has
+// requests in flight, in the same run:
+//
+//	go test -run '^$' -bench Drain -count 5 ./streams
+func BenchmarkDrain(b *testing.B) {
+	const n = 20_000
+	l, org, bodies := backlog(b, n)
+	ts := discard()
+	defer ts.Close()
+	b.Run("stream", func(b *testing.B) {
+		for b.Loop() {
+			host := New(l, Options{})
+			host.Add(Config{Org: org, URL: ts.URL, Method: http.MethodPost, Size: 1}, Running, 0)
+			for host.Deliveries()[0].Delivered < n {
+				time.Sleep(time.Millisecond)
+			}
+			host.Close()
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("net/http loop", func(b *testing.B) {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+		for b.Loop() {
+			work := make(chan []byte, 64)
+			var wg sync.WaitGroup
+			for range DefaultWorkers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for body := range work {
+						res, err := client.Post(ts.URL, "application/json", bytes.NewReader(body))
+						if err != nil {
+							b.Error(err)
+							continue
+						}
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+					}
+				}()
+			}
+			for _, body := range bodies {
+				work <- body
+			}
+			close(work)
+			wg.Wait()
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
