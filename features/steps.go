@@ -1,5 +1,6 @@
 // Package features is emnify-mock's Gherkin harness: a godog step library
-// that runs the mock emnify platform in-process, delivers its events to a
+// that runs the mock emnify platform in-process (or drives a running serve,
+// Options.Platform), delivers its events to a
 // consumer (pushed as the Data Streamer does, with faults, or polled), and
 // checks what the consumer made of them against the platform's own event
 // log. The shipped features are embedded; `emnify-mock verify` and
@@ -61,19 +62,24 @@ type Options struct {
 	// with that API URL and AppToken can poll it on its own. Default: a
 	// new loopback port per scenario.
 	MockAddr string
+	// Platform, when set, is the URL of a running emnify-mock serve to run
+	// every scenario on instead of an in-process platform, through its
+	// control API (ControlToken, when it needs one); each scenario runs
+	// isolated, in workspaces of its own.
+	Platform, ControlToken string
+	// Notes, when set, is told why a step was skipped.
+	Notes io.Writer
 }
 
 // AppToken is the application token every scenario's platform accepts.
 const AppToken = "features-app-token"
 
-const appToken = AppToken
-
 // world is one Gherkin scenario's state.
 type world struct {
 	opts     Options
 	consumer string
-	mock     *server.Server
-	mockURL  string
+	mockURL  string            // the platform's API, once a scenario has run
+	appToken string            // an application token of the scenario's workspace there
 	events   []generator.Event // the platform's log, in order: the ground truth
 	delivery streamer.Options
 	mu       sync.Mutex
@@ -169,6 +175,9 @@ var Steps = []Step{
 // platformRuns starts the mock platform in-process with the scenario's
 // world and history (a built-in name or a file).
 func platformRuns(ctx context.Context, name string) error {
+	if w := get(ctx); w.opts.Platform != "" {
+		return newRemote(w.opts).run(w, name)
+	}
 	src, ok := scenarios.Builtin(name)
 	file := name + ".yaml"
 	if !ok {
@@ -230,6 +239,9 @@ func (t *timeline) ended(end time.Time) {
 }
 
 func platformChurns(ctx context.Context, n int) error {
+	if err := get(ctx).inProcessOnly("the platform runs N events of the fleet churn"); err != nil {
+		return err
+	}
 	// The platform's one clock, as in platformRuns; it jumps to the
 	// churn's last action once the history is made.
 	start := get(ctx).history.startAt(time.Time{})
@@ -255,7 +267,10 @@ func platformChurns(ctx context.Context, n int) error {
 // limits (GET /api/v1/event: 10/s, a burst of 5, per workspace).
 func rateLimits(ctx context.Context) error {
 	w := get(ctx)
-	if w.mock != nil {
+	if err := w.inProcessOnly("the platform enforces emnify's rate limits"); err != nil {
+		return err
+	}
+	if w.mockURL != "" {
 		return errors.New(`say "the platform enforces emnify's rate limits" before the platform runs`)
 	}
 	w.limits = true
@@ -268,7 +283,10 @@ func rateLimits(ctx context.Context) error {
 // makes sure the consumer meets them.
 func throttleReads(ctx context.Context, n int) error {
 	w := get(ctx)
-	if w.mock != nil {
+	if err := w.inProcessOnly("every Nth read of the event list is answered 429"); err != nil {
+		return err
+	}
+	if w.mockURL != "" {
 		return errors.New(`say "every 3rd read of the event list is answered 429" before the platform runs`)
 	}
 	if n < 1 {
@@ -286,7 +304,7 @@ func (w *world) startPlatform(world *plan.World, history []generator.Event) erro
 			return r.Method == http.MethodGet && r.URL.Path == "/api/v1/event" && reads.Add(1)%n == 0
 		}
 	}
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{appToken}, RateLimits: w.limits, Throttle: throttle,
+	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{AppToken}, RateLimits: w.limits, Throttle: throttle,
 		Streams: streams.Options{Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}, Clock: generator.NewInstant(time.Now())}})
 	if err != nil {
 		return err
@@ -295,19 +313,25 @@ func (w *world) startPlatform(world *plan.World, history []generator.Event) erro
 		if err := srv.Open(w.opts.MockAddr); err != nil {
 			return fmt.Errorf("start the platform at --mock-addr: %w", err)
 		}
-		w.mock, w.mockURL = srv, srv.URL()
+		w.mockURL = srv.URL()
 		w.closers = append(w.closers, func() { srv.Close() })
 	} else {
 		ts := httptest.NewServer(srv)
-		w.mock, w.mockURL = srv, ts.URL
+		w.mockURL = ts.URL
 		w.closers = append(w.closers, ts.Close, func() { srv.Close() })
 	}
+	w.appToken = AppToken
 	raw, _ := srv.Log().Since(0)
+	return w.setEvents(raw)
+}
+
+// setEvents makes the platform's events of the scenario the ground truth.
+func (w *world) setEvents(raw [][]byte) error {
 	w.events = nil
 	for _, b := range raw {
 		var e generator.Event
 		if err := json.Unmarshal(b, &e); err != nil {
-			return err
+			return fmt.Errorf("an event of the platform: %w", err)
 		}
 		w.events = append(w.events, e)
 	}
@@ -334,8 +358,8 @@ func faultSeed(ctx context.Context, n int) error { get(ctx).delivery.Seed = uint
 // Data Streamer does, with the faults set so far.
 func push(ctx context.Context) error {
 	w := get(ctx)
-	if w.mock == nil {
-		return errors.New("no platform yet: start with a step like 'the platform runs the scenario \"onboarding\"'")
+	if w.mockURL == "" {
+		return errNoPlatform
 	}
 	o := w.delivery
 	o.URL = w.consumer + "/webhook"
@@ -367,10 +391,10 @@ func push(ctx context.Context) error {
 // Streamer then delivers the history and everything after.
 func registerStream(ctx context.Context) error {
 	w := get(ctx)
-	if w.mock == nil {
-		return errors.New("no platform yet: start with a step like 'the platform runs the scenario \"onboarding\"'")
+	if w.mockURL == "" {
+		return errNoPlatform
 	}
-	res, err := http.Post(w.mockURL+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"`+appToken+`"}`))
+	res, err := http.Post(w.mockURL+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"`+w.appToken+`"}`))
 	if err != nil {
 		return err
 	}
@@ -388,10 +412,20 @@ func registerStream(ctx context.Context) error {
 		return err
 	}
 	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusCreated {
-		b, _ := io.ReadAll(res.Body)
 		return fmt.Errorf("register the data stream: HTTP %d %s", res.StatusCode, b)
 	}
+	var made struct{ ID int64 }
+	json.Unmarshal(b, &made)
+	// A platform that outlives the scenario stops streaming to the consumer.
+	w.closers = append(w.closers, func() {
+		req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/api/v2/data_stream/%d", w.mockURL, made.ID), nil)
+		req.Header.Set("Authorization", "Bearer "+auth.Token)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+		}
+	})
 	return nil
 }
 
@@ -399,7 +433,7 @@ func missWebhooks(ctx context.Context) error { return nil } // the events are in
 
 func poll(ctx context.Context) error {
 	w := get(ctx)
-	body := fmt.Sprintf(`{"api":%q,"application_token":%q}`, w.mockURL, appToken)
+	body := fmt.Sprintf(`{"api":%q,"application_token":%q}`, w.mockURL, w.appToken)
 	res, err := http.Post(w.consumer+"/admin/poll", "application/json", strings.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("ask the consumer to poll: %w", err)

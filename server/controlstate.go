@@ -35,7 +35,9 @@ func (s *Server) parseScenario(file string, src []byte) (*scenarios.Scenario, er
 // RunScenario runs a scenario into the live world, as one change: a
 // scenario that fails changes nothing. A scenario that spans time moves
 // the clock on by its span; new workspaces get logins and a token.
-func (s *Server) RunScenario(file string, src []byte) (control.Run, error) {
+// Isolated, it runs on a world with no names over the same platform, so
+// every workspace it names is a new one, which no earlier event touched.
+func (s *Server) RunScenario(file string, src []byte, isolated bool) (control.Run, error) {
 	sc, err := s.parseScenario(file, src)
 	if err != nil {
 		return control.Run{}, err
@@ -43,13 +45,18 @@ func (s *Server) RunScenario(file string, src []byte) (control.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var events []generator.Event
-	sum, err := s.world.Run(sc.Plan, func(e generator.Event) error { events = append(events, e); return nil })
+	world := s.world
+	if isolated {
+		world = plan.Over(s.world.Platform)
+	}
+	sum, err := world.Run(sc.Plan, func(e generator.Event) error { events = append(events, e); return nil })
 	if err != nil {
 		return control.Run{}, err
 	}
+	from := s.log.Len()
 	s.log.Append(events...)
 	s.addCredentials()
-	run := control.Run{Name: sc.Name, Events: sum.Events, Clock: s.clock.Now(), Advanced: max(0, sum.End.Sub(sum.Start))}
+	run := control.Run{Name: sc.Name, Events: sum.Events, From: from, Clock: s.clock.Now(), Advanced: max(0, sum.End.Sub(sum.Start))}
 	if len(events) > 0 {
 		run.First, run.Last = events[0].Timestamp, events[len(events)-1].Timestamp
 	}

@@ -34,7 +34,7 @@ func TestControlAPI_ScenarioSnapshotReset(t *testing.T) {
 	// The built-in migration scenario acts on the production workspace the
 	// server has, and brings a staging workspace with a token.
 	b = m.api("POST", "/mock/scenarios?name=migration", nil, 200)
-	if !strings.HasPrefix(string(b), `{"clock":"2026-03-02T09:00:00.000Z","clock_advanced":"0s","events":6,"first_event":"2026-03-02T09:00:00.000Z","last_event":"2026-03-02T09:00:01.`) ||
+	if !strings.HasPrefix(string(b), `{"clock":"2026-03-02T09:00:00.000Z","clock_advanced":"0s","events":6,"first_event":"2026-03-02T09:00:00.000Z","from":`+fmt.Sprint(start)+`,"last_event":"2026-03-02T09:00:01.`) ||
 		m.srv.Log().Len() != start+6 {
 		t.Fatalf("migration: %s; log %d → %d", b, start, m.srv.Log().Len())
 	}
@@ -64,6 +64,50 @@ func TestControlAPI_ScenarioSnapshotReset(t *testing.T) {
 		t.Errorf("after reset the log holds %d events, want %d", m.srv.Log().Len(), start)
 	}
 	m.api("POST", "/mock/snapshots/7/restore", nil, 404)
+}
+
+// TestControlAPI_IsolatedScenario: ?isolated=true runs a scenario in
+// workspaces of its own: the migration scenario, which otherwise acts on
+// the server's production workspace, makes two new ones, every event of
+// the run is in them, and a second run makes two more.
+func TestControlAPI_IsolatedScenario(t *testing.T) {
+	m := mustOpen(t)
+	type workspace struct {
+		ID int64 `json:"id"`
+	}
+	var before []workspace
+	json.Unmarshal(m.api("GET", "/mock/workspaces", nil, 200), &before)
+	seen := map[int64]bool{}
+	for _, ws := range before {
+		seen[ws.ID] = true
+	}
+	for run := 1; run <= 2; run++ {
+		from := m.srv.Log().Len()
+		b := m.api("POST", "/mock/scenarios?name=migration&isolated=true", nil, 200)
+		var ran struct{ Events, From int }
+		json.Unmarshal(b, &ran)
+		var after []workspace
+		json.Unmarshal(m.api("GET", "/mock/workspaces", nil, 200), &after)
+		if ran.From != from || ran.Events != 6 || len(after) != len(before)+2*run {
+			t.Fatalf("run %d: %s; %d workspaces after, %d before", run, b, len(after), len(before))
+		}
+		fresh := map[int64]bool{}
+		for _, ws := range after[len(after)-2:] {
+			fresh[ws.ID] = !seen[ws.ID]
+			seen[ws.ID] = true
+		}
+		events, _ := m.srv.Log().Since(from)
+		for _, e := range events {
+			var ev struct{ Organisation struct{ ID int64 } }
+			json.Unmarshal(e, &ev)
+			if !fresh[ev.Organisation.ID] {
+				t.Errorf("run %d: an event in workspace %d, not one of the run's own: %s", run, ev.Organisation.ID, e)
+			}
+		}
+	}
+	if res, b := m.call("POST", "/mock/scenarios?name=migration&isolated=true&live=true", "", nil); res.StatusCode != 400 || !strings.Contains(string(b), "cannot be played live") {
+		t.Errorf("isolated and live: %d %s", res.StatusCode, b)
+	}
 }
 
 func TestControlAPI_Clock(t *testing.T) {

@@ -366,9 +366,8 @@ func TestPushAndReplay(t *testing.T) {
 	}
 }
 
-func TestVerify(t *testing.T) {
-	good := httptest.NewServer(consumer.New(false))
-	defer good.Close()
+// shippedScenarios counts the shipped scenarios verify runs by default.
+func shippedScenarios() int {
 	scenarios := 0
 	fs.WalkDir(features.Shipped, ".", func(path string, d fs.DirEntry, err error) error {
 		if b, err := fs.ReadFile(features.Shipped, path); err == nil && strings.HasSuffix(path, ".feature") {
@@ -384,6 +383,13 @@ func TestVerify(t *testing.T) {
 		}
 		return nil
 	})
+	return scenarios
+}
+
+func TestVerify(t *testing.T) {
+	good := httptest.NewServer(consumer.New(false))
+	defer good.Close()
+	scenarios := shippedScenarios()
 	code, out, stderr := runCLI(t, "verify", "--consumer", good.URL, "--format", "progress")
 	if want := fmt.Sprintf("%d scenarios (%[1]d passed)", scenarios); code != 0 || !strings.Contains(out, want) {
 		t.Fatalf("reference consumer: exit %d\n%s\n%s", code, out, stderr)
@@ -776,6 +782,59 @@ func startServe(t *testing.T, args ...string) (*server.Server, *bytes.Buffer) {
 		t.Fatalf("serve ended: %v\n%s", err, stderr.String())
 		return nil, nil
 	}
+}
+
+// TestVerify_OnARunningPlatform: verify --platform runs every scenario on
+// a serve that is already running, through its control and emnify APIs:
+// the reference consumer passes, the naive one fails, the data stream is
+// registered there and deleted after, and steps that configure the
+// platform are skipped with a note.
+func TestVerify_OnARunningPlatform(t *testing.T) {
+	srv, _ := startServe(t, "--addr", "127.0.0.1:0", "--control-token", "ctl")
+	before := srv.Log().Len()
+	good := httptest.NewServer(consumer.New(false))
+	defer good.Close()
+	code, out, stderr := runCLI(t, "verify", "--consumer", good.URL, "--format", "progress", "--platform", srv.URL(), "--control-token", "ctl")
+	if want := fmt.Sprintf("%d scenarios (%[1]d passed)", shippedScenarios()); code != 0 || !strings.Contains(out, want) ||
+		!strings.Contains(stderr, `skipped: "the platform enforces emnify's rate limits" needs the in-process platform`) {
+		t.Fatalf("reference consumer: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if srv.Log().Len() <= before {
+		t.Errorf("the platform's log did not grow: %d events", srv.Log().Len())
+	}
+	made := string(getBody(t, srv.URL()+"/mock/requests?method=POST&path=/api/v2/data_stream&status=201", "ctl"))
+	deleted := string(getBody(t, srv.URL()+"/mock/requests?method=DELETE&path=/api/v2/data_stream/*&status=204", "ctl"))
+	if journal := made + deleted; strings.Count(made, "\n") != 0 || strings.Count(deleted, "\n") != 0 || made == "" || deleted == "" {
+		t.Errorf("the data stream was not registered and deleted on the platform:\n%s", journal)
+	}
+	if deliveries := string(getBody(t, srv.URL()+"/mock/deliveries", "ctl")); deliveries != "[]" {
+		t.Errorf("streams left behind: %s", deliveries)
+	}
+	naive := httptest.NewServer(consumer.New(true))
+	defer naive.Close()
+	if code, out, _ := runCLI(t, "verify", "--consumer", naive.URL, "--format", "progress", "--platform", srv.URL(), "--control-token", "ctl", "--tags", "@push"); code != 1 || !strings.Contains(out, "failed") {
+		t.Errorf("naive consumer: exit %d\n%s", code, out)
+	}
+	code, _, stderr = runCLI(t, "verify", "--consumer", good.URL, "--platform", srv.URL())
+	if code != 1 || !strings.Contains(stderr, "HTTP 401") || !strings.Contains(stderr, "verify --control-token") {
+		t.Errorf("without the control token: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "verify", "--consumer", good.URL, "--platform", srv.URL(), "--mock-addr", "127.0.0.1:1"); code != 2 || !strings.Contains(stderr, "give one of them") {
+		t.Errorf("--platform with --mock-addr: exit %d, %q", code, stderr)
+	}
+}
+
+func getBody(t *testing.T, url, token string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return bytes.TrimSpace(b)
 }
 
 // TestVerify_EmptySelectionFails: tags that select no scenario verify

@@ -37,6 +37,18 @@ Flags:
                        loopback port each time), for a consumer whose own
                        poller is configured with that URL and the
                        application token features-app-token
+  --platform URL       run every scenario on an emnify-mock serve that is
+                       already running (a container, a CI service, a shared
+                       test cluster) instead of in-process: each scenario runs
+                       through its control API in workspaces of its own, the
+                       data stream is registered and the consumer polls
+                       through its emnify API. Steps that need to configure
+                       the platform (rate limits, 429s on purpose, the churn)
+                       are skipped with a note. The consumer must reach URL,
+                       and the serve must reach the consumer for data streams
+                       (serve --allow-remote-webhooks off loopback).
+  --control-token T    the serve's control token, if it has one (default
+                       $EMNIFY_MOCK_CONTROL_TOKEN)
   --format F           pretty (default), progress, junit or cucumber (JSON)
   --tags EXPR          run only matching scenarios (default '~@perf': the
                        measurements tagged @perf run only when asked, e.g.
@@ -51,6 +63,7 @@ Examples:
   emnify-mock verify --consumer http://127.0.0.1:9000
   emnify-mock verify --consumer http://127.0.0.1:9000 --format junit > report.xml
   emnify-mock verify --consumer http://127.0.0.1:9000 ./my-features
+  emnify-mock verify --consumer http://127.0.0.1:9000 --platform http://127.0.0.1:8080
 `
 
 // VerifyCommand runs features against a consumer.
@@ -64,6 +77,8 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 	consumer := fs.String("consumer", "", "")
 	probe := fs.String("probe", "/sims/{sim.iccid}", "")
 	mockAddr := fs.String("mock-addr", "", "")
+	platform := fs.String("platform", "", "")
+	controlToken := fs.String("control-token", os.Getenv("EMNIFY_MOCK_CONTROL_TOKEN"), "")
 	format := fs.String("format", "pretty", "")
 	tags := fs.String("tags", "~@perf", "")
 	list := fs.Bool("list-steps", false, "")
@@ -92,6 +107,10 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 		return &usageError{err: fmt.Errorf("--probe must contain {sim.iccid}, got %q", *probe), hint: hint}
 	case *mockAddr != "" && !validHostPort(*mockAddr):
 		return &usageError{err: fmt.Errorf("--mock-addr must be HOST:PORT, got %q", *mockAddr), hint: hint}
+	case *platform != "" && *mockAddr != "":
+		return &usageError{err: errors.New("--platform runs the scenarios on a running serve; --mock-addr places an in-process one: give one of them"), hint: hint}
+	case *platform != "" && !strings.HasPrefix(*platform, "http://") && !strings.HasPrefix(*platform, "https://"):
+		return &usageError{err: fmt.Errorf("--platform must be an http:// URL, got %q", *platform), hint: hint}
 	}
 	switch *format {
 	case "pretty", "progress", "junit", "cucumber":
@@ -108,7 +127,13 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	steps := features.InitializeScenario(features.Options{Consumer: *consumer, Probe: *probe, MockAddr: *mockAddr})
+	if *platform != "" {
+		if err := features.CheckPlatform(*platform, *controlToken); err != nil {
+			return err
+		}
+	}
+	steps := features.InitializeScenario(features.Options{Consumer: *consumer, Probe: *probe, MockAddr: *mockAddr,
+		Platform: *platform, ControlToken: *controlToken, Notes: c.Stderr})
 	var ran atomic.Int64
 	suite := godog.TestSuite{
 		Name: "emnify-mock verify",

@@ -33,9 +33,10 @@ import (
 type State interface {
 	Log() *eventlog.Log
 	Closing() <-chan struct{} // closed once the server begins to close
-	// RunScenario runs a scenario now, as one change; PlayScenario plays it
+	// RunScenario runs a scenario now, as one change, isolated in
+	// workspaces of its own or naming the server's; PlayScenario plays it
 	// on the clock in the background. Their errors are the scenario's.
-	RunScenario(file string, src []byte) (Run, error)
+	RunScenario(file string, src []byte, isolated bool) (Run, error)
 	PlayScenario(file string, src []byte) (Playing, error)
 	Players() []Player
 	// AdvanceClock moves the clock on; ErrFixedClock when it cannot.
@@ -64,6 +65,7 @@ type Run struct {
 	Clock       time.Time // the server's clock after the run
 	Advanced    time.Duration
 	First, Last time.Time // of its events, when it made any
+	From        int       // the log position of its first event
 }
 
 // Playing is a scenario started in the background.
@@ -118,7 +120,7 @@ func Routes(r *mux.Router, st State, token string) {
 		}},
 		{"GET", "/workspaces", "logins, application tokens, registrable BICs and profiles of every workspace", c.workspaces},
 		{"GET", "/events", "the event log, every workspace, as NDJSON; ?from=N starts at the N-th, ?follow=true streams what is appended", c.events},
-		{"POST", "/scenarios", "run a scenario now (YAML body, or ?name=BUILT-IN), moving the clock on by its span; ?live=true plays it on the clock in the background", c.scenario},
+		{"POST", "/scenarios", "run a scenario now (YAML body, or ?name=BUILT-IN), moving the clock on by its span; ?live=true plays it on the clock in the background; ?isolated=true runs it in workspaces of its own (its names do not refer to the server's workspaces and groups), as verify --platform does", c.scenario},
 		{"GET", "/scenarios", "the scenarios played live: state (running, finished, failed, stopped), events so far, next step, error", c.players},
 		{"POST", "/clock", `{"advance":"1h"}: move the server's clock on; played steps within the jump happen`, c.clock},
 		{"POST", "/snapshots", `save the whole state (world, event log, credentials, data streams and their positions); answers {"id":N}`, c.snapshot},
@@ -205,6 +207,15 @@ func (c *control) scenario(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, apiErr)
 		return
 	}
+	isolated, apiErr := wire.QueryBool(r, "isolated")
+	if apiErr != nil {
+		wire.WriteError(w, apiErr)
+		return
+	}
+	if live && isolated {
+		wire.WriteError(w, wire.BadRequest("isolated runs a scenario now: it cannot be played live"))
+		return
+	}
 	file, src := "request", []byte(nil)
 	if name := r.URL.Query().Get("name"); name != "" {
 		var ok bool
@@ -227,12 +238,12 @@ func (c *control) scenario(w http.ResponseWriter, r *http.Request) {
 		wire.WriteJSON(w, http.StatusAccepted, wire.Bare, map[string]any{"id": p.ID, "scenario": p.Name, "events": p.Events, "live": true, "ends": stamp(p.Ends)})
 		return
 	}
-	run, err := c.st.RunScenario(file, src)
+	run, err := c.st.RunScenario(file, src, isolated)
 	if err != nil {
 		wire.WriteError(w, wire.Validation(err.Error()))
 		return
 	}
-	out := map[string]any{"scenario": run.Name, "events": run.Events, "clock": stamp(run.Clock), "clock_advanced": generator.FormatDuration(run.Advanced)}
+	out := map[string]any{"scenario": run.Name, "events": run.Events, "from": run.From, "clock": stamp(run.Clock), "clock_advanced": generator.FormatDuration(run.Advanced)}
 	if run.Events > 0 {
 		out["first_event"], out["last_event"] = stamp(run.First), stamp(run.Last)
 	}
