@@ -67,6 +67,12 @@ type Options struct {
 	// control API (ControlToken, when it needs one); each scenario runs
 	// isolated, in workspaces of its own.
 	Platform, ControlToken string
+	// StreamWebhook is the consumer's webhook as the platform reaches it,
+	// for data streams; default Consumer + "/webhook".
+	StreamWebhook string
+	// PollAPI is the platform as the consumer reaches it, for its polls;
+	// default Platform.
+	PollAPI string
 	// Notes, when set, is told why a step was skipped.
 	Notes io.Writer
 }
@@ -403,8 +409,12 @@ func registerStream(ctx context.Context) error {
 	}
 	json.NewDecoder(res.Body).Decode(&auth)
 	res.Body.Close()
+	hook := w.opts.StreamWebhook
+	if hook == "" {
+		hook = w.consumer + "/webhook"
+	}
 	body := fmt.Sprintf(`{"name":"features","data_stream_type":{"id":2},"stream_historic_data":true,`+
-		`"destination":{"connection_type":"RestAPI","credentials":{"url":%q,"size":%d}}}`, w.consumer+"/webhook", w.delivery.Size)
+		`"destination":{"connection_type":"RestAPI","credentials":{"url":%q,"size":%d}}}`, hook, w.delivery.Size)
 	req, _ := http.NewRequest("POST", w.mockURL+"/api/v2/data_stream", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+auth.Token)
 	res, err = http.DefaultClient.Do(req)
@@ -433,7 +443,11 @@ func missWebhooks(ctx context.Context) error { return nil } // the events are in
 
 func poll(ctx context.Context) error {
 	w := get(ctx)
-	body := fmt.Sprintf(`{"api":%q,"application_token":%q}`, w.mockURL, w.appToken)
+	api := w.mockURL
+	if w.opts.PollAPI != "" && w.opts.Platform != "" {
+		api = w.opts.PollAPI
+	}
+	body := fmt.Sprintf(`{"api":%q,"application_token":%q}`, api, w.appToken)
 	res, err := http.Post(w.consumer+"/admin/poll", "application/json", strings.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("ask the consumer to poll: %w", err)

@@ -47,6 +47,13 @@ Flags:
                        are skipped with a note. The consumer must reach URL,
                        and the serve must reach the consumer for data streams
                        (serve --allow-remote-webhooks off loopback).
+  --stream-webhook URL the consumer's webhook as the platform reaches it, for
+                       data streams, when that differs from --consumer's
+                       (e.g. http://consumer:9000/webhook in a compose
+                       network; default: --consumer URL + /webhook)
+  --poll-api URL       the --platform as the consumer reaches it, for the
+                       polling features (e.g. http://mock:8080 in a compose
+                       network; default: the --platform URL)
   --control-token T    the serve's control token, if it has one (default
                        $EMNIFY_MOCK_CONTROL_TOKEN)
   --format F           pretty (default), progress, junit or cucumber (JSON)
@@ -78,6 +85,8 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 	probe := fs.String("probe", "/sims/{sim.iccid}", "")
 	mockAddr := fs.String("mock-addr", "", "")
 	platform := fs.String("platform", "", "")
+	streamHook := fs.String("stream-webhook", "", "")
+	pollAPI := fs.String("poll-api", "", "")
 	controlToken := fs.String("control-token", os.Getenv("EMNIFY_MOCK_CONTROL_TOKEN"), "")
 	format := fs.String("format", "pretty", "")
 	tags := fs.String("tags", "~@perf", "")
@@ -109,6 +118,10 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 		return &usageError{err: fmt.Errorf("--mock-addr must be HOST:PORT, got %q", *mockAddr), hint: hint}
 	case *platform != "" && *mockAddr != "":
 		return &usageError{err: errors.New("--platform runs the scenarios on a running serve; --mock-addr places an in-process one: give one of them"), hint: hint}
+	case *streamHook != "" && !strings.HasPrefix(*streamHook, "http://") && !strings.HasPrefix(*streamHook, "https://"):
+		return &usageError{err: fmt.Errorf("--stream-webhook must be an http:// URL, got %q", *streamHook), hint: hint}
+	case *pollAPI != "" && *platform == "":
+		return &usageError{err: errors.New("--poll-api is the --platform as the consumer reaches it: give --platform too"), hint: hint}
 	case *platform != "" && !strings.HasPrefix(*platform, "http://") && !strings.HasPrefix(*platform, "https://"):
 		return &usageError{err: fmt.Errorf("--platform must be an http:// URL, got %q", *platform), hint: hint}
 	}
@@ -133,7 +146,7 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	steps := features.InitializeScenario(features.Options{Consumer: *consumer, Probe: *probe, MockAddr: *mockAddr,
-		Platform: *platform, ControlToken: *controlToken, Notes: c.Stderr})
+		Platform: *platform, ControlToken: *controlToken, StreamWebhook: *streamHook, PollAPI: *pollAPI, Notes: c.Stderr})
 	var ran atomic.Int64
 	suite := godog.TestSuite{
 		Name: "emnify-mock verify",

@@ -261,3 +261,36 @@ func (c *Consumer) get(url, token string) (*http.Response, error) {
 		wait *= 2
 	}
 }
+
+// Subscribe registers a data stream on the emnify API (the real one or
+// emnify-mock) that pushes every event of the token's workspace, history
+// included, to webhook: what an app that wires itself up at start does.
+func Subscribe(api, appToken, webhook string) error {
+	api = strings.TrimSuffix(api, "/")
+	res, err := http.Post(api+"/api/v1/authenticate", "application/json", strings.NewReader(fmt.Sprintf(`{"application_token":%q}`, appToken)))
+	if err != nil {
+		return err
+	}
+	var auth struct {
+		Token string `json:"auth_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&auth)
+	res.Body.Close()
+	if auth.Token == "" {
+		return fmt.Errorf("authenticate: HTTP %d", res.StatusCode)
+	}
+	body := fmt.Sprintf(`{"name":"reference consumer","data_stream_type":{"id":2},"stream_historic_data":true,`+
+		`"destination":{"connection_type":"RestAPI","credentials":{"url":%q}}}`, webhook)
+	req, _ := http.NewRequest("POST", api+"/api/v2/data_stream", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+auth.Token)
+	req.Header.Set("Content-Type", "application/json")
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("register the data stream: HTTP %d %s", res.StatusCode, bytes.TrimSpace(b))
+	}
+	return nil
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the container image from a static binary, starts it, waits for
 # /mock/health, checks that the emnify API answers, that /mock needs the
-# control token, and that the image refuses to start without one; then
-# stops it. Needs podman (with runc on this project's machines).
+# control token, and that the image refuses to start without one; runs
+# verify --platform with the reference consumer against it; then stops
+# it. Needs podman (with runc on this project's machines).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=examples/container
@@ -35,4 +36,21 @@ if out=$("${run[@]}" emnify-mock:test 2>&1); then
   echo "FAIL: the image started off loopback without a control token"; exit 1
 fi
 echo "without a control token: refused ($(echo "$out" | head -1))"
+# verify --platform against the image: on the host's network, so that its
+# data streams reach a consumer on loopback (allowed without
+# --allow-remote-webhooks).
+bin=$(mktemp -d)
+trap 'podman rm -f "$name" "$name-v" >/dev/null 2>&1 || true; rm -rf "$dir/emnify-mock" "$bin"; kill $consumer 2>/dev/null || true' EXIT
+go build -o "$bin/consumer" ./examples/consumer/cmd/consumer
+cport=$((port + 1))
+"$bin/consumer" --addr "127.0.0.1:$cport" 2>/dev/null &
+consumer=$!
+vport=$((port + 2))
+"${run[@]}" -d --name "$name-v" --network host -e EMNIFY_MOCK_ADDR="127.0.0.1:$vport" -e EMNIFY_MOCK_CONTROL_TOKEN=ctl emnify-mock:test >/dev/null
+for i in $(seq 100); do
+  if curl -fs "http://127.0.0.1:$vport/mock/health" >/dev/null && curl -fs "http://127.0.0.1:$cport/stats" >/dev/null; then break; fi
+  [ "$i" = 100 ] && { echo "FAIL: the image on the host network or the consumer did not answer after 30 s"; podman logs "$name-v"; exit 1; }
+  sleep 0.3
+done
+"$dir/emnify-mock" verify --consumer "http://127.0.0.1:$cport" --platform "http://127.0.0.1:$vport" --control-token ctl --format progress
 echo "ok: container test passed"
