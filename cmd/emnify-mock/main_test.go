@@ -845,3 +845,23 @@ func TestVerify_EmptySelectionFails(t *testing.T) {
 		t.Errorf("exit %d, %q", code, stderr)
 	}
 }
+
+// TestVerify_NoStepLocations: the pretty report keeps the feature file's
+// locations and drops the step library's, also when godog writes a line
+// in pieces and in colour.
+func TestVerify_NoStepLocations(t *testing.T) {
+	var b bytes.Buffer
+	s := &stepLocations{w: &b}
+	in := "  Scenario: x      # a.feature:14\n" +
+		"    Given the platform runs   # steps.go:145 -> github.com/emnify-mock/emnify-mock/features.platformRuns\n" +
+		"    \x1b[32mAnd\x1b[0m y \x1b[1;30m# steps.go:145 -> github.com/emnify-mock/emnify-mock/features.deliverySize\x1b[0m\n" +
+		"1 scenarios (1 passed)"
+	for i := 0; i < len(in); i += 7 {
+		s.Write([]byte(in[i:min(i+7, len(in))]))
+	}
+	s.Flush()
+	want := "  Scenario: x      # a.feature:14\n    Given the platform runs\n    \x1b[32mAnd\x1b[0m y\n1 scenarios (1 passed)"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}

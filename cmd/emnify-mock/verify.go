@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
 
 	"github.com/cucumber/godog"
+
 	"github.com/emnify-mock/emnify-mock/features"
 )
 
@@ -130,7 +133,9 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 	default:
 		return &usageError{err: fmt.Errorf("--format must be pretty, progress, junit or cucumber, got %q", *format), hint: hint}
 	}
-	o := godog.Options{Format: *format, Tags: *tags, Strict: true, Output: c.Stdout, Paths: fs.Args(), NoColors: !isTerminal(c.Stdout)}
+	out := &stepLocations{w: c.Stdout}
+	defer out.Flush()
+	o := godog.Options{Format: *format, Tags: *tags, Strict: true, Output: out, Paths: fs.Args(), NoColors: !isTerminal(c.Stdout)}
 	if len(o.Paths) == 0 {
 		o.FS, o.Paths = features.Shipped, []string{"."}
 	} else {
@@ -164,4 +169,38 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 		return errors.New("the consumer failed the features (see the report above)")
 	}
 	return nil
+}
+
+// stepLocations drops the "# steps.go:145 -> features.platformRuns" that
+// godog's pretty format puts after every step: it names where the step
+// library registers its steps, which tells a consumer's author nothing.
+// The feature file's own locations stay.
+type stepLocations struct {
+	w       io.Writer
+	partial []byte
+}
+
+var stepLocation = regexp.MustCompile(`\s*(?:\x1b\[[0-9;]*m)?# [\w.-]+\.go:\d+ -> \S+?(?:\x1b\[[0-9;]*m)?$`)
+
+func (s *stepLocations) Write(p []byte) (int, error) {
+	s.partial = append(s.partial, p...)
+	for {
+		i := bytes.IndexByte(s.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := stepLocation.ReplaceAll(s.partial[:i], nil)
+		if _, err := s.w.Write(append(line, '\n')); err != nil {
+			return len(p), err
+		}
+		s.partial = s.partial[i+1:]
+	}
+}
+
+// Flush writes what is left after the last newline.
+func (s *stepLocations) Flush() {
+	if len(s.partial) > 0 {
+		s.w.Write(stepLocation.ReplaceAll(s.partial, nil))
+		s.partial = nil
+	}
 }
