@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emnify-mock/emnify-mock/examples/consumer"
+	"github.com/emnify-mock/emnify-mock/scenarios"
+)
+
+// The README's curl walkthroughs (every sh block that uses $B, the
+// server's URL) run for real with bash, curl and jq against a started
+// serve, in README order, its placeholders (SIM_ID, SP_ID, TP_ID, EP_ID,
+// a stream's ID, "...") replaced by ids of that serve, and every curl made
+// to fail on an HTTP error: a renamed route or field fails the test.
+
+// walkthroughScript is the README's $B blocks as one bash script.
+func walkthroughScript(readme string, subst func(line string) string) string {
+	var script strings.Builder
+	var block []string
+	inSh := false
+	sc := bufio.NewScanner(strings.NewReader(readme))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "```sh"):
+			inSh, block = true, nil
+		case strings.HasPrefix(line, "```") && inSh:
+			inSh = false
+			if text := strings.Join(block, "\n"); strings.Contains(text, "$B") {
+				script.WriteString(text + "\n")
+			}
+		case inSh && !commandStart.MatchString(line): // serve itself is started by the test
+			block = append(block, subst(line))
+		}
+	}
+	return script.String()
+}
+
+func TestREADME_Walkthrough(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (.ci/run installs it): the README walkthrough did not run", tool)
+		}
+	}
+	srv, _ := startServe(t, "--addr", "127.0.0.1:0", "--seed", "7", "--app-token", "my-token")
+	hook := httptest.NewServer(consumer.New(false))
+	defer hook.Close()
+	ids := walkthroughIDs(t, srv.URL())
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := walkthroughScript(string(readme), func(line string) string {
+		sim := ids["ACTIVE_SIM"]
+		if strings.Contains(line, `"sim":{"id":SIM_ID}`) {
+			sim = ids["FREE_SIM"] // a new endpoint takes a SIM without one
+		}
+		return strings.NewReplacer(
+			"http://127.0.0.1:8080", srv.URL(), "http://127.0.0.1:9000", hook.URL,
+			"curl -s ", "curl -sS --fail-with-body ", "curl -si ", "curl -sSi --fail-with-body ", "curl -X ", "curl -sS --fail-with-body -X ",
+			"SIM_ID", sim, "SP_ID", ids["SP_ID"], "TP_ID", ids["TP_ID"], "EP_ID", ids["EP_ID"],
+			"/data_stream/ID", "/data_stream/1001", "...; ", "",
+		).Replace(line)
+	})
+	if n := strings.Count(script, "curl "); n < 15 {
+		t.Fatalf("found %d curl commands in the README's $B blocks; the extraction is broken:\n%s", n, script)
+	}
+	dir := t.TempDir()
+	src, _ := scenarios.Builtin("suspend-resume") // the reader's my-scenario.yaml
+	os.WriteFile(filepath.Join(dir, "my-scenario.yaml"), src, 0o644)
+	cmd := exec.Command("bash", "-e", "-o", "pipefail", "-c", script)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the README walkthrough failed: %v\n--- script\n%s\n--- output\n%s", err, script, out)
+	}
+	// Made, paused, restarted.
+	if d := srv.Deliveries(); len(d) != 1 || d[0].Status != "Running" || d[0].URL != hook.URL+"/webhook" {
+		t.Errorf("the walkthrough's data stream: %+v", d)
+	}
+}
+
+// walkthroughIDs finds, through the API, what the README's placeholders
+// stand for on a fresh serve.
+func walkthroughIDs(t *testing.T, base string) map[string]string {
+	t.Helper()
+	res, err := http.Post(base+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"my-token"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auth struct {
+		Token string `json:"auth_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&auth)
+	res.Body.Close()
+	get := func(path string, v any) {
+		t.Helper()
+		if err := json.Unmarshal(getBody(t, base+path, auth.Token), v); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+	}
+	var sims []struct {
+		ID       int64
+		Status   struct{ ID int }
+		Endpoint *struct{ ID int64 }
+	}
+	get("/api/v1/sim?per_page=1000", &sims)
+	var endpoints []struct{ ID int64 }
+	get("/api/v1/endpoint?per_page=1", &endpoints)
+	var sp, tp []struct{ ID int64 }
+	get("/api/v1/service_profile", &sp)
+	get("/api/v1/tariff_profile", &tp)
+	ids := map[string]string{}
+	for _, s := range sims {
+		if s.Status.ID == 1 && ids["ACTIVE_SIM"] == "" {
+			ids["ACTIVE_SIM"] = fmt.Sprint(s.ID)
+		}
+		if s.Endpoint == nil && ids["FREE_SIM"] == "" {
+			ids["FREE_SIM"] = fmt.Sprint(s.ID)
+		}
+	}
+	if len(endpoints) == 0 || len(sp) == 0 || len(tp) == 0 || ids["ACTIVE_SIM"] == "" || ids["FREE_SIM"] == "" {
+		t.Fatalf("the default world lacks what the walkthrough needs: %v, %d endpoints, %d/%d profiles", ids, len(endpoints), len(sp), len(tp))
+	}
+	ids["EP_ID"], ids["SP_ID"], ids["TP_ID"] = fmt.Sprint(endpoints[0].ID), fmt.Sprint(sp[0].ID), fmt.Sprint(tp[0].ID)
+	return ids
+}
