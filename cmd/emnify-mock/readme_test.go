@@ -15,15 +15,20 @@ import (
 // The README's command lines are run, so a renamed flag, subcommand or
 // folder fails the build: every emnify-mock command in a sh block is run
 // for real when it is quick and needs nothing running (generate, check,
-// scenarios, version), and checked otherwise by parsing its flags up to an
-// appended --help (serve, push, load, verify, replay, report, which need a
-// receiver or run for minutes).
+// scenarios, version), and its flags are checked otherwise, up to an
+// appended --help. readme_walkthrough_test.go runs the rest that can run
+// here for real: push, load and generate against a started serve and the
+// reference consumer, and the curl walkthroughs. What stays flag-checked
+// only: serve (the tests start it), verify (TestVerify runs it), replay and
+// push --resume (they need a failed run), report merge (its reader's files).
 
 // readmeCommand is one emnify-mock command line of the README.
 type readmeCommand struct {
-	line  int
-	args  []string
-	piped bool // reads what a pipe gives it
+	line     int
+	args     []string
+	piped    bool   // reads what a pipe gives it
+	redirect string // the file its output goes to (> FILE)
+	comment  string // what follows # on its line
 }
 
 // A command starts the line or follows a pipe, &&, ; or $(.
@@ -55,8 +60,14 @@ func readmeCommands(text string) ([]readmeCommand, error) {
 		}
 		line, pending = pending+line, ""
 		for _, loc := range commandStart.FindAllStringIndex(line, -1) {
-			rest := line[loc[1]:]
+			rest, redirect, comment := line[loc[1]:], "", ""
+			if i := strings.IndexByte(line, '#'); i > loc[1] {
+				comment = strings.TrimSpace(line[i+1:])
+			}
 			if i := strings.IndexAny(rest, "|>&;#"); i >= 0 {
+				if rest[i] == '>' {
+					redirect = strings.Fields(rest[i+1:] + " x")[0]
+				}
 				rest = rest[:i]
 			}
 			args, err := shellWords(rest)
@@ -65,7 +76,7 @@ func readmeCommands(text string) ([]readmeCommand, error) {
 			}
 			if len(args) > 0 {
 				piped := strings.HasSuffix(strings.TrimSpace(line[:loc[0]+1]), "|") && !strings.HasSuffix(strings.TrimSpace(line[:loc[0]+1]), "||")
-				out = append(out, readmeCommand{n, args, piped})
+				out = append(out, readmeCommand{n, args, piped, redirect, comment})
 			}
 		}
 	}

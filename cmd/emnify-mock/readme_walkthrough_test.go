@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -132,4 +135,97 @@ func walkthroughIDs(t *testing.T, base string) map[string]string {
 	}
 	ids["EP_ID"], ids["SP_ID"], ids["TP_ID"] = fmt.Sprint(endpoints[0].ID), fmt.Sprint(sp[0].ID), fmt.Sprint(tp[0].ID)
 	return ids
+}
+
+// TestREADME_DeliveryCommandsRun: the README's push and load commands,
+// and generate from a running serve or into a file, run for real in
+// README order, in a scratch folder, against the reference consumer and a
+// started serve; load's durations are cut to a second and its rates
+// capped at 2,000/s, so that the run takes seconds. A command whose
+// comment says "exit N" must exit N. replay and push --resume need a run
+// that failed first: TestREADME_CommandsRun checks their flags.
+func TestREADME_DeliveryCommandsRun(t *testing.T) {
+	srv, _ := startServe(t, "--addr", "127.0.0.1:0")
+	hook := httptest.NewServer(consumer.New(false))
+	defer hook.Close()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, err := readmeCommands(string(readme))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	ran := map[string]int{}
+	for _, c := range cmds {
+		args := deliveryArgs(c, srv.URL(), hook.URL)
+		if args == nil {
+			continue
+		}
+		want := 0
+		if i := strings.Index(c.comment, "exit "); i >= 0 {
+			fmt.Sscan(c.comment[i+5:], &want)
+		}
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), args, &stdout, &stderr); code != want {
+			t.Errorf("README line %d: emnify-mock %s: exit %d, want %d: %s", c.line, strings.Join(args, " "), code, want, stderr.String())
+			continue
+		}
+		if c.redirect != "" {
+			os.WriteFile(c.redirect, []byte(stdout.String()), 0o644)
+		}
+		ran[args[0]]++
+	}
+	if ran["push"] < 3 || ran["load"] < 5 || ran["generate"] < 2 {
+		t.Errorf("ran %v: the README lost its delivery commands, or the extraction broke", ran)
+	}
+}
+
+// deliveryArgs is a README command made to run here, or nil when it is
+// not one of the delivery commands.
+func deliveryArgs(c readmeCommand, serveURL, hookURL string) []string {
+	args := slices.Clone(c.args)
+	from := slices.Index(args, "--from")
+	switch {
+	case args[0] == "push" && !slices.Contains(args, "--resume"):
+	case args[0] == "load":
+	case args[0] == "generate" && (c.redirect != "" && c.redirect != "/dev/null" || from >= 0 && strings.HasPrefix(args[from+1], "http")):
+	default:
+		return nil
+	}
+	capRate := func(v string) string {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 2000 {
+			return v
+		}
+		return "2000"
+	}
+	hasDuration := false
+	for i := 0; i < len(args); i++ {
+		a := strings.NewReplacer("http://127.0.0.1:9000", hookURL, "http://127.0.0.1:8080", serveURL).Replace(args[i])
+		if i > 0 {
+			switch args[i-1] {
+			case "--duration":
+				a, hasDuration = "1s", true
+			case "--rate":
+				a = capRate(a)
+			case "--ramp":
+				lo, hi, _ := strings.Cut(a, ":")
+				a = capRate(lo) + ":" + capRate(hi)
+			case "--steps":
+				steps := strings.Split(a, ",")
+				for j, st := range steps {
+					rate, _, _ := strings.Cut(st, "@")
+					steps[j] = capRate(rate) + "@300ms"
+				}
+				a = strings.Join(steps, ",")
+			}
+		}
+		args[i] = a
+	}
+	if args[0] == "load" && !hasDuration && !slices.Contains(args, "--steps") {
+		args = append(args, "--duration", "1s")
+	}
+	return args
 }
