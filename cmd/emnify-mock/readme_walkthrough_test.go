@@ -77,17 +77,47 @@ func TestREADME_Walkthrough(t *testing.T) {
 	if n := strings.Count(script, "curl "); n < 15 {
 		t.Fatalf("found %d curl commands in the README's $B blocks; the extraction is broken:\n%s", n, script)
 	}
-	dir := t.TempDir()
-	src, _ := scenarios.Builtin("suspend-resume") // the reader's my-scenario.yaml
-	os.WriteFile(filepath.Join(dir, "my-scenario.yaml"), src, 0o644)
-	cmd := exec.Command("bash", "-e", "-o", "pipefail", "-c", script)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := runWalkthrough(t, script); err != nil {
 		t.Fatalf("the README walkthrough failed: %v\n--- script\n%s\n--- output\n%s", err, script, out)
 	}
 	// Made, paused, restarted.
 	if d := srv.Deliveries(); len(d) != 1 || d[0].Status != "Running" || d[0].URL != hook.URL+"/webhook" {
 		t.Errorf("the walkthrough's data stream: %+v", d)
+	}
+}
+
+// runWalkthrough runs the script with bash in a scratch folder that holds
+// the reader's my-scenario.yaml.
+func runWalkthrough(t *testing.T, script string) ([]byte, error) {
+	dir := t.TempDir()
+	src, _ := scenarios.Builtin("suspend-resume")
+	os.WriteFile(filepath.Join(dir, "my-scenario.yaml"), src, 0o644)
+	cmd := exec.Command("bash", "-e", "-o", "pipefail", "-c", script)
+	cmd.Dir = dir
+	return cmd.CombinedOutput()
+}
+
+// TestREADME_BrokenWalkthroughFails: a walkthrough with a renamed route,
+// or a field the API refuses, fails.
+func TestREADME_BrokenWalkthroughFails(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	srv, _ := startServe(t, "--addr", "127.0.0.1:0", "--app-token", "my-token")
+	login := "B=http://127.0.0.1:8080\nTOKEN=$(curl -s -X POST $B/api/v1/authenticate -d '{\"application_token\":\"my-token\"}' | jq -r .auth_token)\nH=\"Authorization: Bearer $TOKEN\"\n"
+	for _, broken := range []string{
+		login + "curl -s -H \"$H\" \"$B/api/v1/sims\" | jq .\n",
+		login + "curl -s -H \"$H\" -X PATCH \"$B/api/v1/sim/1\" -d '{\"colour\":\"red\"}'\n",
+		"curl -s $B/mock/workspace | jq .\nB=http://127.0.0.1:8080\n",
+	} {
+		script := walkthroughScript("```sh\n"+broken+"```\n", func(line string) string {
+			return strings.NewReplacer("http://127.0.0.1:8080", srv.URL(), "curl -s ", "curl -sS --fail-with-body ").Replace(line)
+		})
+		if out, err := runWalkthrough(t, script); err == nil {
+			t.Errorf("passed:\n%s\n%s", script, out)
+		}
 	}
 }
 
