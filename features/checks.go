@@ -209,8 +209,11 @@ func viewMatches(ctx context.Context, secs int) error {
 
 func countedOnce(ctx context.Context, secs int) error {
 	w := get(ctx)
+	if w.opts.NoStats {
+		return w.skip("the consumer has no event count (verify --stats '')")
+	}
 	return within(secs, func() error {
-		s, err := w.getJSON("/stats", "events")
+		s, err := w.getJSON(w.statsPath(), "events")
 		if err != nil {
 			return err
 		}
@@ -257,4 +260,11 @@ func (w *world) timelineFor(path string) string {
 		}
 	}
 	return ""
+}
+
+func (w *world) statsPath() string {
+	if w.opts.Stats == "" {
+		return "/stats"
+	}
+	return "/" + strings.TrimPrefix(w.opts.Stats, "/")
 }

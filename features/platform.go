@@ -134,10 +134,19 @@ func (w *world) inProcessOnly(step string) error {
 	if w.opts.Platform == "" {
 		return nil
 	}
+	return w.skip(fmt.Sprintf("%q needs the in-process platform (not --platform)", step))
+}
+
+// skip skips the rest of the scenario, saying why in the notes.
+func (w *world) skip(why string) error {
+	w.note("skipped: " + why)
+	return fmt.Errorf("%w: %s", godog.ErrSkip, why)
+}
+
+func (w *world) note(s string) {
 	if w.opts.Notes != nil {
-		fmt.Fprintf(w.opts.Notes, "skipped: %q needs the in-process platform (not --platform)\n", step)
+		fmt.Fprintln(w.opts.Notes, s)
 	}
-	return fmt.Errorf("%w: %q needs the in-process platform", godog.ErrSkip, step)
 }
 
 // CheckPlatform checks that a running serve answers its control API at

@@ -75,6 +75,50 @@ type Options struct {
 	PollAPI string
 	// Notes, when set, is told why a step was skipped.
 	Notes io.Writer
+
+	// The rest of the consumer's contract. Webhook is where events go: a
+	// path of Consumer (default /webhook) or a full URL.
+	Webhook string
+	// WebhookHeaders go with every delivery ("Name: value"), pushed or
+	// streamed: for a consumer that checks a token.
+	WebhookHeaders []string
+	// SignSecret (whsec_...) signs pushed deliveries with Standard
+	// Webhooks headers (emnify's own data streams do not sign).
+	SignSecret string
+	// Stats is the path of the consumer's event count (default /stats);
+	// NoStats: it has none, and the steps that need a count are skipped.
+	Stats   string
+	NoStats bool
+	// PollTrigger is the path or URL that makes the consumer catch up by
+	// polling (default /admin/poll); NoPollTrigger: it polls on its own
+	// schedule (configured with the platform's URL and AppToken, see
+	// MockAddr), and the checks after the poll step wait for its view.
+	PollTrigger   string
+	NoPollTrigger bool
+}
+
+// url is a path of the consumer, or a full URL as it is.
+func (w *world) url(pathOrURL, def string) string {
+	switch {
+	case pathOrURL == "":
+		return w.consumer + def
+	case strings.HasPrefix(pathOrURL, "http://") || strings.HasPrefix(pathOrURL, "https://"):
+		return pathOrURL
+	}
+	return w.consumer + "/" + strings.TrimPrefix(pathOrURL, "/")
+}
+
+// Check says what is wrong with the options, before any scenario runs.
+func (o Options) Check() error {
+	if _, err := streamer.ParseHeaders(o.WebhookHeaders); err != nil {
+		return fmt.Errorf("webhook headers: %w", err)
+	}
+	if o.SignSecret != "" {
+		if _, err := streamer.NewSigner(o.SignSecret); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AppToken is the application token every scenario's platform accepts.
@@ -129,7 +173,7 @@ func InitializeScenario(o Options) func(*godog.ScenarioContext) {
 				w.seed = binary.LittleEndian.Uint64(b[:])
 			}
 			// A long-lived consumer has counted earlier scenarios' events.
-			if n, err := w.getJSON("/stats", "events"); err == nil {
+			if n, err := w.getJSON(w.statsPath(), "events"); err == nil && !o.NoStats {
 				w.counted, _ = strconv.Atoi(n)
 			}
 			return context.WithValue(ctx, worldKey{}, w), nil
@@ -368,7 +412,11 @@ func push(ctx context.Context) error {
 		return errNoPlatform
 	}
 	o := w.delivery
-	o.URL = w.consumer + "/webhook"
+	o.URL = w.url(w.opts.Webhook, "/webhook")
+	o.Headers, _ = streamer.ParseHeaders(w.opts.WebhookHeaders) // checked by Options.Check
+	if w.opts.SignSecret != "" {
+		o.Signer, _ = streamer.NewSigner(w.opts.SignSecret)
+	}
 	o.Clock = generator.NewInstant(time.Now())
 	s, err := streamer.New(o)
 	if err != nil {
@@ -411,10 +459,11 @@ func registerStream(ctx context.Context) error {
 	res.Body.Close()
 	hook := w.opts.StreamWebhook
 	if hook == "" {
-		hook = w.consumer + "/webhook"
+		hook = w.url(w.opts.Webhook, "/webhook")
 	}
+	headers, _ := json.Marshal(append([]string{}, w.opts.WebhookHeaders...))
 	body := fmt.Sprintf(`{"name":"features","data_stream_type":{"id":2},"stream_historic_data":true,`+
-		`"destination":{"connection_type":"RestAPI","credentials":{"url":%q,"size":%d}}}`, hook, w.delivery.Size)
+		`"destination":{"connection_type":"RestAPI","credentials":{"url":%q,"size":%d,"headers":%s}}}`, hook, w.delivery.Size, headers)
 	req, _ := http.NewRequest("POST", w.mockURL+"/api/v2/data_stream", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+auth.Token)
 	res, err = http.DefaultClient.Do(req)
@@ -447,15 +496,20 @@ func poll(ctx context.Context) error {
 	if w.opts.PollAPI != "" && w.opts.Platform != "" {
 		api = w.opts.PollAPI
 	}
+	if w.opts.NoPollTrigger {
+		w.note("the consumer polls on its own schedule: the checks that follow wait for its view")
+		return nil
+	}
 	body := fmt.Sprintf(`{"api":%q,"application_token":%q}`, api, w.appToken)
-	res, err := http.Post(w.consumer+"/admin/poll", "application/json", strings.NewReader(body))
+	trigger := w.url(w.opts.PollTrigger, "/admin/poll")
+	res, err := http.Post(trigger, "application/json", strings.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("ask the consumer to poll: %w", err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("POST %s/admin/poll: HTTP %d %s", w.consumer, res.StatusCode, b)
+		return fmt.Errorf("POST %s: HTTP %d %s", trigger, res.StatusCode, b)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/examples/consumer"
 	"github.com/emnify-mock/emnify-mock/features"
 	"github.com/emnify-mock/emnify-mock/server"
+	"github.com/emnify-mock/emnify-mock/streamer"
 )
 
 // runCLI runs the tool in-process as main would, and returns its exit
@@ -863,5 +865,56 @@ func TestVerify_NoStepLocations(t *testing.T) {
 	want := "  Scenario: x      # a.feature:14\n    Given the platform runs\n    \x1b[32mAnd\x1b[0m y\n1 scenarios (1 passed)"
 	if b.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+// TestVerify_Contract: a consumer with its own webhook path that checks a
+// bearer token and a Standard Webhooks signature, no event count and its
+// own poll trigger passes with the contract given in flags (the count
+// steps skipped and noted), and fails without the token.
+func TestVerify_Contract(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	signer, _ := streamer.NewSigner(secret)
+	ref := consumer.New(false)
+	var hooks atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hooks/emnify":
+			body, _ := io.ReadAll(r.Body)
+			if r.Header.Get("Authorization") != "Bearer s3cret" {
+				http.Error(w, "no token", http.StatusUnauthorized)
+				return
+			}
+			// Streams do not sign; pushes must, with the secret.
+			if sig := r.Header.Get("webhook-signature"); sig != "" {
+				sec, _ := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64)
+				if sig != signer.Sign(r.Header.Get("webhook-id"), time.Unix(sec, 0), body) {
+					http.Error(w, "bad signature", http.StatusUnauthorized)
+					return
+				}
+			}
+			hooks.Add(1)
+			r.URL.Path, r.Body = "/webhook", io.NopCloser(bytes.NewReader(body))
+		case "/ops/poll-now":
+			r.URL.Path = "/admin/poll"
+		case "/webhook", "/stats", "/admin/poll":
+			http.NotFound(w, r)
+			return
+		}
+		ref.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	args := []string{"verify", "--consumer", ts.URL, "--format", "progress", "--webhook", "/hooks/emnify",
+		"--sign-secret", secret, "--stats", "", "--poll-trigger", "/ops/poll-now"}
+	code, out, stderr := runCLI(t, append(args, "--webhook-header", "Authorization: Bearer s3cret")...)
+	if want := fmt.Sprintf("%d scenarios (%[1]d passed)", shippedScenarios()); code != 0 || !strings.Contains(out, want) ||
+		!strings.Contains(stderr, "skipped: the consumer has no event count") || hooks.Load() == 0 {
+		t.Fatalf("with the contract: exit %d, %d webhook requests\n%s\n%s", code, hooks.Load(), out, stderr)
+	}
+	if code, out, _ := runCLI(t, append(args, "--tags", "@push")...); code != 1 {
+		t.Errorf("without the token: exit %d\n%s", code, out)
+	}
+	if code, _, stderr := runCLI(t, append(args, "--webhook-header", "Bad Header")...); code != 2 || !strings.Contains(stderr, "webhook headers") {
+		t.Errorf("a malformed header: exit %d, %q", code, stderr)
 	}
 }

@@ -26,16 +26,41 @@ and checks what your consumer shows against the platform's event log.
 Without PATH it runs the shipped features; with PATH, your .feature files
 or folders.
 
-Your consumer's contract (see examples/consumer for a reference one):
+Your consumer's contract (see examples/consumer for a reference one), each
+part movable or optional with the flags below:
   POST /webhook        takes emnify events: one object or a JSON array
-  GET  <probe>         a SIM as JSON with "status" and "workspace"
-  GET  /stats          JSON with "events": how many distinct events it applied
+                       (--webhook, --webhook-header, --sign-secret)
+  GET  <probe>         a SIM as JSON with "status" and "workspace" (--probe)
+  GET  /stats          JSON with "events": how many distinct events it
+                       applied (--stats; without one the count checks skip)
   POST /admin/poll     {"api": URL, "application_token": T}: catch up from
-                       GET /api/v1/event (only the polling feature needs it)
+                       GET /api/v1/event (only the polling features need it;
+                       --poll-trigger, or none if it polls on its own)
+A consumer with its own paths, a token on its webhook and its own poller:
+  emnify-mock verify --consumer http://127.0.0.1:9000 \
+    --webhook /hooks/emnify --webhook-header 'Authorization: Bearer s3cret' \
+    --probe '/api/devices/sim/{sim.iccid}' --stats '' \
+    --poll-trigger '' --mock-addr 127.0.0.1:8099
 
 Flags:
   --consumer URL       base URL of the consumer (required)
+  --webhook PATH|URL   where events are pushed and streamed: a path of the
+                       consumer, or a full URL (default /webhook)
+  --webhook-header 'K: V'
+                       send this header with every delivery, pushed or
+                       streamed (repeatable), e.g. the token your webhook
+                       checks
+  --sign-secret whsec_...
+                       sign pushed deliveries with Standard Webhooks headers
+                       (emnify's data streams do not sign)
   --probe TEMPLATE     path of a SIM, with {sim.iccid} (default /sims/{sim.iccid})
+  --stats PATH         the consumer's event count (default /stats); '' when
+                       it has none: the steps that count are skipped, noted
+  --poll-trigger PATH|URL
+                       what makes the consumer poll (default /admin/poll);
+                       '' when it polls on its own schedule: give it the
+                       platform's URL (--mock-addr) and token
+                       features-app-token, and the checks wait for its view
   --mock-addr HOST:PORT  start each scenario's platform there (default: a new
                        loopback port each time), for a consumer whose own
                        poller is configured with that URL and the
@@ -86,6 +111,12 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	consumer := fs.String("consumer", "", "")
 	probe := fs.String("probe", "/sims/{sim.iccid}", "")
+	webhook := fs.String("webhook", "/webhook", "")
+	var headers stringList
+	fs.Var(&headers, "webhook-header", "")
+	signSecret := fs.String("sign-secret", "", "")
+	stats := fs.String("stats", "/stats", "")
+	pollTrigger := fs.String("poll-trigger", "/admin/poll", "")
 	mockAddr := fs.String("mock-addr", "", "")
 	platform := fs.String("platform", "", "")
 	streamHook := fs.String("stream-webhook", "", "")
@@ -150,8 +181,14 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	steps := features.InitializeScenario(features.Options{Consumer: *consumer, Probe: *probe, MockAddr: *mockAddr,
-		Platform: *platform, ControlToken: *controlToken, StreamWebhook: *streamHook, PollAPI: *pollAPI, Notes: c.Stderr})
+	fo := features.Options{Consumer: *consumer, Probe: *probe, MockAddr: *mockAddr,
+		Platform: *platform, ControlToken: *controlToken, StreamWebhook: *streamHook, PollAPI: *pollAPI, Notes: c.Stderr,
+		Webhook: *webhook, WebhookHeaders: headers, SignSecret: *signSecret,
+		Stats: *stats, NoStats: *stats == "", PollTrigger: *pollTrigger, NoPollTrigger: *pollTrigger == ""}
+	if err := fo.Check(); err != nil {
+		return &usageError{err: err, hint: hint}
+	}
+	steps := features.InitializeScenario(fo)
 	var ran atomic.Int64
 	suite := godog.TestSuite{
 		Name: "emnify-mock verify",
