@@ -1,6 +1,7 @@
 package features_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -8,11 +9,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/cucumber/godog"
+
 	"github.com/emnify-mock/emnify-mock/examples/consumer"
 	"github.com/emnify-mock/emnify-mock/features"
 )
@@ -174,5 +180,55 @@ func TestFeatures_IdsNeverRepeatAcrossScenarios(t *testing.T) {
 				t.Errorf("event id %d is shared by %d organisations, and is no migration (type %d)", id, len(o), typ)
 			}
 		}
+	}
+}
+
+// TestFeatures_CatchTheConsumerKeyedByID: a consumer that dedupes by
+// event id alone drops the second half of a migration (same id, other
+// workspace), and the migration feature says which SIM it got wrong.
+func TestFeatures_CatchTheConsumerKeyedByID(t *testing.T) {
+	var out bytes.Buffer
+	suite := godog.TestSuite{
+		Name:                "keyed by id",
+		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.NewKeyedByID() }}),
+		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, FS: features.Shipped, Paths: []string{"migration.feature"}, Output: &out},
+	}
+	if suite.Run() == 0 {
+		t.Fatal("a consumer keyed by event id alone passed the migration feature")
+	}
+	if report := out.String(); !regexp.MustCompile(`SIM \d+: the consumer shows workspace "\d+", the platform's events say "\d+"`).MatchString(report) {
+		t.Errorf("the report does not name the SIM in the wrong workspace:\n%s", report)
+	}
+}
+
+// TestFeatures_PythonConsumer runs the shipped features against the
+// Python example (examples/python-consumer, standard library only) with
+// the system python3.
+func TestFeatures_PythonConsumer(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed (.ci/run installs it): the Python consumer was not tried")
+	}
+	cmd := exec.Command(python, filepath.Join("..", "examples", "python-consumer", "consumer.py"), "--port", "0")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		t.Fatalf("the Python consumer said %q: %v", line, err)
+	}
+	o := opts
+	o.TestingT, o.FS, o.Paths = t, features.Shipped, []string{"."}
+	suite := godog.TestSuite{
+		Name:                "python",
+		ScenarioInitializer: features.InitializeScenario(features.Options{Consumer: url}),
+		Options:             &o,
+	}
+	if suite.Run() != 0 {
+		t.Fatal("the features failed against the Python consumer")
 	}
 }

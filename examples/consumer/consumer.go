@@ -28,13 +28,14 @@ import (
 
 // Consumer is the inventory and its HTTP handler.
 type Consumer struct {
-	naive  bool
-	mu     sync.Mutex
-	seen   map[string]bool
-	sims   map[string]*SIM
-	events int
-	byType map[string]int
-	mux    *http.ServeMux
+	naive    bool
+	byIDOnly bool // the mistake NewKeyedByID shows
+	mu       sync.Mutex
+	seen     map[string]bool
+	sims     map[string]*SIM
+	events   int
+	byType   map[string]int
+	mux      *http.ServeMux
 }
 
 // SIM is the consumer's view of one SIM.
@@ -53,6 +54,15 @@ func New(naive bool) *Consumer {
 	c.mux.HandleFunc("GET /sims/{iccid}", c.handleSIM)
 	c.mux.HandleFunc("GET /stats", c.handleStats)
 	c.mux.HandleFunc("POST /admin/poll", c.handlePoll)
+	return c
+}
+
+// NewKeyedByID returns the reference consumer with the obvious mistake:
+// it dedupes by event id alone, so it drops the second half of a SIM
+// migration, which shares its id with the first in another workspace.
+func NewKeyedByID() *Consumer {
+	c := New(false)
+	c.byIDOnly = true
 	return c
 }
 
@@ -116,6 +126,9 @@ var statusOf = map[int]string{8: "Activated", 9: "Suspended", 10: "Deleted", 45:
 func (c *Consumer) apply(e event) {
 	// The two halves of a migration share an id, in two workspaces.
 	key := fmt.Sprintf("%d/%d", e.ID, e.Organisation.ID)
+	if c.byIDOnly {
+		key = strconv.FormatInt(e.ID, 10)
+	}
 	if !c.naive && c.seen[key] {
 		return
 	}

@@ -22,6 +22,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9000", "where to listen")
 	naive := flag.Bool("naive", false, "run the naive variant: no dedupe, trusts arrival order")
+	byID := flag.Bool("keyed-by-id", false, "run the variant that dedupes by event id alone (drops a migration's second half)")
 	api := flag.String("subscribe", "", "emnify API URL (e.g. http://mock:8080) to register a data stream on at start, to --webhook-url")
 	token := flag.String("app-token", "", "application token for --subscribe")
 	webhook := flag.String("webhook-url", "", "this consumer's webhook as the API reaches it, for --subscribe (e.g. http://consumer:9000/webhook)")
@@ -33,7 +34,11 @@ func main() {
 	if *api != "" {
 		go subscribe(*api, *token, *webhook)
 	}
-	log.Fatal(http.ListenAndServe(*addr, consumer.New(*naive)))
+	c := consumer.New(*naive)
+	if *byID {
+		c = consumer.NewKeyedByID()
+	}
+	log.Fatal(http.ListenAndServe(*addr, c))
 }
 
 // subscribe registers the data stream once the API answers (a container
