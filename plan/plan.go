@@ -124,8 +124,9 @@ type Target struct {
 // Step is one thing a scenario does: an action on a target, or a block
 // that repeats steps or chooses among them. Timing: a step starts At after
 // the plan's start (if HasAt), else After the previous step; Every spaces
-// the members of a target or the iterations of a repeat; Jitter adds a
-// random extra of up to its value to each of those gaps.
+// the members of a target, or is the period (start to start) of a
+// repeat's iterations; Jitter adds a random extra of up to its value to
+// each of those.
 type Step struct {
 	Pos    string // "file:line:column", for messages
 	HasAt  bool

@@ -368,15 +368,19 @@ func (r *run) step(s *Step) error {
 			return &Error{Pos: s.Pos, What: "for without every would never end", Expected: "every: a duration greater than 0s"}
 		}
 		end := r.now.Add(s.For)
+		var started time.Time // the iteration before this one
 		for i := 0; s.Repeat == 0 || i < s.Repeat; i++ {
 			if err := r.made(s, 0); err != nil {
 				return err
 			}
 			if i > 0 {
-				if err := r.wait(s.Every + r.jitter(s)); err != nil {
+				// every runs from one iteration's start to the next; an
+				// iteration longer than that is followed by the next at once.
+				if err := r.wait(max(0, started.Add(s.Every+r.jitter(s)).Sub(r.now))); err != nil {
 					return err
 				}
 			}
+			started = r.now
 			if s.Repeat == 0 && !r.now.Before(end) {
 				break
 			}

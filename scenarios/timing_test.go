@@ -98,3 +98,54 @@ func TestRun_JitterAndPickFollowTheSeed(t *testing.T) {
 		t.Errorf("gap with every 10s, jitter 5s is %s", gap)
 	}
 }
+
+// TestRun_EveryIsStartToStart: every is the period from one iteration's
+// start to the next, whatever the iteration takes ("suspend, activate 30
+// minutes later, every hour" suspends on the hour); an iteration longer
+// than the period is followed by the next one at once.
+func TestRun_EveryIsStartToStart(t *testing.T) {
+	for _, c := range []struct {
+		name, inner string
+		want        []string // the suspensions
+	}{
+		{"shorter than the period", "30m", []string{"00:00", "01:00", "02:00", "03:00"}},
+		{"longer than the period", "90m", []string{"00:00", "01:30", "03:00"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := `name: hourly
+description: an iteration that takes time
+start: 2025-03-01T00:00:00Z
+workspaces:
+  - name: w
+    sims:
+      - group: s
+        count: 1
+        status: activated
+steps:
+  - for: 4h
+    every: 1h
+    steps:
+      - do: suspend
+        target: s
+      - do: activate
+        target: s
+        after: ` + c.inner + "\n"
+			sc, err := scenarios.Parse("hourly.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if _, err := sc.Run(1, func(e generator.Event) error {
+				if e.Type.ID == 9 {
+					got = append(got, e.Timestamp.Format("15:04"))
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, " ") != strings.Join(c.want, " ") {
+				t.Errorf("suspensions at %v, want %v", got, c.want)
+			}
+		})
+	}
+}
