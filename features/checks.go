@@ -54,6 +54,7 @@ func fastEnough(ctx context.Context, ms int) error {
 // once, in log order.
 type truth struct {
 	ICCID     string
+	ID        int64 // the SIM's id, once an event names it
 	Status    string
 	Workspace int64
 	events    []generator.Event
@@ -88,6 +89,7 @@ func (w *world) truths() []*truth {
 			continue
 		}
 		t := at(e.SIM.ICCID)
+		t.ID = e.SIM.ID
 		t.events = append(t.events, e)
 		t.Workspace = e.Organisation.ID
 		if status, ok := generator.EventType(e.Type.ID).SIMStatusAfter(); ok {
@@ -97,7 +99,7 @@ func (w *world) truths() []*truth {
 	return order
 }
 
-// fill replaces {sim.iccid}, {sim.status}, {sim.workspace} (the first SIM
+// fill replaces {sim.iccid}, {sim.id}, {sim.status}, {sim.workspace} (the first SIM
 // the events name), {endpoint.id} (the first endpoint they name),
 // {events.count} and {count.N} (events of type N).
 func (w *world) fill(s string) string {
@@ -110,7 +112,7 @@ func (w *world) fill(s string) string {
 		}
 	}
 	if len(ts) > 0 {
-		repl = append(repl, "{sim.iccid}", ts[0].ICCID, "{sim.status}", ts[0].Status, "{sim.workspace}", fmt.Sprint(ts[0].Workspace))
+		repl = append(repl, "{sim.iccid}", ts[0].ICCID, "{sim.id}", fmt.Sprint(ts[0].ID), "{sim.status}", ts[0].Status, "{sim.workspace}", fmt.Sprint(ts[0].Workspace))
 	}
 	s = strings.NewReplacer(repl...).Replace(s)
 	return regexp.MustCompile(`\{count\.(\d+)\}`).ReplaceAllStringFunc(s, func(m string) string {
@@ -135,23 +137,11 @@ func (w *world) getJSON(path, field string) (string, error) {
 	if res.StatusCode != 200 {
 		return "", fmt.Errorf("GET %s: HTTP %d %s", path, res.StatusCode, bytes.TrimSpace(b))
 	}
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return "", fmt.Errorf("GET %s: not JSON: %s", path, b)
+	got, err := jsonField(b, field)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: %v in %s", path, err, b)
 	}
-	for _, k := range strings.Split(field, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return "", fmt.Errorf("GET %s: no %q in %s", path, field, b)
-		}
-		v = m[k]
-	}
-	if v == nil {
-		return "null", nil
-	}
-	return fmt.Sprint(v), nil
+	return got, nil
 }
 
 // within retries check until it passes or the time is up.

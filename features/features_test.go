@@ -13,14 +13,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cucumber/godog"
 
 	"github.com/emnify-mock/emnify-mock/examples/consumer"
 	"github.com/emnify-mock/emnify-mock/features"
+	"github.com/emnify-mock/emnify-mock/streamer"
 )
 
 // The @perf features measure speed; they run only when asked for with
@@ -230,5 +233,73 @@ func TestFeatures_PythonConsumer(t *testing.T) {
 	}
 	if suite.Run() != 0 {
 		t.Fatal("the features failed against the Python consumer")
+	}
+}
+
+// runFeature runs one feature file of testdata against a consumer, and
+// returns whether it passed and its report.
+func runFeature(t *testing.T, path string, o features.Options) (bool, string) {
+	t.Helper()
+	var out bytes.Buffer
+	suite := godog.TestSuite{
+		Name:                path,
+		ScenarioInitializer: features.InitializeScenario(o),
+		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, Paths: []string{filepath.Join("testdata", path)}, Output: &out},
+	}
+	return suite.Run() == 0, out.String()
+}
+
+// TestSteps_API: a scenario inline in the feature, a SIM changed through
+// the API (its event joins what the consumer must show), and the API
+// journal read by the steps; a check of the journal fails when the
+// request is not there.
+func TestSteps_API(t *testing.T) {
+	ok, report := runFeature(t, "api.feature", features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }})
+	if !ok {
+		t.Fatalf("the API steps failed against the reference consumer:\n%s", report)
+	}
+	// A consumer that never polls: the journal has no GET of the events.
+	lazy := func() http.Handler {
+		c := consumer.New(false)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/admin/poll" {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			c.ServeHTTP(w, r)
+		})
+	}
+	ok, report = runFeature(t, "api.feature", features.Options{Seed: 1, NewConsumer: lazy})
+	if ok || !strings.Contains(report, `the platform's API journal has no GET /api/v1/event`) {
+		t.Errorf("a consumer that never polled passed, or the report does not say so:\n%s", report)
+	}
+}
+
+// TestSteps_Signatures: a consumer that checks Standard Webhooks
+// signatures passes the forged-signature steps; one that does not check
+// fails them, with the count.
+func TestSteps_Signatures(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	signer, _ := streamer.NewSigner(secret)
+	checking := func() http.Handler {
+		c := consumer.New(false)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			sec, _ := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64)
+			at := time.Unix(sec, 0)
+			if time.Since(at).Abs() > 5*time.Minute || r.Header.Get("webhook-signature") != signer.Sign(r.Header.Get("webhook-id"), at, body) {
+				http.Error(w, "bad signature", http.StatusUnauthorized)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			c.ServeHTTP(w, r)
+		})
+	}
+	if ok, report := runFeature(t, "signatures.feature", features.Options{Seed: 1, SignSecret: secret, NewConsumer: checking}); !ok {
+		t.Fatalf("a consumer that checks signatures failed:\n%s", report)
+	}
+	ok, report := runFeature(t, "signatures.feature", features.Options{Seed: 1, SignSecret: secret, NewConsumer: func() http.Handler { return consumer.New(false) }})
+	if ok || !regexp.MustCompile(`the consumer acknowledged \d+ deliveries whose signature it should have refused`).MatchString(report) {
+		t.Errorf("a consumer that checks no signature passed, or the report does not say so:\n%s", report)
 	}
 }

@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
-	"github.com/emnify-mock/emnify-mock/scenarios"
 )
 
 var errNoPlatform = errors.New(`no platform yet: start with a step like 'the platform runs the scenario "onboarding"'`)
@@ -61,18 +58,10 @@ func (r *remote) call(method, path string, body []byte) ([]byte, error) {
 	return b, nil
 }
 
-// run runs a scenario (a built-in name or a file) on the platform and
-// makes its events the scenario's ground truth.
-func (r *remote) run(w *world, name string) error {
-	path, body := "/mock/scenarios?isolated=true&name="+url.QueryEscape(name), []byte(nil)
-	if _, ok := scenarios.Builtin(name); !ok {
-		var err error
-		if body, err = os.ReadFile(name); err != nil {
-			return fmt.Errorf("scenario %q is neither built in (%s) nor a readable file: %v", name, strings.Join(scenarios.Names(), ", "), err)
-		}
-		path = "/mock/scenarios?isolated=true"
-	}
-	b, err := r.call(http.MethodPost, path, body)
+// run runs a scenario (YAML) on the platform and makes its events the
+// scenario's ground truth.
+func (r *remote) run(w *world, src []byte) error {
+	b, err := r.call(http.MethodPost, "/mock/scenarios?isolated=true", src)
 	if err != nil {
 		return err
 	}
@@ -95,7 +84,10 @@ func (r *remote) run(w *world, name string) error {
 	if err := w.setEvents(raw); err != nil {
 		return err
 	}
-	w.mockURL = r.url
+	w.mockURL, w.control, w.logEnd, w.orgs = r.url, r, ran.From+ran.Events, map[int64]bool{}
+	for _, e := range w.events {
+		w.orgs[e.Organisation.ID] = true
+	}
 	if len(w.events) == 0 {
 		return nil
 	}

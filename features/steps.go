@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
@@ -130,6 +131,9 @@ type world struct {
 	consumer string
 	mockURL  string            // the platform's API, once a scenario has run
 	appToken string            // an application token of the scenario's workspace there
+	control  *remote           // the platform\'s control API
+	logEnd   int               // the log position after the scenario\'s events
+	orgs     map[int64]bool    // on a shared platform: the scenario\'s workspaces
 	events   []generator.Event // the platform's log, in order: the ground truth
 	delivery streamer.Options
 	mu       sync.Mutex
@@ -203,6 +207,7 @@ var Steps = []Step{
 	{`^the platform enforces emnify's rate limits$`, `Given the platform enforces emnify's rate limits`, rateLimits},
 	{`^every (\d+)(?:st|nd|rd|th) read of the event list is answered 429$`, `And every 3rd read of the event list is answered 429`, throttleReads},
 	{`^the platform runs the scenario "([^"]*)"$`, `Given the platform runs the scenario "factory-test-activation"`, platformRuns},
+	{`^the platform runs this scenario:$`, "Given the platform runs this scenario:\n      \"\"\"yaml\n      name: one-suspension\n      ...\n      \"\"\"", platformRunsThis},
 	{`^the platform runs (\d+) events of the fleet churn$`, `Given the platform runs 2000 events of the fleet churn`, platformChurns},
 	{`^deliveries send (\d+) events? per request$`, `And deliveries send 10 events per request`, deliverySize},
 	{`^deliveries use (\d+) connections?$`, `And deliveries use 32 connections`, connections},
@@ -214,6 +219,11 @@ var Steps = []Step{
 	{`^the consumer's webhook is registered as a data stream with historic data$`, `When the consumer's webhook is registered as a data stream with historic data`, registerStream},
 	{`^the consumer misses the webhooks$`, `When the consumer misses the webhooks`, missWebhooks},
 	{`^the consumer catches up by polling the platform$`, `And the consumer catches up by polling the platform`, poll},
+	{`^SIM "([^"]*)" is (activated|suspended) through the API$`, `When SIM "{sim.iccid}" is suspended through the API`, simChanged},
+	{`^(\d+)% of deliveries carry a forged signature$`, `And 20% of deliveries carry a forged signature`, forged},
+	{`^every forged signature was refused$`, `Then every forged signature was refused`, forgedRefused},
+	{`^within (\d+)s the (?:app|consumer) sent (GET|POST|PUT|PATCH|DELETE) "([^"]*)"(?: with JSON where "([^"]*)" is "([^"]*)")?$`, `Then within 5s the app sent PATCH "/api/v1/sim/{sim.id}" with JSON where "status.id" is "2"`, sent},
+	{`^the (?:app|consumer) made no request that was refused$`, `Then the app made no request that was refused`, noneRefused},
 	{`^every event was acknowledged with a 2xx$`, `Then every event was acknowledged with a 2xx`, allAcked},
 	{`^every delivery took less than (\d+)ms$`, `Then every delivery took less than 250ms`, fastEnough},
 	{`^the consumer took at least (\d+) events per second$`, `Then the consumer took at least 1000 events per second`, rateAtLeast},
@@ -225,9 +235,6 @@ var Steps = []Step{
 // platformRuns starts the mock platform in-process with the scenario's
 // world and history (a built-in name or a file).
 func platformRuns(ctx context.Context, name string) error {
-	if w := get(ctx); w.opts.Platform != "" {
-		return newRemote(w.opts).run(w, name)
-	}
 	src, ok := scenarios.Builtin(name)
 	file := name + ".yaml"
 	if !ok {
@@ -237,22 +244,34 @@ func platformRuns(ctx context.Context, name string) error {
 		}
 		file = name
 	}
+	return get(ctx).runScenario(file, src)
+}
+
+// platformRunsThis runs the scenario written in the feature, as YAML.
+func platformRunsThis(ctx context.Context, doc *godog.DocString) error {
+	return get(ctx).runScenario("the feature's scenario", []byte(doc.Content))
+}
+
+func (w *world) runScenario(file string, src []byte) error {
+	if w.opts.Platform != "" {
+		return newRemote(w.opts).run(w, src)
+	}
 	sc, err := scenarios.Parse(file, src)
 	if err != nil {
 		return err
 	}
-	start := get(ctx).history.startAt(sc.Plan.Start)
+	start := w.history.startAt(sc.Plan.Start)
 	// The platform's one clock: the wall clock, moved back to the
 	// scenario's start, so its history is stamped from there on and the
 	// server (tokens, rate limits) runs in real time after it.
-	world := plan.NewWorldOn(generator.NewShifted(time.Until(start)), get(ctx).seed)
+	world := plan.NewWorldOn(generator.NewShifted(time.Until(start)), w.seed)
 	var history []generator.Event
 	sum, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil })
 	if err != nil {
 		return err
 	}
-	get(ctx).history.ended(sum.End)
-	return get(ctx).startPlatform(world, history)
+	w.history.ended(sum.End)
+	return w.startPlatform(world, history)
 }
 
 // timeline is where the scenarios of one run have got to on the platform's
@@ -371,7 +390,9 @@ func (w *world) startPlatform(world *plan.World, history []generator.Event) erro
 		w.closers = append(w.closers, ts.Close, func() { srv.Close() })
 	}
 	w.appToken = AppToken
-	raw, _ := srv.Log().Since(0)
+	w.control = &remote{url: w.mockURL, client: http.DefaultClient}
+	raw, next := srv.Log().Since(0)
+	w.logEnd = next
 	return w.setEvents(raw)
 }
 
@@ -379,12 +400,19 @@ func (w *world) startPlatform(world *plan.World, history []generator.Event) erro
 func (w *world) setEvents(raw [][]byte) error {
 	w.events = nil
 	for _, b := range raw {
-		var e generator.Event
-		if err := json.Unmarshal(b, &e); err != nil {
-			return fmt.Errorf("an event of the platform: %w", err)
+		if err := w.addEvent(b); err != nil {
+			return err
 		}
-		w.events = append(w.events, e)
 	}
+	return nil
+}
+
+func (w *world) addEvent(b []byte) error {
+	var e generator.Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return fmt.Errorf("an event of the platform: %w", err)
+	}
+	w.events = append(w.events, e)
 	return nil
 }
 

@@ -812,6 +812,12 @@ func TestVerify_OnARunningPlatform(t *testing.T) {
 	if deliveries := string(getBody(t, srv.URL()+"/mock/deliveries", "ctl")); deliveries != "[]" {
 		t.Errorf("streams left behind: %s", deliveries)
 	}
+	// The API steps: an inline scenario, a change through the API, the
+	// journal read in the scenario's own workspaces.
+	api := filepath.Join("..", "..", "features", "testdata", "api.feature")
+	if code, out, stderr := runCLI(t, "verify", "--consumer", good.URL, "--format", "progress", "--platform", srv.URL(), "--control-token", "ctl", api); code != 0 || !strings.Contains(out, "2 scenarios (2 passed)") {
+		t.Errorf("the API steps on the platform: exit %d\n%s\n%s", code, out, stderr)
+	}
 	naive := httptest.NewServer(consumer.New(true))
 	defer naive.Close()
 	if code, out, _ := runCLI(t, "verify", "--consumer", naive.URL, "--format", "progress", "--platform", srv.URL(), "--control-token", "ctl", "--tags", "@push"); code != 1 || !strings.Contains(out, "failed") {
