@@ -28,6 +28,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/emnify-mock/emnify-mock/emnifymock"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/scenarios"
@@ -373,25 +374,21 @@ func (w *world) startPlatform(world *plan.World, history []generator.Event) erro
 			return r.Method == http.MethodGet && r.URL.Path == "/api/v1/event" && reads.Add(1)%n == 0
 		}
 	}
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: []string{AppToken}, RateLimits: w.limits, Throttle: throttle,
-		Streams: streams.Options{Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}, Clock: generator.NewInstant(time.Now())}})
-	if err != nil {
-		return err
-	}
+	opts := []emnifymock.Option{emnifymock.World(world, history), emnifymock.AppToken(AppToken), emnifymock.Configure(func(o *server.Options) {
+		o.RateLimits, o.Throttle = w.limits, throttle
+		o.Streams = streams.Options{Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}, Clock: generator.NewInstant(time.Now())}
+	})}
 	if w.opts.MockAddr != "" {
-		if err := srv.Open(w.opts.MockAddr); err != nil {
-			return fmt.Errorf("start the platform at --mock-addr: %w", err)
-		}
-		w.mockURL = srv.URL()
-		w.closers = append(w.closers, func() { srv.Close() })
-	} else {
-		ts := httptest.NewServer(srv)
-		w.mockURL = ts.URL
-		w.closers = append(w.closers, ts.Close, func() { srv.Close() })
+		opts = append(opts, emnifymock.Addr(w.opts.MockAddr))
 	}
-	w.appToken = AppToken
+	m, err := emnifymock.New(opts...)
+	if err != nil {
+		return fmt.Errorf("start the platform: %w", err)
+	}
+	w.closers = append(w.closers, m.Close)
+	w.mockURL, w.appToken = m.URL, m.AppToken
 	w.control = &remote{url: w.mockURL, client: http.DefaultClient}
-	raw, next := srv.Log().Since(0)
+	raw, next := m.Server.Log().Since(0)
 	w.logEnd = next
 	return w.setEvents(raw)
 }

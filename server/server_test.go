@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emnify-mock/emnify-mock/emnifymock"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
-	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/emnify-mock/emnify-mock/server"
 )
 
@@ -40,34 +40,18 @@ func mustOpen(tb testing.TB, options ...func(*server.Options)) *mock {
 // on it and ending now (a virtual clock: at t0).
 func mustOpenOn(tb testing.TB, clock generator.Clock, options ...func(*server.Options)) *mock {
 	tb.Helper()
-	sc, err := scenarios.Load("serve-default")
-	if err != nil {
-		tb.Fatal(err)
+	now := t0 // a virtual clock stands at t0 once the history is made; a shifted one at the present
+	if _, shifted := clock.(*generator.Shifted); shifted {
+		now = time.Time{}
 	}
-	world := plan.NewWorldOn(clock, 1)
-	var history []generator.Event
-	if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
-		tb.Fatal(err)
-	}
-	virtual, _ := clock.(*generator.Virtual)
-	switch c := clock.(type) {
-	case *generator.Virtual:
-		c.Set(t0)
-	case *generator.Shifted:
-		if err := c.Advance(-c.Offset()); err != nil {
-			tb.Fatal(err)
+	em := emnifymock.Start(tb, emnifymock.Clock(clock, now), emnifymock.AppToken(testToken), emnifymock.Configure(func(o *server.Options) {
+		o.Secret = []byte("test secret")
+		for _, f := range options {
+			f(o)
 		}
-	}
-	o := server.Options{World: world, History: history, AppTokens: []string{testToken}, Secret: []byte("test secret")}
-	for _, f := range options {
-		f(&o)
-	}
-	srv, err := server.New(o)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m := &mock{t: tb, srv: srv, http: httptest.NewServer(srv), clock: virtual, world: world}
-	tb.Cleanup(func() { srv.Close(); m.http.Close() })
+	}))
+	virtual, _ := clock.(*generator.Virtual)
+	m := &mock{t: tb, srv: em.Server, http: em.HTTP, clock: virtual, world: em.World}
 	m.token = m.login(map[string]string{"application_token": testToken})
 	return m
 }
