@@ -236,7 +236,7 @@ func TestFeatures_PythonConsumer(t *testing.T) {
 	}
 }
 
-// runFeature runs one feature file of testdata against a consumer, and
+// runFeature runs one feature file against a consumer, and
 // returns whether it passed and its report.
 func runFeature(t *testing.T, path string, o features.Options) (bool, string) {
 	t.Helper()
@@ -244,7 +244,7 @@ func runFeature(t *testing.T, path string, o features.Options) (bool, string) {
 	suite := godog.TestSuite{
 		Name:                path,
 		ScenarioInitializer: features.InitializeScenario(o),
-		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, Paths: []string{filepath.Join("testdata", path)}, Output: &out},
+		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, Paths: []string{path}, Output: &out},
 	}
 	return suite.Run() == 0, out.String()
 }
@@ -254,7 +254,7 @@ func runFeature(t *testing.T, path string, o features.Options) (bool, string) {
 // journal read by the steps; a check of the journal fails when the
 // request is not there.
 func TestSteps_API(t *testing.T) {
-	ok, report := runFeature(t, "api.feature", features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }})
+	ok, report := runFeature(t, "testdata/api.feature", features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }})
 	if !ok {
 		t.Fatalf("the API steps failed against the reference consumer:\n%s", report)
 	}
@@ -269,7 +269,7 @@ func TestSteps_API(t *testing.T) {
 			c.ServeHTTP(w, r)
 		})
 	}
-	ok, report = runFeature(t, "api.feature", features.Options{Seed: 1, NewConsumer: lazy})
+	ok, report = runFeature(t, "testdata/api.feature", features.Options{Seed: 1, NewConsumer: lazy})
 	if ok || !strings.Contains(report, `the platform's API journal has no GET /api/v1/event`) {
 		t.Errorf("a consumer that never polled passed, or the report does not say so:\n%s", report)
 	}
@@ -295,11 +295,27 @@ func TestSteps_Signatures(t *testing.T) {
 			c.ServeHTTP(w, r)
 		})
 	}
-	if ok, report := runFeature(t, "signatures.feature", features.Options{Seed: 1, SignSecret: secret, NewConsumer: checking}); !ok {
+	if ok, report := runFeature(t, "testdata/signatures.feature", features.Options{Seed: 1, SignSecret: secret, NewConsumer: checking}); !ok {
 		t.Fatalf("a consumer that checks signatures failed:\n%s", report)
 	}
-	ok, report := runFeature(t, "signatures.feature", features.Options{Seed: 1, SignSecret: secret, NewConsumer: func() http.Handler { return consumer.New(false) }})
+	ok, report := runFeature(t, "testdata/signatures.feature", features.Options{Seed: 1, SignSecret: secret, NewConsumer: func() http.Handler { return consumer.New(false) }})
 	if ok || !regexp.MustCompile(`the consumer acknowledged \d+ deliveries whose signature it should have refused`).MatchString(report) {
 		t.Errorf("a consumer that checks no signature passed, or the report does not say so:\n%s", report)
+	}
+}
+
+// TestSteps_Outage: a data stream and a push outlast the webhook's outage
+// and deliver what queued; the check that the outage happened fails when
+// it did not (the consumer was never down).
+func TestSteps_Outage(t *testing.T) {
+	reference := features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }}
+	if ok, report := runFeature(t, "testdata/outage.feature", reference); !ok {
+		t.Fatalf("the outage steps failed against the reference consumer:\n%s", report)
+	}
+	none := filepath.Join(t.TempDir(), "none.feature")
+	os.WriteFile(none, []byte("Feature: no outage\n  Scenario: down for no time\n    Given the platform runs the scenario \"onboarding\"\n"+
+		"    And the consumer's webhook is down for 0s\n    When the events are pushed to the consumer\n    Then deliveries were refused while the webhook was down\n"), 0o644)
+	if ok, report := runFeature(t, none, reference); ok || !strings.Contains(report, "no delivery came while the webhook was down") {
+		t.Errorf("an outage that did not happen passed, or the report does not say so:\n%s", report)
 	}
 }

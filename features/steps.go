@@ -132,9 +132,10 @@ type world struct {
 	consumer string
 	mockURL  string            // the platform's API, once a scenario has run
 	appToken string            // an application token of the scenario's workspace there
-	control  *remote           // the platform\'s control API
-	logEnd   int               // the log position after the scenario\'s events
-	orgs     map[int64]bool    // on a shared platform: the scenario\'s workspaces
+	control  *remote           // the platform's control API
+	logEnd   int               // the log position after the scenario's events
+	orgs     map[int64]bool    // on a shared platform: the scenario's workspaces
+	gate     *gate             // the webhook's outage, when the scenario stages one
 	events   []generator.Event // the platform's log, in order: the ground truth
 	delivery streamer.Options
 	mu       sync.Mutex
@@ -225,6 +226,8 @@ var Steps = []Step{
 	{`^every forged signature was refused$`, `Then every forged signature was refused`, forgedRefused},
 	{`^within (\d+)s the (?:app|consumer) sent (GET|POST|PUT|PATCH|DELETE) "([^"]*)"(?: with JSON where "([^"]*)" is "([^"]*)")?$`, `Then within 5s the app sent PATCH "/api/v1/sim/{sim.id}" with JSON where "status.id" is "2"`, sent},
 	{`^the (?:app|consumer) made no request that was refused$`, `Then the app made no request that was refused`, noneRefused},
+	{`^the consumer's webhook is down for (\d+)s$`, `And the consumer's webhook is down for 30s`, webhookDown},
+	{`^deliveries were refused while the webhook was down$`, `Then deliveries were refused while the webhook was down`, refusedWhileDown},
 	{`^every event was acknowledged with a 2xx$`, `Then every event was acknowledged with a 2xx`, allAcked},
 	{`^every delivery took less than (\d+)ms$`, `Then every delivery took less than 250ms`, fastEnough},
 	{`^the consumer took at least (\d+) events per second$`, `Then the consumer took at least 1000 events per second`, rateAtLeast},
@@ -376,7 +379,10 @@ func (w *world) startPlatform(world *plan.World, history []generator.Event) erro
 	}
 	opts := []emnifymock.Option{emnifymock.World(world, history), emnifymock.AppToken(AppToken), emnifymock.Configure(func(o *server.Options) {
 		o.RateLimits, o.Throttle = w.limits, throttle
-		o.Streams = streams.Options{Retry: streamer.Policy{Attempts: 5, Initial: time.Millisecond, Max: 10 * time.Millisecond}, Clock: generator.NewInstant(time.Now())}
+		// Retries that last about a minute on the real clock, probing every
+		// two seconds: a webhook's outage (webhookDown) is outlasted, and
+		// a healthy consumer never waits.
+		o.Streams = streams.Options{Retry: streamer.Policy{Attempts: 30, Initial: time.Millisecond, Max: 2 * time.Second}}
 	})}
 	if w.opts.MockAddr != "" {
 		opts = append(opts, emnifymock.Addr(w.opts.MockAddr))
@@ -437,12 +443,14 @@ func push(ctx context.Context) error {
 		return errNoPlatform
 	}
 	o := w.delivery
-	o.URL = w.url(w.opts.Webhook, "/webhook")
+	o.URL = w.webhook()
 	o.Headers, _ = streamer.ParseHeaders(w.opts.WebhookHeaders) // checked by Options.Check
 	if w.opts.SignSecret != "" {
 		o.Signer, _ = streamer.NewSigner(w.opts.SignSecret)
 	}
-	o.Clock = generator.NewInstant(time.Now())
+	if w.gate == nil { // back-off without waiting; an outage needs the real clock
+		o.Clock = generator.NewInstant(time.Now())
+	}
 	s, err := streamer.New(o)
 	if err != nil {
 		return err
@@ -484,7 +492,7 @@ func registerStream(ctx context.Context) error {
 	res.Body.Close()
 	hook := w.opts.StreamWebhook
 	if hook == "" {
-		hook = w.url(w.opts.Webhook, "/webhook")
+		hook = w.webhook()
 	}
 	headers, _ := json.Marshal(append([]string{}, w.opts.WebhookHeaders...))
 	body := fmt.Sprintf(`{"name":"features","data_stream_type":{"id":2},"stream_historic_data":true,`+
