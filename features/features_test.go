@@ -319,3 +319,16 @@ func TestSteps_Outage(t *testing.T) {
 		t.Errorf("an outage that did not happen passed, or the report does not say so:\n%s", report)
 	}
 }
+
+// TestSteps_Table: a workspace from a Gherkin table reaches each row's
+// status through the platform's actions, and the consumer follows.
+func TestSteps_Table(t *testing.T) {
+	if ok, report := runFeature(t, "testdata/table.feature", features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }}); !ok {
+		t.Fatalf("the table steps failed against the reference consumer:\n%s", report)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.feature")
+	os.WriteFile(bad, []byte("Feature: f\n  Scenario: s\n    Given the platform has a workspace with these SIMs:\n      | status  |\n      | Retired |\n"), 0o644)
+	if ok, report := runFeature(t, bad, features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }}); ok || !strings.Contains(report, `row 1: status "Retired": one of Issued, Activated, Suspended, Factory Test, Deleted`) {
+		t.Errorf("an unknown status passed, or the report does not say so:\n%s", report)
+	}
+}

@@ -210,6 +210,7 @@ var Steps = []Step{
 	{`^every (\d+)(?:st|nd|rd|th) read of the event list is answered 429$`, `And every 3rd read of the event list is answered 429`, throttleReads},
 	{`^the platform runs the scenario "([^"]*)"$`, `Given the platform runs the scenario "factory-test-activation"`, platformRuns},
 	{`^the platform runs this scenario:$`, "Given the platform runs this scenario:\n      \"\"\"yaml\n      name: one-suspension\n      ...\n      \"\"\"", platformRunsThis},
+	{`^the platform has a workspace with these SIMs:$`, "Given the platform has a workspace with these SIMs:\n      | status    | device    | tags  |\n      | Activated | Tracker 1 | fleet |\n      | Suspended |           |       |", workspaceFromTable},
 	{`^the platform runs (\d+) events of the fleet churn$`, `Given the platform runs 2000 events of the fleet churn`, platformChurns},
 	{`^deliveries send (\d+) events? per request$`, `And deliveries send 10 events per request`, deliverySize},
 	{`^deliveries use (\d+) connections?$`, `And deliveries use 32 connections`, connections},
