@@ -218,10 +218,14 @@ func countedOnce(ctx context.Context, secs int) error {
 
 // timeline shows a SIM's events in log order and in the order the consumer
 // acknowledged them: what a failure message needs.
-func (w *world) timeline(t *truth) string {
+func (w *world) timeline(t *truth) string { return w.timelineOf(t.events, "SIM") }
+
+// timelineOf shows an entity's events in log order and in the order the
+// consumer acknowledged them.
+func (w *world) timelineOf(events []generator.Event, what string) string {
 	var b strings.Builder
-	b.WriteString("\n  the platform's events for this SIM, in order:")
-	for _, e := range t.events {
+	b.WriteString("\n  the platform's events for this " + what + ", in order:")
+	for _, e := range events {
 		fmt.Fprintf(&b, "\n    %d  %s  %s", e.ID, e.Timestamp.Format(generator.TimestampLayout), e.Description)
 	}
 	if len(w.acked) > 0 {
@@ -230,7 +234,7 @@ func (w *world) timeline(t *truth) string {
 		n := 0
 		for _, o := range w.acked {
 			for _, it := range o.Items {
-				for _, e := range t.events {
+				for _, e := range events {
 					if e.ID == it.ID {
 						n++
 						fmt.Fprintf(&b, "\n    %d. %d  %s (attempts %d, acknowledged %v)", n, e.ID, e.Type.Description, o.Attempts, o.Acked)

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +41,7 @@ func TestFeatures(t *testing.T) {
 	o.TestingT, o.FS, o.Paths = t, features.Shipped, []string{"."}
 	suite := godog.TestSuite{
 		Name:                "emnify-mock",
-		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }}),
+		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, EndpointProbe: "/endpoints/{endpoint.id}", NewConsumer: func() http.Handler { return consumer.New(false) }}),
 		Options:             &o,
 	}
 	if suite.Run() != 0 {
@@ -55,7 +57,7 @@ func TestFeatures_CatchTheNaiveConsumer(t *testing.T) {
 	var out bytes.Buffer
 	suite := godog.TestSuite{
 		Name:                "naive",
-		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(true) }}),
+		ScenarioInitializer: features.InitializeScenario(features.Options{Seed: 1, EndpointProbe: "/endpoints/{endpoint.id}", NewConsumer: func() http.Handler { return consumer.New(true) }}),
 		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, Tags: "~@perf", FS: features.Shipped, Paths: []string{"."}, Output: &out},
 	}
 	if suite.Run() == 0 {
@@ -228,7 +230,7 @@ func TestFeatures_PythonConsumer(t *testing.T) {
 	o.TestingT, o.FS, o.Paths = t, features.Shipped, []string{"."}
 	suite := godog.TestSuite{
 		Name:                "python",
-		ScenarioInitializer: features.InitializeScenario(features.Options{Consumer: url}),
+		ScenarioInitializer: features.InitializeScenario(features.Options{Consumer: url, EndpointProbe: "/endpoints/{endpoint.id}"}),
 		Options:             &o,
 	}
 	if suite.Run() != 0 {
@@ -244,7 +246,7 @@ func runFeature(t *testing.T, path string, o features.Options) (bool, string) {
 	suite := godog.TestSuite{
 		Name:                path,
 		ScenarioInitializer: features.InitializeScenario(o),
-		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, Paths: []string{path}, Output: &out},
+		Options:             &godog.Options{Format: "pretty", NoColors: true, Strict: true, Paths: []string{path}, Output: &out, FS: featureFS(path)},
 	}
 	return suite.Run() == 0, out.String()
 }
@@ -331,4 +333,41 @@ func TestSteps_Table(t *testing.T) {
 	if ok, report := runFeature(t, bad, features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }}); ok || !strings.Contains(report, `row 1: status "Retired": one of Issued, Activated, Suspended, Factory Test, Deleted`) {
 		t.Errorf("an unknown status passed, or the report does not say so:\n%s", report)
 	}
+}
+
+// TestSteps_Endpoints: endpoints are compared like SIMs (name, status,
+// the SIM they hold): a consumer that shows a disabled device as enabled
+// fails with the endpoint named and its events; without an endpoint
+// probe the check is skipped, not passed.
+func TestSteps_Endpoints(t *testing.T) {
+	wrong := func() http.Handler {
+		c := consumer.New(false)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.URL.Path, "/endpoints/") {
+				c.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			c.ServeHTTP(rec, r)
+			w.WriteHeader(rec.Code)
+			w.Write(bytes.ReplaceAll(rec.Body.Bytes(), []byte(`"Disabled"`), []byte(`"Enabled"`)))
+		})
+	}
+	ok, report := runFeature(t, "reordering.feature", features.Options{Seed: 1, EndpointProbe: "/endpoints/{endpoint.id}", NewConsumer: wrong})
+	if ok || !regexp.MustCompile(`endpoint \d+: the consumer shows status "Enabled", the platform's events say "Disabled"\s+the platform's events for this endpoint, in order:`).MatchString(report) {
+		t.Errorf("a consumer showing disabled devices as enabled passed, or the report does not say so:\n%s", report)
+	}
+	var notes bytes.Buffer
+	if ok, report := runFeature(t, "reordering.feature", features.Options{Seed: 1, Notes: &notes, NewConsumer: wrong}); !ok || !strings.Contains(notes.String(), "skipped: the consumer shows no endpoints") {
+		t.Errorf("without an endpoint probe: passed %v, notes %q\n%s", ok, notes.String(), report)
+	}
+}
+
+// featureFS reads a path of testdata or a temporary file from disk, and a
+// bare name from the shipped features.
+func featureFS(path string) fs.FS {
+	if strings.Contains(path, "/") {
+		return nil
+	}
+	return features.Shipped
 }

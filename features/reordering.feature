@@ -11,3 +11,4 @@ Feature: Reordered deliveries do not resurrect a deleted SIM
     Then every event was acknowledged with a 2xx
     And within 5s GET "/sims/{sim.iccid}" returns JSON where "status" is "Deleted"
     And within 5s the consumer's view of every SIM matches the platform
+    And within 5s the consumer's view of every endpoint matches the platform

@@ -52,6 +52,11 @@ type Options struct {
 	// Probe is the path of a SIM in the consumer, with {sim.iccid};
 	// default "/sims/{sim.iccid}".
 	Probe string
+	// EndpointProbe is the path of an endpoint in the consumer, with
+	// {endpoint.id}: JSON with "name", "status" (Enabled, Disabled) and
+	// "sim" (the ICCID it holds, or null). Empty: the consumer shows no
+	// endpoints, and their checks are skipped with a note.
+	EndpointProbe string
 	// NewConsumer, when Consumer is empty, makes a consumer to run
 	// in-process for each scenario (the reference one in go test).
 	NewConsumer func() http.Handler
@@ -234,6 +239,7 @@ var Steps = []Step{
 	{`^the consumer took at least (\d+) events per second$`, `Then the consumer took at least 1000 events per second`, rateAtLeast},
 	{`^within (\d+)s GET "([^"]*)" returns JSON where "([^"]*)" is "([^"]*)"$`, `Then within 5s GET "/sims/{sim.iccid}" returns JSON where "status" is "{sim.status}"`, jsonIs},
 	{`^within (\d+)s the consumer's view of every SIM matches the platform$`, `Then within 5s the consumer's view of every SIM matches the platform`, viewMatches},
+	{`^within (\d+)s the consumer's view of every endpoint matches the platform$`, `Then within 5s the consumer's view of every endpoint matches the platform`, endpointsMatch},
 	{`^within (\d+)s the consumer counted every event exactly once$`, `Then within 5s the consumer counted every event exactly once`, countedOnce},
 }
 

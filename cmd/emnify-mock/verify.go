@@ -31,6 +31,9 @@ part movable or optional with the flags below:
   POST /webhook        takes emnify events: one object or a JSON array
                        (--webhook, --webhook-header, --sign-secret)
   GET  <probe>         a SIM as JSON with "status" and "workspace" (--probe)
+  GET  <endpoint-probe> optional: a device as JSON with "name", "status"
+                       (Enabled, Disabled) and "sim" (the ICCID it holds, or
+                       null); without --endpoint-probe its checks are skipped
   GET  /stats          JSON with "events": how many distinct events it
                        applied (--stats; without one the count checks skip)
   POST /admin/poll     {"api": URL, "application_token": T}: catch up from
@@ -54,6 +57,10 @@ Flags:
                        sign pushed deliveries with Standard Webhooks headers
                        (emnify's data streams do not sign)
   --probe TEMPLATE     path of a SIM, with {sim.iccid} (default /sims/{sim.iccid})
+  --endpoint-probe TEMPLATE
+                       path of an endpoint, with {endpoint.id}, e.g.
+                       /endpoints/{endpoint.id} (the reference consumer's);
+                       default none: the endpoint checks are skipped, noted
   --stats PATH         the consumer's event count (default /stats); '' when
                        it has none: the steps that count are skipped, noted
   --poll-trigger PATH|URL
@@ -111,6 +118,7 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	consumer := fs.String("consumer", "", "")
 	probe := fs.String("probe", "/sims/{sim.iccid}", "")
+	endpointProbe := fs.String("endpoint-probe", "", "")
 	webhook := fs.String("webhook", "/webhook", "")
 	var headers stringList
 	fs.Var(&headers, "webhook-header", "")
@@ -148,6 +156,8 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 		return &usageError{err: fmt.Errorf("--consumer must be an http:// URL, got %q", *consumer), hint: hint}
 	case !strings.Contains(*probe, "{sim.iccid}"):
 		return &usageError{err: fmt.Errorf("--probe must contain {sim.iccid}, got %q", *probe), hint: hint}
+	case *endpointProbe != "" && !strings.Contains(*endpointProbe, "{endpoint.id}"):
+		return &usageError{err: fmt.Errorf("--endpoint-probe must contain {endpoint.id}, got %q", *endpointProbe), hint: hint}
 	case *mockAddr != "" && !validHostPort(*mockAddr):
 		return &usageError{err: fmt.Errorf("--mock-addr must be HOST:PORT, got %q", *mockAddr), hint: hint}
 	case *platform != "" && *mockAddr != "":
@@ -181,7 +191,7 @@ func (c *VerifyCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	fo := features.Options{Consumer: *consumer, Probe: *probe, MockAddr: *mockAddr,
+	fo := features.Options{Consumer: *consumer, Probe: *probe, EndpointProbe: *endpointProbe, MockAddr: *mockAddr,
 		Platform: *platform, ControlToken: *controlToken, StreamWebhook: *streamHook, PollAPI: *pollAPI, Notes: c.Stderr,
 		Webhook: *webhook, WebhookHeaders: headers, SignSecret: *signSecret,
 		Stats: *stats, NoStats: *stats == "", PollTrigger: *pollTrigger, NoPollTrigger: *pollTrigger == ""}

@@ -9,6 +9,7 @@
 //
 //	POST /webhook        emnify events: one object or an array
 //	GET  /sims/{iccid}   {"iccid", "status", "workspace"}; 404 if unknown
+//	GET  /endpoints/{id} {"id", "name", "status", "sim"}; 404 if unknown
 //	GET  /stats          {"events": applied, "by_type": {"8": n, ...}}
 //	POST /admin/poll     {"api": URL, "application_token": T}: catch up by
 //	                     reading GET /api/v1/event of that API
@@ -33,9 +34,23 @@ type Consumer struct {
 	mu       sync.Mutex
 	seen     map[string]bool
 	sims     map[string]*SIM
+	eps      map[int64]*Endpoint
 	events   int
 	byType   map[string]int
 	mux      *http.ServeMux
+}
+
+// Endpoint is the consumer's view of one device: its name, Enabled or
+// Disabled (once an event says), and the ICCID of the SIM it holds (once
+// an assignment or release says; null without one).
+type Endpoint struct {
+	ID       int64   `json:"id"`
+	Name     string  `json:"name"`
+	Status   string  `json:"status"`
+	SIM      *string `json:"sim"`
+	nameAt   int64
+	statusAt int64
+	simAt    int64
 }
 
 // SIM is the consumer's view of one SIM.
@@ -49,9 +64,10 @@ type SIM struct {
 
 // New returns a reference consumer, or a naive one.
 func New(naive bool) *Consumer {
-	c := &Consumer{naive: naive, seen: map[string]bool{}, sims: map[string]*SIM{}, byType: map[string]int{}, mux: http.NewServeMux()}
+	c := &Consumer{naive: naive, seen: map[string]bool{}, sims: map[string]*SIM{}, eps: map[int64]*Endpoint{}, byType: map[string]int{}, mux: http.NewServeMux()}
 	c.mux.HandleFunc("POST /webhook", c.handleWebhook)
 	c.mux.HandleFunc("GET /sims/{iccid}", c.handleSIM)
+	c.mux.HandleFunc("GET /endpoints/{id}", c.handleEndpoint)
 	c.mux.HandleFunc("GET /stats", c.handleStats)
 	c.mux.HandleFunc("POST /admin/poll", c.handlePoll)
 	return c
@@ -80,6 +96,10 @@ type event struct {
 	SIM *struct {
 		ICCID string `json:"iccid"`
 	} `json:"sim"`
+	Endpoint *struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	} `json:"endpoint"`
 	Detail struct {
 		Type   string `json:"type"`
 		Target struct {
@@ -142,6 +162,9 @@ func (c *Consumer) apply(e event) {
 			}
 		}
 		return
+	}
+	if e.Endpoint != nil {
+		c.applyEndpoint(e)
 	}
 	if e.SIM == nil {
 		return
@@ -306,4 +329,55 @@ func Subscribe(api, appToken, webhook string) error {
 		return fmt.Errorf("register the data stream: HTTP %d %s", res.StatusCode, bytes.TrimSpace(b))
 	}
 	return nil
+}
+
+// endpointStatus is the status events 42 and 43 leave.
+var endpointStatus = map[int]string{42: "Enabled", 43: "Disabled"}
+
+// applyEndpoint follows a device: its name from any event, its status
+// from 42/43, its SIM from 51 (assigned) and 50 (released); an older
+// event does not undo a newer one. Call with the lock held.
+func (c *Consumer) applyEndpoint(e event) {
+	ep := c.eps[e.Endpoint.ID]
+	if ep == nil {
+		ep = &Endpoint{ID: e.Endpoint.ID}
+		c.eps[ep.ID] = ep
+	}
+	newer := func(at *int64) bool {
+		if c.naive || e.ID >= *at {
+			*at = e.ID
+			return true
+		}
+		return false
+	}
+	if newer(&ep.nameAt) {
+		ep.Name = e.Endpoint.Name
+	}
+	if status, ok := endpointStatus[e.Type.ID]; ok && newer(&ep.statusAt) {
+		ep.Status = status
+	}
+	switch {
+	case e.Type.ID == 51 && e.SIM != nil && newer(&ep.simAt):
+		iccid := e.SIM.ICCID
+		ep.SIM = &iccid
+	case e.Type.ID == 50 && newer(&ep.simAt):
+		ep.SIM = nil
+	}
+}
+
+func (c *Consumer) handleEndpoint(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	c.mu.Lock()
+	ep, ok := c.eps[id]
+	var b []byte
+	if ok {
+		b, _ = json.Marshal(ep)
+	}
+	c.mu.Unlock()
+	if !ok {
+		http.Error(w, `{"error":"unknown endpoint"}`, http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
 }

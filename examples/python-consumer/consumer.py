@@ -16,6 +16,7 @@ on 429 (emnify sends no Retry-After).
 Routes (the contract verify uses):
     POST /webhook        emnify events: one object or a JSON array
     GET  /sims/{iccid}   {"iccid", "status", "workspace"}; 404 if unknown
+    GET  /endpoints/{id} {"id", "name", "status", "sim"}; 404 if unknown
     GET  /stats          {"events": applied, "by_type": {"8": n, ...}}
     POST /admin/poll     {"api": URL, "application_token": T}: catch up
 """
@@ -31,7 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # The SIM status each event type leaves.
 STATUS_OF = {8: "Activated", 9: "Suspended", 10: "Deleted", 45: "Factory Test", 48: "Issued"}
-MIGRATION = 69
+ENDPOINT_STATUS_OF = {42: "Enabled", 43: "Disabled"}
+MIGRATION, RELEASED, ASSIGNED = 69, 50, 51
 
 
 class Inventory:
@@ -39,6 +41,7 @@ class Inventory:
         self.lock = threading.Lock()
         self.seen = set()
         self.sims = {}  # iccid -> {"iccid", "status", "workspace", "status_at", "placed_at"}
+        self.endpoints = {}  # id -> {"id", "name", "status", "sim", and when each was set}
         self.events = 0
         self.by_type = {}
 
@@ -65,6 +68,8 @@ class Inventory:
                 for s in detail.get("sims", []):
                     self.place(self.sim(s["iccid"]), detail["target_workspace"]["id"], e["id"])
             return
+        if e.get("endpoint"):
+            self.apply_endpoint(e, type_id)
         if not e.get("sim"):
             return
         sim = self.sim(e["sim"]["iccid"])
@@ -73,6 +78,28 @@ class Inventory:
         if status is None or sim["status"] == "Deleted" or e["id"] < sim["status_at"]:
             return  # deletion is final; an older event does not undo a newer one
         sim["status"], sim["status_at"] = status, e["id"]
+
+    def apply_endpoint(self, e, type_id):
+        """A device's name from any event, its status from 42/43, its SIM
+        from 51 (assigned) and 50 (released); older events do not undo."""
+        ref = e["endpoint"]
+        ep = self.endpoints.setdefault(ref["id"], {"id": ref["id"], "name": "", "status": "", "sim": None,
+                                                   "name_at": 0, "status_at": 0, "sim_at": 0})
+
+        def newer(field):
+            if e["id"] >= ep[field]:
+                ep[field] = e["id"]
+                return True
+            return False
+
+        if newer("name_at"):
+            ep["name"] = ref.get("name", "")
+        if type_id in ENDPOINT_STATUS_OF and newer("status_at"):
+            ep["status"] = ENDPOINT_STATUS_OF[type_id]
+        if type_id == ASSIGNED and e.get("sim") and newer("sim_at"):
+            ep["sim"] = e["sim"]["iccid"]
+        elif type_id == RELEASED and newer("sim_at"):
+            ep["sim"] = None
 
     def poll(self, api, app_token):
         """Catches up from GET /api/v1/event, page by page in id order."""
@@ -152,6 +179,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/stats":
             with self.inventory.lock:
                 return self.reply(200, {"events": self.inventory.events, "by_type": dict(self.inventory.by_type)})
+        if self.path.startswith("/endpoints/"):
+            with self.inventory.lock:
+                ep = self.inventory.endpoints.get(int(self.path[len("/endpoints/"):]) if self.path[len("/endpoints/"):].isdigit() else None)
+                view = None if ep is None else {k: ep[k] for k in ("id", "name", "status", "sim")}
+            return self.reply(200, view) if view else self.reply(404, {"error": "unknown endpoint"})
         if self.path.startswith("/sims/"):
             with self.inventory.lock:
                 sim = self.inventory.sims.get(self.path[len("/sims/"):])
