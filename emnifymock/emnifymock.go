@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"net"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -154,15 +153,9 @@ func (c *config) build() error {
 	if c.clock == nil {
 		c.clock = generator.NewShifted(-historyDays * 24 * time.Hour)
 	}
-	c.world = plan.NewWorldOn(c.clock, c.seed)
-	for _, name := range append([]string{"serve-default"}, c.scenarios...) {
-		sc, err := load(name)
-		if err != nil {
-			return err
-		}
-		if _, err := c.world.Run(sc.Plan, func(e generator.Event) error { c.history = append(c.history, e); return nil }); err != nil {
-			return err
-		}
+	var err error
+	if c.world, c.history, err = scenarios.History(c.clock, c.seed, 0, append([]string{"serve-default"}, c.scenarios...)...); err != nil {
+		return err
 	}
 	switch clock := c.clock.(type) {
 	case *generator.Virtual:
@@ -181,32 +174,15 @@ func (c *config) build() error {
 	return nil
 }
 
-// load reads a built-in scenario or a file.
-func load(name string) (*scenarios.Scenario, error) {
-	if src, ok := scenarios.Builtin(name); ok {
-		return scenarios.Parse(name+".yaml", src)
-	}
-	src, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("scenario %q is neither built in nor a readable file: %v", name, err)
-	}
-	return scenarios.Parse(name, src)
-}
-
 // Run runs a scenario (a built-in name or a YAML file) into the live
 // world now, as POST /mock/scenarios does: its events are appended and
 // pushed to data streams. A scenario that spans time moves the clock on
 // by its span. It returns how many events it made.
 func (m *Mock) Run(tb testing.TB, nameOrFile string) int {
 	tb.Helper()
-	src, file := []byte(nil), nameOrFile
-	if b, ok := scenarios.Builtin(nameOrFile); ok {
-		src, file = b, nameOrFile+".yaml"
-	} else {
-		var err error
-		if src, err = os.ReadFile(nameOrFile); err != nil {
-			tb.Fatalf("emnifymock: scenario %q is neither built in nor a readable file: %v", nameOrFile, err)
-		}
+	file, src, err := scenarios.Source(nameOrFile)
+	if err != nil {
+		tb.Fatalf("emnifymock: %v", err)
 	}
 	run, err := m.Server.RunScenario(file, src, false)
 	if err != nil {

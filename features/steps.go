@@ -18,7 +18,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -246,14 +245,9 @@ var Steps = []Step{
 // platformRuns starts the mock platform in-process with the scenario's
 // world and history (a built-in name or a file).
 func platformRuns(ctx context.Context, name string) error {
-	src, ok := scenarios.Builtin(name)
-	file := name + ".yaml"
-	if !ok {
-		var err error
-		if src, err = os.ReadFile(name); err != nil {
-			return fmt.Errorf("scenario %q is neither built in (%s) nor a readable file: %v", name, strings.Join(scenarios.Names(), ", "), err)
-		}
-		file = name
+	file, src, err := scenarios.Source(name)
+	if err != nil {
+		return err
 	}
 	return get(ctx).runScenario(file, src)
 }

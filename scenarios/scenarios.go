@@ -5,8 +5,10 @@ package scenarios
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strings"
 
@@ -71,4 +73,46 @@ func Check(file string, src []byte, seed uint64, maxEvents int) (*Scenario, plan
 		return nil, sum, err
 	}
 	return sc, sum, nil
+}
+
+// Source reads a scenario given as a file or a built-in name (a file of
+// that name wins), and the name its messages use for it.
+func Source(nameOrFile string) (file string, src []byte, err error) {
+	if src, err := os.ReadFile(nameOrFile); err == nil {
+		return nameOrFile, src, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", nil, fmt.Errorf("read scenario: %w", err)
+	}
+	if src, ok := Builtin(nameOrFile); ok {
+		return nameOrFile + ".yaml", src, nil
+	}
+	return "", nil, fmt.Errorf("scenario %q is neither a file nor a built-in scenario (%s)", nameOrFile, strings.Join(Names(), ", "))
+}
+
+// History runs scenarios (files or built-in names) one after the other
+// into a new world on the clock, as its history: each is parsed against
+// the world the ones before it left, so it may name their workspaces and
+// groups; each is held to maxEvents (plan.DefaultMaxEvents if 0). The
+// world emnify-mock serve starts with is History(clock, seed, n,
+// "serve-default", its --scenario ones...).
+func History(clock generator.Clock, seed uint64, maxEvents int, names ...string) (*plan.World, []generator.Event, error) {
+	world := plan.NewWorldOn(clock, seed)
+	var history []generator.Event
+	for _, name := range names {
+		file, src, err := Source(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		sc, err := ParseFor(file, src, world)
+		if err != nil {
+			return nil, nil, err
+		}
+		if maxEvents > 0 {
+			sc.Plan.MaxEvents = maxEvents
+		}
+		if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
+			return nil, nil, err
+		}
+	}
+	return world, history, nil
 }

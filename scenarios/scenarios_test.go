@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emnify-mock/emnify-mock/fixtures"
 	"github.com/emnify-mock/emnify-mock/generator"
@@ -170,5 +173,27 @@ func TestLibrary_RunsOnTheServedWorld(t *testing.T) {
 				t.Errorf("on the served world: %s\nalone: %s", typeSeq(got), typeSeq(alone))
 			}
 		})
+	}
+}
+
+// TestHistory: later scenarios may name the workspaces and groups of
+// earlier ones, the budget holds each, and a name that is neither a file
+// nor a built-in says what the built-ins are.
+func TestHistory(t *testing.T) {
+	later := filepath.Join(t.TempDir(), "later.yaml")
+	os.WriteFile(later, []byte("name: later\ndescription: acts on serve's default workspace\nworkspaces: [{name: acme}]\nsteps:\n  - do: suspend\n    target: fleet\n    pick: 2\n"), 0o644)
+	clock := generator.NewVirtual(time.Date(2025, 1, 6, 8, 0, 0, 0, time.UTC))
+	world, history, err := scenarios.History(clock, 1, 0, "serve-default", later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := history[len(history)-2:]; last[0].Type.ID != 9 || last[1].Type.ID != 9 || world.Workspaces["acme"] == nil {
+		t.Errorf("the later scenario did not suspend two of acme's fleet: %v", last)
+	}
+	if _, _, err := scenarios.History(clock, 1, 5, "serve-default"); err == nil {
+		t.Error("a budget of 5 events let serve-default run")
+	}
+	if _, _, err := scenarios.Source("no-such-scenario"); err == nil || !strings.Contains(err.Error(), "onboarding") {
+		t.Errorf("unknown scenario: %v", err)
 	}
 }

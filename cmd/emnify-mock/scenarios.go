@@ -132,18 +132,10 @@ func (c *ScenariosCommand) validate(args []string) error {
 // scenarioSource finds a scenario by built-in name or file; a file wins
 // when both exist.
 func scenarioSource(arg string) (file string, src []byte, err error) {
-	if src, err := os.ReadFile(arg); err == nil {
-		return arg, src, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", nil, fmt.Errorf("read scenario: %w", err)
+	if file, src, err = scenarios.Source(arg); err != nil {
+		return "", nil, &usageError{err: err, hint: "emnify-mock scenarios list"}
 	}
-	if src, ok := scenarios.Builtin(arg); ok {
-		return arg + ".yaml", src, nil
-	}
-	return "", nil, &usageError{
-		err:  fmt.Errorf("scenario %q is neither a file nor a built-in scenario (%s)", arg, strings.Join(scenarios.Names(), ", ")),
-		hint: "emnify-mock scenarios list",
-	}
+	return file, src, nil
 }
 
 // maxEventsFlag adds --max-scenario-events to a command that runs

@@ -246,25 +246,18 @@ func (c *ServeCommand) config(args []string) (serveConfig, error) {
 // jumps to the present. Scenarios to --play are checked on the world as it
 // is when they start, so a bad one fails before serve listens.
 func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*plan.World, []generator.Event, []*scenarios.Scenario, error) {
-	world := plan.NewWorldOn(clock, cfg.seed)
-	var history []generator.Event
+	world, history, err := scenarios.History(clock, cfg.seed, cfg.maxEvents, append([]string{"serve-default"}, cfg.scenarios...)...)
+	if err != nil {
+		return nil, nil, nil, &inputError{msg: err.Error()}
+	}
 	parse := func(name string) (*scenarios.Scenario, error) {
 		file, src, _ := scenarioSource(name)            // checked in config
-		sc, err := scenarios.ParseFor(file, src, world) // later scenarios may name the default workspace and its groups
+		sc, err := scenarios.ParseFor(file, src, world) // it may name the default workspace and its groups
 		if err != nil {
 			return nil, &inputError{msg: err.Error()}
 		}
 		sc.Plan.MaxEvents = cfg.maxEvents
 		return sc, nil
-	}
-	for _, name := range append([]string{"serve-default"}, cfg.scenarios...) {
-		sc, err := parse(name)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if _, err := world.Run(sc.Plan, func(e generator.Event) error { history = append(history, e); return nil }); err != nil {
-			return nil, nil, nil, &inputError{msg: err.Error()}
-		}
 	}
 	if ahead := clock.Offset(); ahead > 0 {
 		fmt.Fprintf(c.Stderr, "note: the scenarios run %s past the present; the clock stands that far ahead\n",
