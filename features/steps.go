@@ -482,15 +482,10 @@ func registerStream(ctx context.Context) error {
 	if w.mockURL == "" {
 		return errNoPlatform
 	}
-	res, err := http.Post(w.mockURL+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"`+w.appToken+`"}`))
+	token, err := w.login()
 	if err != nil {
 		return err
 	}
-	var auth struct {
-		Token string `json:"auth_token"`
-	}
-	json.NewDecoder(res.Body).Decode(&auth)
-	res.Body.Close()
 	hook := w.opts.StreamWebhook
 	if hook == "" {
 		hook = w.webhook()
@@ -498,26 +493,13 @@ func registerStream(ctx context.Context) error {
 	headers, _ := json.Marshal(append([]string{}, w.opts.WebhookHeaders...))
 	body := fmt.Sprintf(`{"name":"features","data_stream_type":{"id":2},"stream_historic_data":true,`+
 		`"destination":{"connection_type":"RestAPI","credentials":{"url":%q,"size":%d,"headers":%s}}}`, hook, w.delivery.Size, headers)
-	req, _ := http.NewRequest("POST", w.mockURL+"/api/v2/data_stream", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+auth.Token)
-	res, err = http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusCreated {
-		return fmt.Errorf("register the data stream: HTTP %d %s", res.StatusCode, b)
-	}
 	var made struct{ ID int64 }
-	json.Unmarshal(b, &made)
+	if err := w.api(token, http.MethodPost, "/api/v2/data_stream", []byte(body), &made); err != nil {
+		return fmt.Errorf("register the data stream: %w", err)
+	}
 	// A platform that outlives the scenario stops streaming to the consumer.
 	w.closers = append(w.closers, func() {
-		req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/api/v2/data_stream/%d", w.mockURL, made.ID), nil)
-		req.Header.Set("Authorization", "Bearer "+auth.Token)
-		if res, err := http.DefaultClient.Do(req); err == nil {
-			res.Body.Close()
-		}
+		w.api(token, http.MethodDelete, fmt.Sprintf("/api/v2/data_stream/%d", made.ID), nil, nil)
 	})
 	return nil
 }

@@ -259,19 +259,11 @@ func TestServe_LiveAndRateLimits(t *testing.T) {
 	if !strings.Contains(stderr.String(), "playing reset-connectivity: 4 events until") {
 		t.Errorf("stderr lacks the played scenario:\n%s", stderr.String())
 	}
-	res, err := http.Post(srv.URL()+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"tok"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var auth struct {
-		Token string `json:"auth_token"`
-	}
-	json.NewDecoder(res.Body).Decode(&auth)
-	res.Body.Close()
+	token := loginApp(t, srv.URL(), "tok")
 	var codes []int
 	for range 6 { // GET /event: a burst of 5 per workspace
 		req, _ := http.NewRequest("GET", srv.URL()+"/api/v1/event?per_page=1", nil)
-		req.Header.Set("Authorization", "Bearer "+auth.Token)
+		req.Header.Set("Authorization", "Bearer "+token)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -125,18 +125,10 @@ func TestREADME_BrokenWalkthroughFails(t *testing.T) {
 // stand for on a fresh serve.
 func walkthroughIDs(t *testing.T, base string) map[string]string {
 	t.Helper()
-	res, err := http.Post(base+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"my-token"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var auth struct {
-		Token string `json:"auth_token"`
-	}
-	json.NewDecoder(res.Body).Decode(&auth)
-	res.Body.Close()
+	token := loginApp(t, base, "my-token")
 	get := func(path string, v any) {
 		t.Helper()
-		if err := json.Unmarshal(getBody(t, base+path, auth.Token), v); err != nil {
+		if err := json.Unmarshal(getBody(t, base+path, token), v); err != nil {
 			t.Fatalf("GET %s: %v", path, err)
 		}
 	}
@@ -258,4 +250,22 @@ func deliveryArgs(c readmeCommand, serveURL, hookURL string) []string {
 		args = append(args, "--duration", "1s")
 	}
 	return args
+}
+
+// loginApp logs in to a serve with an application token.
+func loginApp(t *testing.T, base, appToken string) string {
+	t.Helper()
+	res, err := http.Post(base+"/api/v1/authenticate", "application/json", strings.NewReader(`{"application_token":"`+appToken+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var auth struct {
+		Token string `json:"auth_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&auth)
+	if auth.Token == "" {
+		t.Fatalf("authenticate with %q: HTTP %d", appToken, res.StatusCode)
+	}
+	return auth.Token
 }

@@ -238,20 +238,12 @@ func (c *Consumer) handlePoll(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Consumer) poll(api, appToken string) error {
-	res, err := http.Post(api+"/api/v1/authenticate", "application/json", strings.NewReader(fmt.Sprintf(`{"application_token":%q}`, appToken)))
+	token, err := authenticate(api, appToken)
 	if err != nil {
 		return err
 	}
-	var auth struct {
-		Token string `json:"auth_token"`
-	}
-	json.NewDecoder(res.Body).Decode(&auth)
-	res.Body.Close()
-	if auth.Token == "" {
-		return fmt.Errorf("authenticate: HTTP %d", res.StatusCode)
-	}
 	for page := 1; ; page++ {
-		res, err := c.get(fmt.Sprintf("%s/api/v1/event?sort=id&per_page=1000&page=%d", api, page), auth.Token)
+		res, err := c.get(fmt.Sprintf("%s/api/v1/event?sort=id&per_page=1000&page=%d", api, page), token)
 		if err != nil {
 			return fmt.Errorf("page %d: %w", page, err)
 		}
@@ -303,24 +295,17 @@ func (c *Consumer) get(url, token string) (*http.Response, error) {
 // included, to webhook: what an app that wires itself up at start does.
 func Subscribe(api, appToken, webhook string) error {
 	api = strings.TrimSuffix(api, "/")
-	res, err := http.Post(api+"/api/v1/authenticate", "application/json", strings.NewReader(fmt.Sprintf(`{"application_token":%q}`, appToken)))
+	token, err := authenticate(api, appToken)
 	if err != nil {
 		return err
-	}
-	var auth struct {
-		Token string `json:"auth_token"`
-	}
-	json.NewDecoder(res.Body).Decode(&auth)
-	res.Body.Close()
-	if auth.Token == "" {
-		return fmt.Errorf("authenticate: HTTP %d", res.StatusCode)
 	}
 	body := fmt.Sprintf(`{"name":"reference consumer","data_stream_type":{"id":2},"stream_historic_data":true,`+
 		`"destination":{"connection_type":"RestAPI","credentials":{"url":%q}}}`, webhook)
 	req, _ := http.NewRequest("POST", api+"/api/v2/data_stream", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+auth.Token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	if res, err = http.DefaultClient.Do(req); err != nil {
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
@@ -380,4 +365,22 @@ func (c *Consumer) handleEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
+}
+
+// authenticate logs in with an application token and returns the auth
+// token.
+func authenticate(api, appToken string) (string, error) {
+	res, err := http.Post(api+"/api/v1/authenticate", "application/json", strings.NewReader(fmt.Sprintf(`{"application_token":%q}`, appToken)))
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var auth struct {
+		Token string `json:"auth_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&auth)
+	if auth.Token == "" {
+		return "", fmt.Errorf("authenticate: HTTP %d", res.StatusCode)
+	}
+	return auth.Token, nil
 }
