@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/emnify-mock/emnify-mock/source"
 )
 
 // Steps that act through the platform's emnify API, or check what the
@@ -230,5 +232,39 @@ func forgedRefused(ctx context.Context) error {
 	if n := w.stats.ForgedAccepted; n > 0 {
 		return fmt.Errorf("the consumer acknowledged %d deliveries whose signature it should have refused (a wrong key, or dated 10 minutes back)", n)
 	}
+	return nil
+}
+
+// maxFileEvents bounds the events a feature may take from a file.
+const maxFileEvents = 1_000_000
+
+// eventsOfFile makes the events of a file (NDJSON, a JSON array, or
+// objects one after another: captured from the platform, or made by
+// emnify-mock generate), or of a running serve's log (an http:// URL),
+// the ground truth, with no platform behind them: they can be pushed to
+// the consumer and its view checked.
+func eventsOfFile(ctx context.Context, path string) error {
+	w := get(ctx)
+	if w.mockURL != "" {
+		return errors.New("the platform already runs a scenario: the events of a file stand instead of a platform")
+	}
+	w.events = nil
+	var src source.Source = source.File{Path: path}
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		src = source.Served{URL: path, Token: w.opts.ControlToken}
+	}
+	err := src.Each(func(e source.Event) error {
+		if len(w.events) == maxFileEvents {
+			return fmt.Errorf("more than %d events", maxFileEvents)
+		}
+		return w.addEvent(e.JSON)
+	})
+	if err != nil {
+		return fmt.Errorf("the events in %s: %w", path, err)
+	}
+	if len(w.events) == 0 {
+		return fmt.Errorf("%s holds no event", path)
+	}
+	w.fromFile = true
 	return nil
 }

@@ -371,3 +371,14 @@ func featureFS(path string) fs.FS {
 	}
 	return features.Shipped
 }
+
+// TestSteps_EventsOfAFile: events from a file (here made by generate)
+// stand for the platform: pushed, and the consumer's view checked.
+func TestSteps_EventsOfAFile(t *testing.T) {
+	if ok, report := runFeature(t, "testdata/file.feature", features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(false) }}); !ok {
+		t.Fatalf("the events of a file failed against the reference consumer:\n%s", report)
+	}
+	if ok, report := runFeature(t, "testdata/file.feature", features.Options{Seed: 1, NewConsumer: func() http.Handler { return consumer.New(true) }}); ok {
+		t.Errorf("the naive consumer passed duplicated events of a file:\n%s", report)
+	}
+}

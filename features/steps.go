@@ -140,6 +140,7 @@ type world struct {
 	logEnd   int               // the log position after the scenario's events
 	orgs     map[int64]bool    // on a shared platform: the scenario's workspaces
 	gate     *gate             // the webhook's outage, when the scenario stages one
+	fromFile bool              // the events came from a file, with no platform behind them
 	events   []generator.Event // the platform's log, in order: the ground truth
 	delivery streamer.Options
 	mu       sync.Mutex
@@ -215,6 +216,7 @@ var Steps = []Step{
 	{`^the platform runs the scenario "([^"]*)"$`, `Given the platform runs the scenario "factory-test-activation"`, platformRuns},
 	{`^the platform runs this scenario:$`, "Given the platform runs this scenario:\n      \"\"\"yaml\n      name: one-suspension\n      ...\n      \"\"\"", platformRunsThis},
 	{`^the platform has a workspace with these SIMs:$`, "Given the platform has a workspace with these SIMs:\n      | status    | device    | tags  |\n      | Activated | Tracker 1 | fleet |\n      | Suspended |           |       |", workspaceFromTable},
+	{`^the platform emitted the events in "([^"]*)"$`, `Given the platform emitted the events in "captured.ndjson"`, eventsOfFile},
 	{`^the platform runs (\d+) events of the fleet churn$`, `Given the platform runs 2000 events of the fleet churn`, platformChurns},
 	{`^deliveries send (\d+) events? per request$`, `And deliveries send 10 events per request`, deliverySize},
 	{`^deliveries use (\d+) connections?$`, `And deliveries use 32 connections`, connections},
@@ -440,7 +442,7 @@ func faultSeed(ctx context.Context, n int) error { get(ctx).delivery.Seed = uint
 // Data Streamer does, with the faults set so far.
 func push(ctx context.Context) error {
 	w := get(ctx)
-	if w.mockURL == "" {
+	if w.mockURL == "" && !w.fromFile {
 		return errNoPlatform
 	}
 	o := w.delivery
