@@ -27,5 +27,5 @@ counted=$(curl -fs http://127.0.0.1:9000/stats | sed 's/.*"events":\([0-9]*\).*/
 [ "$delivered" -gt 0 ] && [ "$counted" = "$delivered" ] || { echo "FAIL: the stream delivered $delivered events, the consumer counted $counted"; exit 1; }
 echo "data stream mock -> consumer: $delivered events delivered, $counted counted"
 "$bin/emnify-mock" verify --consumer http://127.0.0.1:9000 --platform http://127.0.0.1:8080 --control-token compose-control \
-  --stream-webhook http://consumer:9000/webhook --poll-api http://mock:8080 --format progress
+  --stream-webhook http://consumer:9000/webhook --poll-api http://mock:8080 --endpoint-probe "/endpoints/{endpoint.id}" --format progress
 echo "ok: compose test passed"

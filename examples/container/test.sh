@@ -52,5 +52,5 @@ for i in $(seq 100); do
   [ "$i" = 100 ] && { echo "FAIL: the image on the host network or the consumer did not answer after 30 s"; podman logs "$name-v"; exit 1; }
   sleep 0.3
 done
-"$dir/emnify-mock" verify --consumer "http://127.0.0.1:$cport" --platform "http://127.0.0.1:$vport" --control-token ctl --format progress
+"$dir/emnify-mock" verify --consumer "http://127.0.0.1:$cport" --platform "http://127.0.0.1:$vport" --control-token ctl --endpoint-probe "/endpoints/{endpoint.id}" --format progress
 echo "ok: container test passed"
