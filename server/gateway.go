@@ -24,6 +24,23 @@ var gatewayHeaders = [][2]string{
 	{"X-Frame-Options", "DENY"},
 }
 
+// gatewayValues are gatewayHeaders as a header map holds them, made once:
+// every /api answer carries them. Each slice is full (len = cap), so a
+// handler that adds a value gets a new one.
+var gatewayValues = func() []struct {
+	key    string
+	values []string
+} {
+	out := make([]struct {
+		key    string
+		values []string
+	}, len(gatewayHeaders))
+	for i, kv := range gatewayHeaders {
+		out[i].key, out[i].values = http.CanonicalHeaderKey(kv[0]), []string{kv[1]}
+	}
+	return out
+}()
+
 // gateway does for /api what the platform's gateway does: paths are
 // served as they come (a doubled slash is the same route, never a
 // redirect), every answer carries the gateway's headers, a preflight is
@@ -41,8 +58,8 @@ func (s *Server) gateway(next http.Handler) http.Handler {
 			return
 		}
 		h := w.Header()
-		for _, kv := range gatewayHeaders {
-			h.Set(kv[0], kv[1])
+		for _, kv := range gatewayValues {
+			h[kv.key] = kv.values
 		}
 		if r.Method == http.MethodOptions {
 			w.WriteHeader(http.StatusOK)

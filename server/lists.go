@@ -93,7 +93,7 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 		}
 		out = append(out, b)
 	}
-	writePage(w, r, wire.JSON, total, page, pg.perPage, joinJSON(out))
+	writePage(w, r, wire.JSON, total, page, pg.perPage, out)
 }
 
 // queryAPIError is a bad q or sort as emnify answers it: 422.

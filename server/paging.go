@@ -3,8 +3,10 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 )
@@ -40,7 +42,7 @@ func parsePaging(r *http.Request, def, maxPerPage int) (paging, *wire.Error) {
 }
 
 // writePage sends one page of a list with the paging headers and Link.
-func writePage(w http.ResponseWriter, r *http.Request, contentType string, total, page, perPage int, body []byte) {
+func writePage(w http.ResponseWriter, r *http.Request, contentType string, total, page, perPage int, items [][]byte) {
 	pages := max(1, (total+perPage-1)/perPage)
 	h := w.Header()
 	h.Set("Content-Type", contentType)
@@ -57,15 +59,22 @@ func writePage(w http.ResponseWriter, r *http.Request, contentType string, total
 	if f := q.Get("q"); f != "" {
 		h.Set("X-Filter", f)
 	}
-	h.Set("Link", links(r, page, pages, perPage))
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Link", links(r, q, page, pages, perPage))
+	body := joinJSON(items)
+	defer pageBuffers.Put(body)
+	h.Set("Content-Length", strconv.Itoa(len(*body)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	w.Write(*body)
 }
+
+// pageBuffers holds the buffers pages are joined in: a page is tens of
+// kilobytes, and a new one per request was a large allocation, cleared,
+// and garbage a moment later.
+var pageBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // links builds the Link header; it is empty when there is one page, as
 // recorded.
-func links(r *http.Request, page, pages, perPage int) string {
+func links(r *http.Request, q url.Values, page, pages, perPage int) string {
 	if pages <= 1 {
 		return ""
 	}
@@ -73,7 +82,6 @@ func links(r *http.Request, page, pages, perPage int) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	q := r.URL.Query()
 	q.Del("page")
 	q.Del("per_page")
 	prefix := fmt.Sprintf("<%s://%s%s?", scheme, r.Host, r.URL.Path)
@@ -95,18 +103,15 @@ func links(r *http.Request, page, pages, perPage int) string {
 }
 
 // joinJSON makes a JSON array of encoded elements.
-func joinJSON(items [][]byte) []byte {
-	n := 2
-	for _, it := range items {
-		n += len(it) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, '[')
+func joinJSON(items [][]byte) *[]byte {
+	buf := pageBuffers.Get().(*[]byte)
+	b := append((*buf)[:0], '[')
 	for i, it := range items {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, it...)
 	}
-	return append(b, ']')
+	*buf = append(b, ']')
+	return buf
 }
