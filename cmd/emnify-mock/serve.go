@@ -75,8 +75,9 @@ Flags:
                        daily churn in every workspace, each through the state
                        machines with its events, also on data streams.
                        Default off: the world changes only when you call.
-                       The event log is kept in memory, about 0.8 KB per
-                       event: 100/s grows it by about 300 MB an hour.
+                       The event log is kept in memory: the process grows
+                       by about 1.6 to 1.9 KB per event (bench/serve-
+                       memory.sh), so 100/s adds about 650 MB an hour.
   --rate-limits        enforce emnify's documented API rate limits: 429
                        TooManyRequests past 2,000 requests per 5 min per IP,
                        100 logins per 5 min per IP, and per workspace GET
