@@ -118,7 +118,8 @@ func TestDataStream_FilterPauseResume(t *testing.T) {
 	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", ep.ID), `{"location":null}`, 204) // 68: filtered out
 	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d", ep.ID), `{"status":{"id":1}}`, 204)            // 43
 	// Requests overlap (streams.DefaultWorkers), so two events may arrive
-	// in either order, as on the platform.
+	// in either order: emnify documents no ordering for webhooks, and its
+	// own Event Hubs sink promises none (docs/emnify-api.md).
 	eventually(t, "9 and 43", func() bool { return h.gotSorted() == "43 9" })
 	if got := h.headers[0].Get("X-Key"); got != "s3cret" {
 		t.Errorf("custom header %q", got)
