@@ -37,7 +37,9 @@ Load:
                        of 0 is an outage, e.g. 500@20s,0@30s,5000@5s,500@20s:
                        the receiver's latency in the burst after it
   --size N             events per request: 1 an object (default), more an array
-  --max-workers N      requests in flight at most (default 512)
+  --max-workers N      requests in flight at most (default 512, fewer for
+                       large bodies so that those in flight hold at most
+                       8 MB: 12 at --size 1000)
   --timeout D          per request (default 10s)
   --method M, --header 'Name:value'..., --sign-secret whsec_...
   --shard i/n          instance i of n: disjoint event ids and seeds (run n
@@ -62,7 +64,7 @@ Reports:
 Examples:
   emnify-mock load --to http://127.0.0.1:9000/webhook --rate 5000 --duration 10s
   emnify-mock load --to http://127.0.0.1:9000/webhook --ramp 100:5000 --duration 1m --report ramp.html
-  emnify-mock load --to http://127.0.0.1:9000/webhook --rate 0 --size 1000 --max-workers 8
+  emnify-mock load --to http://127.0.0.1:9000/webhook --rate 0 --size 1000
   emnify-mock load --to http://127.0.0.1:9000/webhook --rate 2000 --shard 0/2 --json a.json &
   emnify-mock load --to http://127.0.0.1:9000/webhook --rate 2000 --shard 1/2 --json b.json
   emnify-mock report merge a.json b.json --report total.html
@@ -95,7 +97,7 @@ func (f *loadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.steps, "steps", "", "")
 	fs.IntVar(&f.size, "size", 1, "")
 	f.source.register(fs, "1")
-	fs.IntVar(&f.maxWorkers, "max-workers", load.DefaultMaxWorkers, "")
+	fs.IntVar(&f.maxWorkers, "max-workers", 0, "")
 	fs.DurationVar(&f.timeout, "timeout", load.DefaultTimeout, "")
 	fs.StringVar(&f.method, "method", "POST", "")
 	fs.Var(&f.headers, "header", "")
@@ -183,7 +185,7 @@ func (f *loadFlags) options() (load.Options, load.Pacer, string, error) {
 		return bad("--duration must be positive, got %s", f.duration)
 	case f.size < 1 || f.size > 10000:
 		return bad("--size must be from 1 to 10000, got %d", f.size)
-	case f.maxWorkers < 1:
+	case f.maxWorkers < 0:
 		return bad("--max-workers must be 1 or more, got %d", f.maxWorkers)
 	case f.minSuccess < 0 || f.minSuccess > 1:
 		return bad("--min-success must be from 0 to 1, got %g", f.minSuccess)

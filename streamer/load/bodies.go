@@ -102,3 +102,15 @@ func idDigits(js []byte) int {
 	}
 	return -1
 }
+
+// MeanEventBytes is the mean size of the events bodies are made of.
+func (b *Bodies) MeanEventBytes() int {
+	if len(b.pool) == 0 {
+		return 0
+	}
+	total := 0
+	for _, e := range b.pool {
+		total += len(e)
+	}
+	return total / len(b.pool)
+}

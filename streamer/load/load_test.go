@@ -262,3 +262,20 @@ func TestReport_GeneratorNote(t *testing.T) {
 		t.Errorf("a note for 100 late sends of 150000: %s", note)
 	}
 }
+
+// TestDefaultWorkersFor: small bodies get DefaultMaxWorkers, large ones
+// fewer, never fewer than 8.
+func TestDefaultWorkersFor(t *testing.T) {
+	for _, c := range []struct{ size, bytes, want int }{
+		{1, 660, load.DefaultMaxWorkers},
+		{10, 660, load.DefaultMaxWorkers},
+		{100, 660, 127},
+		{1000, 660, 12},
+		{100_000, 660, 8},
+		{1, 0, load.DefaultMaxWorkers},
+	} {
+		if got := load.DefaultWorkersFor(c.size, c.bytes); got != c.want {
+			t.Errorf("size %d of %d bytes: %d workers, want %d", c.size, c.bytes, got, c.want)
+		}
+	}
+}
