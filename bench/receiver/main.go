@@ -1,6 +1,8 @@
 // Command receiver is a webhook receiver for benchmarks: it reads every
 // request body, throws it away and answers 200. Optionally it holds each
-// request a while, to stand in for a receiver with work to do.
+// request a while, to stand in for a receiver with work to do, or serves
+// with fasthttp, the cheaper server, so that a load generator's own cost
+// shows.
 package main
 
 import (
@@ -11,13 +13,23 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9099", "where to listen")
 	hold := flag.Duration("hold", 0, "how long to hold each request")
+	fast := flag.Bool("fasthttp", false, "serve with fasthttp instead of net/http")
 	flag.Parse()
-	fmt.Fprintf(os.Stderr, "receiver on http://%s (hold %s)\n", *addr, *hold)
+	fmt.Fprintf(os.Stderr, "receiver on http://%s (hold %s, fasthttp %v)\n", *addr, *hold, *fast)
+	if *fast {
+		log.Fatal(fasthttp.ListenAndServe(*addr, func(ctx *fasthttp.RequestCtx) {
+			if *hold > 0 {
+				time.Sleep(*hold)
+			}
+		}))
+	}
 	log.Fatal(http.ListenAndServe(*addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		if *hold > 0 {
