@@ -198,13 +198,15 @@ func (c *Consumer) place(s *SIM, ws, id int64) {
 func (c *Consumer) handleSIM(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	s, ok := c.sims[r.PathValue("iccid")]
-	var b []byte
-	if ok {
-		b, _ = json.Marshal(s)
-	}
+	b, _ := json.Marshal(s)
 	c.mu.Unlock()
+	writeView(w, b, ok, "SIM")
+}
+
+// writeView answers with one entity of the inventory, or 404.
+func writeView(w http.ResponseWriter, b []byte, ok bool, what string) {
 	if !ok {
-		http.Error(w, `{"error":"unknown SIM"}`, http.StatusNotFound)
+		http.Error(w, `{"error":"unknown `+what+`"}`, http.StatusNotFound)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -354,17 +356,9 @@ func (c *Consumer) handleEndpoint(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	c.mu.Lock()
 	ep, ok := c.eps[id]
-	var b []byte
-	if ok {
-		b, _ = json.Marshal(ep)
-	}
+	b, _ := json.Marshal(ep)
 	c.mu.Unlock()
-	if !ok {
-		http.Error(w, `{"error":"unknown endpoint"}`, http.StatusNotFound)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(b)
+	writeView(w, b, ok, "endpoint")
 }
 
 // authenticate logs in with an application token and returns the auth
