@@ -49,8 +49,12 @@ func BenchmarkDrain(b *testing.B) {
 		for b.Loop() {
 			host := New(l, Options{})
 			host.Add(Config{Org: org, URL: ts.URL, Method: http.MethodPost, Size: 1}, Running, 0)
-			for host.Deliveries()[0].Delivered < n {
-				time.Sleep(time.Millisecond)
+			// Poll for the condition (the host has no notice for it), with a
+			// bound so that a stalled stream fails instead of hanging.
+			for deadline := time.Now().Add(time.Minute); host.Deliveries()[0].Delivered < n; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					b.Fatalf("the stream delivered %d of %d events in a minute", host.Deliveries()[0].Delivered, n)
+				}
 			}
 			host.Close()
 		}
