@@ -38,6 +38,11 @@ type Log struct {
 	endpointByKey map[string][]int64 // endpoint name, ip_address, imei
 
 	changed chan struct{} // closed and replaced on every append
+
+	// With gated set (Gate), the readers that push (Since, Entries) see
+	// only the first published events: those on disk (serve --data-dir).
+	gated     bool
+	published int
 }
 
 type orgType struct {
@@ -190,8 +195,36 @@ func (l *Log) Load(st State) {
 	l.recs = st.recs
 	l.byOrg, l.byOrgAlert, l.byEndpoint, l.bySIM, l.byUser = capped(st.byOrg), capped(st.byOrgAlert), capped(st.byEndpoint), capped(st.bySIM), capped(st.byUser)
 	l.byOrgType, l.simByNumber, l.endpointByKey = capped(st.byOrgType), capped(st.simByNumber), capped(st.endpointByKey)
+	l.published = min(l.published, len(l.recs))
 	close(l.changed)
 	l.changed = make(chan struct{})
+}
+
+// Gate makes Since and Entries stop at what Publish last allowed, so that
+// nothing is pushed out of the process before it is on disk. Call before
+// the log is read.
+func (l *Log) Gate() {
+	l.mu.Lock()
+	l.gated, l.published = true, len(l.recs)
+	l.mu.Unlock()
+}
+
+// Publish lets the readers that push see the first n events (at most the
+// log's length), and wakes them.
+func (l *Log) Publish(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.published = min(n, len(l.recs))
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// visible is how far Since and Entries read. Call with mu held.
+func (l *Log) visible() int {
+	if l.gated {
+		return l.published
+	}
+	return len(l.recs)
 }
 
 // Len returns how many events the log holds.
@@ -215,7 +248,7 @@ func (l *Log) Since(i int) ([][]byte, int) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	var out [][]byte
-	for ; i < len(l.recs); i++ {
+	for end := l.visible(); i < end; i++ {
 		out = append(out, l.raw(&l.recs[i]))
 	}
 	return out, i
@@ -238,7 +271,7 @@ func (l *Log) Entries(from, max int) ([]Entry, int) {
 	defer l.mu.RUnlock()
 	var out []Entry
 	i := from
-	for ; i < len(l.recs) && len(out) < max; i++ {
+	for end := l.visible(); i < end && len(out) < max; i++ {
 		r := &l.recs[i]
 		out = append(out, Entry{Pos: i, ID: r.id, Org: r.org, Type: int(r.typ), Alert: r.alert, JSON: l.raw(r)})
 	}

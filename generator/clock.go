@@ -136,6 +136,7 @@ type Shifted struct {
 	mu      sync.Mutex
 	offset  time.Duration
 	waiting map[*shiftedWait]bool
+	held    time.Time // the wall clock stands here while a Hold lasts
 }
 
 type shiftedWait struct {
@@ -150,7 +151,7 @@ var _ Clock = (*Shifted)(nil)
 func (s *Shifted) Now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return time.Now().Add(s.offset)
+	return s.wall().Add(s.offset)
 }
 
 // After fires once d has passed on the wall clock, or once Advance has
@@ -158,7 +159,7 @@ func (s *Shifted) Now() time.Time {
 func (s *Shifted) After(d time.Duration) <-chan time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w := &shiftedWait{at: time.Now().Add(s.offset + d), ch: make(chan time.Time, 1)}
+	w := &shiftedWait{at: s.wall().Add(s.offset + d), ch: make(chan time.Time, 1)}
 	if s.waiting == nil {
 		s.waiting = map[*shiftedWait]bool{}
 	}
@@ -176,7 +177,7 @@ func (s *Shifted) fire(w *shiftedWait) {
 	if s.waiting[w] {
 		delete(s.waiting, w)
 		w.wall.Stop()
-		w.ch <- time.Now().Add(s.offset) // buffered, never blocks
+		w.ch <- s.wall().Add(s.offset) // buffered, never blocks
 	}
 }
 
@@ -200,13 +201,44 @@ func (s *Shifted) Advance(d time.Duration) error {
 		return fmt.Errorf("the clock may run at most %s ahead of the wall clock; it is %s ahead", FormatDuration(MaxShift), FormatDuration(s.offset))
 	}
 	s.offset += d
-	now := time.Now().Add(s.offset)
+	now := s.wall().Add(s.offset)
 	for w := range s.waiting {
 		if !w.at.After(now) {
 			s.fire(w)
 		}
 	}
 	return nil
+}
+
+// wall is the wall clock, or where a Hold stopped it. Call with mu held.
+func (s *Shifted) wall() time.Time {
+	if !s.held.IsZero() {
+		return s.held
+	}
+	return time.Now()
+}
+
+// Hold stops the wall clock at wall (zero: now) until release is called,
+// and returns that instant. A change made under a hold reads one instant
+// however long it takes, and a server that replays its journal (serve
+// --data-dir) holds the clock at each change's recorded instant, so that
+// the change comes out the same. Waits still end on the real wall clock.
+// A hold while another lasts changes nothing: its release does nothing.
+func (s *Shifted) Hold(wall time.Time) (at time.Time, release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.held.IsZero() {
+		return s.held, func() {}
+	}
+	if wall.IsZero() {
+		wall = time.Now().Round(0) // no monotonic reading: a replayed instant has none
+	}
+	s.held = wall
+	return wall, func() {
+		s.mu.Lock()
+		s.held = time.Time{}
+		s.mu.Unlock()
+	}
 }
 
 // Offset returns how far the clock is ahead of the wall clock.

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha512"
 	"encoding/base64"
@@ -75,14 +74,17 @@ type appClaims struct {
 	OrgName string `json:"esc.orgName"`
 	Iss     string `json:"iss"`
 	Iat     int64  `json:"iat"`
-	Jti     string `json:"jti"` // random: two tokens never share a string
+	Jti     string `json:"jti"` // two tokens never share a string
 }
 
 // mintAppToken makes an application token for a workspace's token: a JWT
 // signed by the mock, its string the credential a client logs in with.
 func (s *Server) mintAppToken(ws *generator.Workspace, t *generator.AppToken) string {
-	jti := make([]byte, 12)
-	rand.Read(jti)
+	// The token's id under the key: unique, and the same string again
+	// when a durable server replays its journal.
+	mac := hmac.New(sha512.New384, s.secret)
+	fmt.Fprintf(mac, "application token %d of %d", t.ID, ws.ID)
+	jti := mac.Sum(nil)[:12]
 	return s.sign(appClaims{Sub: fmt.Sprint(t.ID), Aud: "/api/v1/application_token", App: t.ID, Org: ws.ID, OrgName: ws.Name,
 		Iss: "spc-frontend001@spc-frontend", Iat: s.clock.Now().Unix(), Jti: hex.EncodeToString(jti)})
 }

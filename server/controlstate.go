@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
@@ -104,6 +105,7 @@ func (s *Server) ReadWorld(f func(w *plan.World, appTokens func(org int64) []str
 				out = append(out, tok)
 			}
 		}
+		slices.Sort(out) // the same order every time
 		return out
 	})
 }

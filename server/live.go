@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/emnify-mock/emnify-mock/generator"
@@ -24,27 +25,31 @@ func (s *Server) Live(ctx context.Context, perSecond float64) {
 		return
 	}
 	mean := float64(time.Second) / perSecond
-	var walk generator.Activity // keeps each workspace near its size
 	for {
-		s.mu.Lock()
-		// Gaps come from the world's seeded source, like the actions.
-		u := s.world.Platform.IDs.Faker().Float64()
-		s.mu.Unlock()
-		gap := time.Duration(-math.Log(1-u) * mean)
+		// The gaps come from a source of their own: the world's seeded
+		// source changes only with the world, in the journal's order.
+		gap := time.Duration(-math.Log(1-rand.Float64()) * mean)
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.clock.After(max(gap, time.Millisecond)):
 		}
-		s.apply(func() ([]generator.Event, error) {
-			var err error
-			for range maxTries {
-				var events []generator.Event
-				if events, err = walk.Act(s.world.Platform); err == nil {
-					return events, nil
-				}
-			}
-			return nil, err
-		})
+		s.change(record{Kind: kindLive}, func() error { s.liveInstant(); return nil })
 	}
+}
+
+// liveInstant is one instant of the living fleet: a random action, or
+// another if the state machines refuse it, up to maxTries; s.walk keeps
+// each workspace near its size.
+func (s *Server) liveInstant() {
+	s.apply(func() ([]generator.Event, error) {
+		var err error
+		for range maxTries {
+			var events []generator.Event
+			if events, err = s.walk.Act(s.world.Platform); err == nil {
+				return events, nil
+			}
+		}
+		return nil, err
+	})
 }

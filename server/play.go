@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
@@ -24,8 +25,11 @@ type player struct {
 	id     int
 	name   string
 	play   *plan.Player
+	ctx    context.Context // done once stopped
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   chan struct{} // closed when its goroutine ends
+
+	started bool // its goroutine runs: a replayed player's starts at Resume
 
 	// Guarded by the server's mu.
 	state  string // running, finished, failed, stopped
@@ -48,12 +52,21 @@ func (p *player) view() control.Player {
 	return v
 }
 
-// Play starts playing a scenario from now on and returns what a run of it
-// now would make. A scenario that cannot run now (a dry run says so) is
-// refused and changes nothing. GET /mock/scenarios shows its progress.
-func (s *Server) Play(sc *scenarios.Scenario) (plan.Summary, error) {
-	_, planned, err := s.play(sc)
-	return planned, err
+// Play starts playing a scenario (a file's name and its source) from now
+// on and returns what a run of it now would make. A scenario that cannot
+// run now (a dry run says so) is refused and changes nothing. GET
+// /mock/scenarios shows its progress.
+func (s *Server) Play(file string, src []byte) (control.Playing, error) {
+	var playing control.Playing
+	rec := record{Kind: kindPlay, File: file, Body: string(src)}
+	if !utf8.Valid(src) {
+		rec.Body, rec.Body64 = "", src
+	}
+	err := s.change(rec, func() (err error) {
+		playing, err = s.PlayScenario(file, src)
+		return err
+	})
+	return playing, err
 }
 
 func (s *Server) play(sc *scenarios.Scenario) (*player, plan.Summary, error) {
@@ -71,49 +84,75 @@ func (s *Server) play(sc *scenarios.Scenario) (*player, plan.Summary, error) {
 	defer s.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.players.lastID++
-	p := &player{id: s.players.lastID, name: sc.Name, play: s.world.Play(sc.Plan), cancel: cancel, done: make(chan struct{}), state: "running"}
+	p := &player{id: s.players.lastID, name: sc.Name, play: s.world.Play(sc.Plan), ctx: ctx, cancel: cancel, done: make(chan struct{}), state: "running"}
 	s.players.byID[p.id] = p
-	go s.runPlayer(ctx, p)
+	if !s.replaying { // a replayed player steps as its journal says, and goes on at Resume
+		s.startPlayer(p, nil)
+	}
 	return p, planned, nil
 }
 
-func (s *Server) runPlayer(ctx context.Context, p *player) {
+// startPlayer starts the player's goroutine. Call with mu held.
+func (s *Server) startPlayer(p *player, due <-chan time.Time) {
+	p.started = true
+	go s.runPlayer(p, due)
+}
+
+// runPlayer steps the player whenever due fires (at once when due is nil)
+// until it is done or stopped; each step is one change.
+func (s *Server) runPlayer(p *player, due <-chan time.Time) {
 	defer close(p.done)
 	for {
-		s.mu.Lock()
-		if ctx.Err() != nil {
+		if due != nil {
+			select {
+			case <-due:
+			case <-p.ctx.Done():
+				return
+			}
+		}
+		var done bool
+		if err := s.change(record{Kind: kindStep, Player: p.id}, func() error {
+			s.mu.Lock()
+			due, done = s.step(p, true)
 			s.mu.Unlock()
+			return nil
+		}); err != nil {
+			s.logger.Printf("scenario %s stopped: %v", p.name, err)
 			return
 		}
-		events, wait, done, err := p.play.Step()
-		s.log.Append(events...)
-		s.addCredentials() // for workspaces the scenario made
-		p.events += len(events)
-		switch {
-		case err != nil:
-			p.state, p.err = "failed", err.Error()
-			s.logger.Printf("scenario %s stopped: %v", p.name, err)
-		case done:
-			p.state = "finished"
-		default:
-			p.next = s.clock.Now().Add(wait)
-		}
-		// The wait starts before the lock is let go: a clock jump made by
-		// whoever saw p.next then always wakes it.
-		var due <-chan time.Time
-		if !done {
-			due = s.clock.After(wait)
-		}
-		s.mu.Unlock()
 		if done {
 			return
 		}
-		select {
-		case <-due:
-		case <-ctx.Done():
-			return
-		}
 	}
+}
+
+// step plays the player's next segment, if it is still running, and says
+// when the one after is due (with wait) or that it is done. Call with mu
+// held.
+func (s *Server) step(p *player, wait bool) (due <-chan time.Time, done bool) {
+	if p.state != "running" {
+		return nil, true
+	}
+	events, d, done, err := p.play.Step()
+	s.log.Append(events...)
+	s.addCredentials() // for workspaces the scenario made
+	p.events += len(events)
+	switch {
+	case err != nil:
+		p.state, p.err = "failed", err.Error()
+		s.logger.Printf("scenario %s stopped: %v", p.name, err)
+		return nil, true
+	case done:
+		p.state = "finished"
+		return nil, true
+	}
+	p.next = s.clock.Now().Add(d)
+	if wait {
+		// The wait starts before the lock is let go: a clock jump made by
+		// whoever saw p.next then always wakes it.
+		due = s.clock.After(d)
+	}
+	return due, false
 }
 
 // stopPlays stops every player. Call with mu held for writing: a player

@@ -81,6 +81,10 @@ func (s *Server) allowIP(r *http.Request) bool {
 // authentication, which tells the organisation.
 func (s *Server) limitByOrg(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.replaying { // it passed when it was made
+			next.ServeHTTP(w, r)
+			return
+		}
 		tmpl, _ := mux.CurrentRoute(r).GetPathTemplate()
 		l, ok := perOrgRoutes[r.Method+" "+tmpl]
 		if !ok {

@@ -74,6 +74,10 @@ type Options struct {
 	// request to the control API (/mock/*). Without one the control API is
 	// open, and logins and tokens are shown only to callers on loopback.
 	ControlToken string
+	// Journal, when set, keeps every change (serve --data-dir): the
+	// world's clock must be a generator.Shifted, and the server replays
+	// its journal (Replay) and then Resumes before it serves.
+	Journal Journal
 	// MaxScenarioEvents is the budget of a scenario run by POST
 	// /mock/scenarios (plan.Plan.MaxEvents); 0: plan.DefaultMaxEvents.
 	MaxScenarioEvents int
@@ -103,10 +107,22 @@ type Server struct {
 	control   string   // the control API's token; "" for none
 	players   players
 	requests  control.Journal // the API journal, GET /mock/requests
-	closing   context.Context // done once Close begins
-	close     context.CancelFunc
+	walk      generator.Activity
+
+	// A durable server's journal (durable.go). writes orders the changes:
+	// it is taken before mu by whatever may change the state.
+	writes        sync.Mutex
+	journal       Journal
+	broken        error // the journal failed: nothing more changes
+	replaying     bool  // from New to Resume, with a journal
+	streamsClosed chan struct{}
+	closeOnce     sync.Once
+	positionsDone chan struct{}
+	closing       context.Context // done once Close begins
+	close         context.CancelFunc
 
 	router http.Handler
+	mux    http.Handler // the routes alone: what a replay runs
 	http   *http.Server
 	ln     net.Listener
 }
@@ -120,6 +136,14 @@ func New(o Options) (*Server, error) {
 	s := &Server{world: o.World, log: eventlog.NewLog(), maxEvents: o.MaxScenarioEvents, control: o.ControlToken, clock: o.World.Clock(), secret: o.Secret, password: o.Password, logger: o.Logger,
 		creds:   credentials{appTokens: map[string]credential{}, logins: map[string]credential{}},
 		players: players{byID: map[int]*player{}}}
+	s.streamsClosed = make(chan struct{})
+	if o.Journal != nil {
+		if _, ok := s.clock.(holder); !ok {
+			return nil, errors.New("server: a journal needs a world on a generator.Shifted clock")
+		}
+		s.journal, s.replaying, o.Streams.Held = o.Journal, true, true
+		s.log.Gate()
+	}
 	s.dataStreams = streams.New(s.log, o.Streams)
 	s.closing, s.close = context.WithCancel(context.Background())
 	if s.secret == nil {
@@ -144,7 +168,8 @@ func New(o Options) (*Server, error) {
 	slices.SortStableFunc(history, func(a, b generator.Event) int { return cmp.Compare(a.ID, b.ID) })
 	s.log.Append(history...)
 	s.snapshots.start = &snapshot{taken: s.clock.Now(), events: s.log.Len(), st: s.save()}
-	s.router = s.guard(s.journaled(s.gateway(s.limited(s.routes()))))
+	s.mux = s.routes()
+	s.router = s.guard(s.journaled(s.gateway(s.limited(s.durable(s.mux)))))
 	return s, nil
 }
 
@@ -291,13 +316,19 @@ func (s *Server) Close() error {
 	s.stopPlays()
 	var playing []*player
 	for _, p := range s.players.byID {
-		playing = append(playing, p)
+		if p.started {
+			playing = append(playing, p)
+		}
 	}
 	s.mu.Unlock()
 	for _, p := range playing {
 		<-p.done
 	}
 	s.dataStreams.Close()
+	s.closeOnce.Do(func() { close(s.streamsClosed) })
+	if s.positionsDone != nil {
+		<-s.positionsDone // the last positions are recorded
+	}
 	if s.http == nil {
 		return nil
 	}

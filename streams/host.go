@@ -9,6 +9,7 @@ package streams
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -40,6 +41,9 @@ type Options struct {
 	// Destinations is where streams may send: loopback hosts unless
 	// allowed (serve --allow-remote-webhooks).
 	Destinations streamer.Destinations
+	// Held keeps every stream from delivering until Release: a server
+	// replaying its journal registers the streams it had without sending.
+	Held bool
 }
 
 // Config is what a stream's owner sets.
@@ -87,6 +91,7 @@ type Host struct {
 	ctx     context.Context
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+	held    bool // guarded by mu
 }
 
 // New returns a host whose streams read log.
@@ -104,7 +109,7 @@ func New(log *eventlog.Log, o Options) *Host {
 		o.Workers = DefaultWorkers
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Host{log: log, opts: o, streams: map[int64]*Stream{}, nextID: 1000, ctx: ctx, stop: stop}
+	return &Host{log: log, opts: o, streams: map[int64]*Stream{}, nextID: 1000, ctx: ctx, stop: stop, held: o.Held}
 }
 
 // Check says why a configuration cannot be delivered, or nil.
@@ -279,8 +284,69 @@ const (
 	MaxWorkers     = 64
 )
 
-// start starts the stream's delivery loop.
+// Release lets held streams deliver (Options.Held).
+func (h *Host) Release() {
+	h.mu.Lock()
+	h.held = false
+	all := slices.Collect(maps.Values(h.streams))
+	h.mu.Unlock()
+	for _, st := range all {
+		h.start(st)
+	}
+}
+
+// Position is a stream's delivery state: where it stands in the log, its
+// status and counters. A server keeps it in its journal (serve
+// --data-dir) to resume delivery after a restart.
+type Position struct {
+	ID         int64  `json:"id"`
+	Cursor     int    `json:"cursor"`
+	Status     int    `json:"status"`
+	LastError  string `json:"last_error,omitempty"`
+	Delivered  int64  `json:"delivered"`
+	Requests   int64  `json:"requests"`
+	LastStatus int    `json:"last_status,omitempty"`
+}
+
+// Positions returns every stream's position, in id order.
+func (h *Host) Positions() []Position {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Position, 0, len(h.streams))
+	for _, st := range h.streams {
+		st.mu.Lock()
+		out = append(out, Position{st.id, st.cursor, st.status, st.lastError, st.delivered, st.requests, st.lastStatus})
+		st.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b Position) int { return int(a.ID - b.ID) })
+	return out
+}
+
+// SetPositions puts streams back where they stood; streams it does not
+// name keep theirs. It is for held streams, before Release.
+func (h *Host) SetPositions(ps []Position) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range ps {
+		if st := h.streams[p.ID]; st != nil {
+			st.mu.Lock()
+			st.cursor, st.status, st.lastError = p.Cursor, p.Status, p.LastError
+			st.delivered, st.requests, st.lastStatus = p.Delivered, p.Requests, p.LastStatus
+			st.mu.Unlock()
+		}
+	}
+}
+
+// start starts the stream's delivery loop; a held host starts it at
+// Release.
 func (h *Host) start(st *Stream) {
+	h.mu.Lock()
+	held := h.held
+	h.mu.Unlock()
+	if held {
+		st.cancel = func() {}
+		return
+	}
 	o, err := h.deliveryOptions(st.cfg)
 	if err != nil { // checked when the stream was made
 		st.status, st.lastError = Error, err.Error()

@@ -78,6 +78,18 @@ Flags:
                        The event log is kept in memory: the process grows
                        by about 1.6 to 1.9 KB per event (bench/serve-
                        memory.sh), so 100/s adds about 650 MB an hour.
+  --data-dir DIR       keep the state on disk in DIR and resume from it when
+                       started again with the same DIR: the world, the event
+                       log, snapshots, tokens (the JWT key too), scenarios
+                       being played and every data stream with its position,
+                       so it delivers what it still owed. A change answered
+                       2xx is on disk before the answer goes out, so even a
+                       kill -9 loses none. DIR keeps the flags that built the
+                       world (--seed, --scenario, --play, --app-token,
+                       --max-scenario-events): leave them out when resuming.
+                       Not kept: the API journal (/mock/requests), lockouts,
+                       rate-limit counts. A DIR made by another version may
+                       not replay (serve says so). Default: all in memory.
   --rate-limits        enforce emnify's documented API rate limits: 429
                        TooManyRequests past 2,000 requests per 5 min per IP,
                        100 logins per 5 min per IP, and per workspace GET
@@ -97,6 +109,7 @@ Examples:
   emnify-mock serve --play suspend-resume
   emnify-mock serve --addr 127.0.0.1:9000 --seed 7 --app-token my-test-token
   emnify-mock serve --scenario factory-test-activation
+  emnify-mock serve --data-dir ./mock-state --live 1/s
 `
 
 // ServeCommand runs the mock API until interrupted.
@@ -124,41 +137,46 @@ type serveConfig struct {
 	tokens, scenarios, plays      []string
 	maxEvents, streamWorkers      int
 	remoteHooks                   []string
+	dataDir                       string
+	set                           map[string]bool // flags given (or from the environment)
 }
 
-// Run builds the world, serves it and shuts down gracefully on ctx.
+// Run builds the world (or, with --data-dir, the world it keeps), serves
+// it and shuts down gracefully on ctx.
 func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	cfg, err := c.config(args)
 	if err != nil {
 		return err
 	}
-	clock := generator.NewShifted(-historyDays * 24 * time.Hour)
-	world, history, toPlay, err := c.buildWorld(clock, cfg)
-	if err != nil {
-		return err
+	var dir *dataDir
+	if cfg.dataDir != "" {
+		if dir, err = openDataDir(&cfg); err != nil {
+			return err
+		}
+		defer dir.Close()
 	}
-	srv, err := server.New(server.Options{World: world, History: history, AppTokens: cfg.tokens, Password: cfg.password, RateLimits: cfg.limits,
-		MaxScenarioEvents: cfg.maxEvents, ControlToken: cfg.control, Streams: streams.Options{Workers: cfg.streamWorkers, Destinations: streamer.Destinations{Allow: cfg.remoteHooks}}})
+	srv, toPlay, err := c.start(cfg, dir)
 	if err != nil {
 		return err
 	}
 	if err := srv.Open(cfg.addr); err != nil {
+		srv.Close()
 		return err
 	}
 	if cfg.seedChosen {
 		fmt.Fprintf(c.Stderr, "seed %d (pass --seed %d to get this workspace again)\n", cfg.seed, cfg.seed)
 	}
-	c.banner(srv, world, cfg.password, cfg.control != "") // before anything plays: it reads the world unlocked
+	c.banner(srv, cfg.password, cfg.control != "")
 	if cfg.insecure {
 		fmt.Fprintf(c.Stderr, "warning: --insecure-control: the control API at %s/mock is open to anyone who reaches %s; it can reset the world and hand out its tokens\n", srv.URL(), cfg.addr)
 	}
 	for _, sc := range toPlay {
-		planned, err := srv.Play(sc)
+		playing, err := srv.Play(sc.file, sc.src)
 		if err != nil { // unlikely: it was dry-run; the world has not changed
 			srv.Close()
 			return &inputError{msg: err.Error()}
 		}
-		fmt.Fprintf(c.Stderr, "playing %s: %d events until %s\n", sc.Name, planned.Events, planned.End.Local().Format(time.DateTime))
+		fmt.Fprintf(c.Stderr, "playing %s: %d events until %s\n", playing.Name, playing.Events, playing.Ends.Local().Format(time.DateTime))
 	}
 	if cfg.perSecond > 0 {
 		fmt.Fprintf(c.Stderr, "live: about %s state changes happen on their own\n", cfg.live)
@@ -169,6 +187,66 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	<-ctx.Done()
 	return c.shutdown(srv)
+}
+
+// start builds the world and the server. With a data dir the world is
+// built on the wall clock of its first start, held there, with its JWT
+// key, and the journal replayed over it.
+func (c *ServeCommand) start(cfg serveConfig, dir *dataDir) (*server.Server, []playSource, error) {
+	clock := generator.NewShifted(-historyDays * 24 * time.Hour)
+	o := server.Options{AppTokens: cfg.tokens, Password: cfg.password, RateLimits: cfg.limits, MaxScenarioEvents: cfg.maxEvents, ControlToken: cfg.control,
+		Streams: streams.Options{Workers: cfg.streamWorkers, Destinations: streamer.Destinations{Allow: cfg.remoteHooks}}}
+	release := func() {}
+	if dir != nil {
+		dir.meta.Started, release = clock.Hold(dir.meta.Started)
+		o.Secret, o.Journal = dir.meta.Key, dir.Dir
+	}
+	var toPlay []playSource
+	var err error
+	o.World, o.History, toPlay, err = c.buildWorld(clock, cfg)
+	var srv *server.Server
+	if err == nil {
+		srv, err = server.New(o)
+	}
+	release()
+	if err != nil {
+		return nil, nil, err
+	}
+	if dir != nil {
+		if err := c.replay(srv, dir); err != nil {
+			srv.Close()
+			return nil, nil, err
+		}
+	}
+	return srv, toPlay, nil
+}
+
+// replay records a new data dir's world, or replays an existing one's
+// journal, and lets the server go on.
+func (c *ServeCommand) replay(srv *server.Server, dir *dataDir) error {
+	if dir.fresh {
+		if err := dir.WriteMeta(dir.meta); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Stderr, "data dir %s: new; every change is kept there\n", dir.Path())
+	} else {
+		if dir.Torn > 0 {
+			fmt.Fprintf(c.Stderr, "data dir %s: cut a torn last journal line (%d bytes) left by a crash\n", dir.Path(), dir.Torn)
+		}
+		began, n := time.Now(), 0
+		if err := dir.Records(func(line []byte) error { n++; return srv.Replay(line) }); err != nil {
+			return &inputError{msg: err.Error()}
+		}
+		fmt.Fprintf(c.Stderr, "data dir %s: resumed, %d changes replayed in %s\n", dir.Path(), n, time.Since(began).Round(time.Millisecond))
+	}
+	srv.Resume()
+	return nil
+}
+
+// playSource is a scenario to play, as read.
+type playSource struct {
+	file string
+	src  []byte
 }
 
 // shutdown closes the server and says what its data streams still owed:
@@ -202,12 +280,15 @@ func (c *ServeCommand) config(args []string) (serveConfig, error) {
 	fs.BoolVar(&cfg.insecure, "insecure-control", false, "")
 	fs.IntVar(&cfg.streamWorkers, "stream-workers", streams.DefaultWorkers, "")
 	remoteHooks := fs.String("allow-remote-webhooks", "", "")
+	fs.StringVar(&cfg.dataDir, "data-dir", "", "")
 	if err := parseFlags(fs, args, serveUsage, c.Stdout); err != nil {
 		return cfg, err
 	}
 	if err := flagsFromEnv(fs, os.LookupEnv); err != nil {
 		return cfg, err
 	}
+	cfg.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { cfg.set[f.Name] = true })
 	if err := checkMaxEvents(cfg.maxEvents, "serve"); err != nil {
 		return cfg, err
 	}
@@ -246,7 +327,7 @@ func (c *ServeCommand) config(args []string) (serveConfig, error) {
 // history lies in the past; each run moves it on by its span, and then it
 // jumps to the present. Scenarios to --play are checked on the world as it
 // is when they start, so a bad one fails before serve listens.
-func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*plan.World, []generator.Event, []*scenarios.Scenario, error) {
+func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*plan.World, []generator.Event, []playSource, error) {
 	world, history, err := scenarios.History(clock, cfg.seed, cfg.maxEvents, append([]string{"serve-default"}, cfg.scenarios...)...)
 	if err != nil {
 		return nil, nil, nil, &inputError{msg: err.Error()}
@@ -266,7 +347,7 @@ func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*p
 	} else if err := clock.Advance(-ahead); err != nil {
 		return nil, nil, nil, err
 	}
-	var toPlay []*scenarios.Scenario
+	var toPlay []playSource
 	for _, name := range cfg.plays {
 		sc, err := parse(name)
 		if err == nil {
@@ -277,25 +358,34 @@ func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*p
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		toPlay = append(toPlay, sc)
+		file, src, _ := scenarioSource(name)
+		toPlay = append(toPlay, playSource{file, src})
 	}
 	return world, history, toPlay, nil
 }
 
-func (c *ServeCommand) banner(srv *server.Server, world *plan.World, password string, controlToken bool) {
+func (c *ServeCommand) banner(srv *server.Server, password string, controlToken bool) {
 	control := ""
 	if controlToken {
 		control = "\n                     needs Authorization: Bearer <control token>"
 	}
-	ws := world.Workspaces["acme"]
 	token := srv.AppTokens()[0]
-	bic := ""
-	for _, b := range ws.Batches() {
-		if !b.Registered {
-			bic = b.BIC
-			break
-		}
+	var ws struct {
+		Name          string
+		ID            int64
+		SIMs, Devices int
+		User, BIC     string
 	}
+	srv.ReadWorld(func(world *plan.World, _ func(int64) []string) { // the world a data dir kept may be playing already
+		w := world.Workspaces["acme"]
+		ws.Name, ws.ID, ws.SIMs, ws.Devices, ws.User = w.Name, w.ID, len(w.SIMs()), len(w.Endpoints()), w.Users[0].Username
+		for _, b := range w.Batches() {
+			if !b.Registered {
+				ws.BIC = b.BIC
+				break
+			}
+		}
+	})
 	fmt.Fprintf(c.Stdout, `emnify-mock serving the emnify API at %[1]s  (%[2]d events of history)
 
   workspace          %[3]s (id %[4]d): %[5]d SIMs, %[6]d endpoints
@@ -312,7 +402,7 @@ func (c *ServeCommand) banner(srv *server.Server, world *plan.World, password st
   The world changes when you call the API. For a fleet that changes on its own:
   --live 6/m; to play a scenario on the clock: --play suspend-resume (--help).
 
-`, srv.URL(), srv.Log().Len(), ws.Name, ws.ID, len(ws.SIMs()), len(ws.Endpoints()), token, ws.Users[0].Username, password, bic, control)
+`, srv.URL(), srv.Log().Len(), ws.Name, ws.ID, ws.SIMs, ws.Devices, token, ws.User, password, ws.BIC, control)
 }
 
 // parseRate reads a rate written N/s, N/m or N/h as events per second; ""
