@@ -45,9 +45,11 @@ type Dir struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	f       *os.File // the journal, opened for appending
-	written uint64   // lines written
-	synced  uint64   // lines synced
-	pending []func() // called once the lines written so far are synced
+	written uint64   // lines appended
+	synced  uint64   // lines written and synced
+	buf     []byte   // lines appended and not yet written
+	spare   []byte   // the buffer being written, reused
+	pending []func() // called once the lines appended so far are synced
 	err     error    // the first write or sync error: nothing more is accepted
 	closed  bool
 	done    chan struct{} // the syncer has stopped
@@ -230,11 +232,7 @@ func (d *Dir) Append(line []byte, synced func()) (wait func() error, err error) 
 	if d.closed {
 		return nil, errors.New("data dir: closed")
 	}
-	buf := make([]byte, 0, len(line)+1)
-	if _, err := d.f.Write(append(append(buf, line...), '\n')); err != nil {
-		d.err = fmt.Errorf("data dir: write journal: %w", err)
-		return nil, d.err
-	}
+	d.buf = append(append(d.buf, line...), '\n')
 	d.written++
 	seq := d.written
 	if synced != nil {
@@ -267,18 +265,22 @@ func (d *Dir) syncer() {
 		if d.err != nil || d.written == d.synced {
 			return // closed with nothing left, or broken
 		}
-		target, calls := d.written, d.pending
-		d.pending = nil
+		target, calls, buf := d.written, d.pending, d.buf
+		d.pending, d.buf = nil, d.spare[:0]
 		d.mu.Unlock()
-		err := d.f.Sync()
+		_, err := d.f.Write(buf)
+		if err == nil {
+			err = d.f.Sync()
+		}
 		if err == nil {
 			for _, call := range calls {
 				call()
 			}
 		}
 		d.mu.Lock()
+		d.spare = buf
 		if err != nil {
-			d.err = fmt.Errorf("data dir: sync journal: %w", err)
+			d.err = fmt.Errorf("data dir: write journal: %w", err)
 		} else {
 			d.synced = target
 		}

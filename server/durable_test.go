@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/emnify-mock/emnify-mock/datadir"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/scenarios"
 	"github.com/emnify-mock/emnify-mock/server"
@@ -43,7 +46,7 @@ func (j *memJournal) records() [][]byte {
 // openDurable serves serve's default world (seed 7), built with the wall
 // clock held at wall as serve does, with a journal, after replaying the
 // records given.
-func openDurable(t *testing.T, wall time.Time, seed uint64, j server.Journal, replay [][]byte) (*mock, error) {
+func openDurable(t testing.TB, wall time.Time, seed uint64, j server.Journal, replay [][]byte) (*mock, error) {
 	t.Helper()
 	clock := generator.NewShifted(-72 * time.Hour)
 	_, release := clock.Hold(wall)
@@ -213,5 +216,51 @@ func TestDurable_RefusesAJournalThatDoesNotReplay(t *testing.T) {
 	_, err := openDurable(t, wall, 8, &memJournal{}, j.records())
 	if err == nil || !strings.Contains(err.Error(), "PATCH /api/v1/sim/") || !strings.Contains(err.Error(), "recorded as HTTP 204") {
 		t.Fatalf("replay over another world: %v", err)
+	}
+}
+
+// BenchmarkDataDir measures API writes that yield an event (PATCH an
+// endpoint's connectivity: event 68 each time) and event pages, on
+// serve's default world in memory and with a data dir (every 2xx synced
+// to disk before it is sent), in the same run, 64 clients:
+//
+//	go test -run '^$' -bench DataDir -count 3 ./server
+func BenchmarkDataDir(b *testing.B) {
+	for _, kind := range []string{"memory", "data-dir"} {
+		var j server.Journal
+		if kind == "data-dir" {
+			d, err := datadir.Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { d.Close() })
+			j = d
+		}
+		m, _ := openDurable(b, time.Now(), 7, j, nil)
+		var eps []struct{ ID int64 }
+		json.Unmarshal(m.api("GET", "/api/v1/endpoint?per_page=1000", nil, 200), &eps)
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		b.Run("write/"+kind, func(b *testing.B) {
+			var n atomic.Int64
+			b.SetParallelism(32)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					ep := eps[int(n.Add(1))%len(eps)].ID
+					req, _ := http.NewRequest("PATCH", fmt.Sprintf("%s/api/v1/endpoint/%d/connectivity", m.http.URL, ep), strings.NewReader(`{"location":null}`))
+					req.Header.Set("Authorization", "Bearer "+m.token)
+					req.Header.Set("Content-Type", "application/json")
+					res, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if res.StatusCode != 204 {
+						b.Fatalf("status %d", res.StatusCode)
+					}
+					drain(res)
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+		b.Run("read/"+kind, func(b *testing.B) { benchGet(b, m.srv, "/api/v1/event?per_page=100", m.token) })
 	}
 }

@@ -109,14 +109,16 @@ type Server struct {
 	requests  control.Journal // the API journal, GET /mock/requests
 	walk      generator.Activity
 
-	// A durable server's journal (durable.go). writes orders the changes:
-	// it is taken before mu by whatever may change the state.
-	writes        sync.Mutex
+	// A durable server's journal (durable.go); its writer makes the
+	// changes, one after the other.
 	journal       Journal
+	jobs          chan job
+	writerStop    chan struct{}
 	broken        error // the journal failed: nothing more changes
 	replaying     bool  // from New to Resume, with a journal
 	streamsClosed chan struct{}
 	closeOnce     sync.Once
+	stopOnce      sync.Once
 	positionsDone chan struct{}
 	closing       context.Context // done once Close begins
 	close         context.CancelFunc
@@ -142,6 +144,8 @@ func New(o Options) (*Server, error) {
 			return nil, errors.New("server: a journal needs a world on a generator.Shifted clock")
 		}
 		s.journal, s.replaying, o.Streams.Held = o.Journal, true, true
+		s.jobs, s.writerStop = make(chan job), make(chan struct{})
+		go s.writer()
 		s.log.Gate()
 	}
 	s.dataStreams = streams.New(s.log, o.Streams)
@@ -329,12 +333,16 @@ func (s *Server) Close() error {
 	if s.positionsDone != nil {
 		<-s.positionsDone // the last positions are recorded
 	}
-	if s.http == nil {
-		return nil
+	var err error
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+		defer cancel()
+		err = s.http.Shutdown(ctx)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
-	defer cancel()
-	return s.http.Shutdown(ctx)
+	if s.writerStop != nil { // every request has been answered
+		s.stopOnce.Do(func() { close(s.writerStop) })
+	}
+	return err
 }
 
 // apply makes a change to the world, all or nothing, and appends its
