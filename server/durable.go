@@ -101,8 +101,9 @@ func (s *Server) persist(rec record) (wait func() error, err error) {
 
 // job is a change for the writer.
 type job struct {
-	fn   func()
-	done chan struct{}
+	fn    func()
+	done  chan struct{}
+	panic any // fn's panic, raised again where the job came from
 }
 
 // writer runs jobs until the server closes.
@@ -110,24 +111,34 @@ func (s *Server) writer() {
 	for {
 		select {
 		case j := <-s.jobs:
-			j.fn()
-			close(j.done)
+			s.run(j)
 		case <-s.writerStop:
 			return
 		}
 	}
 }
 
+// run runs a job; a panic goes back to whoever asked (a request's panic
+// becomes its 500, as without a journal), not down the writer.
+func (s *Server) run(j *job) {
+	defer close(j.done)
+	defer func() { j.panic = recover() }()
+	j.fn()
+}
+
 // serially runs fn on the writer and waits for it; false once the writer
 // has stopped (fn did not run).
 func (s *Server) serially(fn func()) bool {
-	j := job{fn: fn, done: make(chan struct{})}
+	j := &job{fn: fn, done: make(chan struct{})}
 	select {
 	case s.jobs <- j:
 	case <-s.writerStop:
 		return false
 	}
 	<-j.done
+	if j.panic != nil {
+		panic(j.panic)
+	}
 	return true
 }
 

@@ -112,7 +112,7 @@ type Server struct {
 	// A durable server's journal (durable.go); its writer makes the
 	// changes, one after the other.
 	journal       Journal
-	jobs          chan job
+	jobs          chan *job
 	writerStop    chan struct{}
 	broken        error // the journal failed: nothing more changes
 	replaying     bool  // from New to Resume, with a journal
@@ -144,7 +144,7 @@ func New(o Options) (*Server, error) {
 			return nil, errors.New("server: a journal needs a world on a generator.Shifted clock")
 		}
 		s.journal, s.replaying, o.Streams.Held = o.Journal, true, true
-		s.jobs, s.writerStop = make(chan job), make(chan struct{})
+		s.jobs, s.writerStop = make(chan *job), make(chan struct{})
 		go s.writer()
 		s.log.Gate()
 	}
