@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -169,6 +170,11 @@ func TestDurable_ReplayComesOutTheSame(t *testing.T) {
 			"workspaces": string(m.bare("GET", "/mock/workspaces", nil, 200)),
 		}
 	}
+	// /mock/events shows what is on disk: a step's events a moment after
+	// the step, once its record is written.
+	eventually(t, "every event to be on disk", func() bool {
+		return bytes.Count(a.bare("GET", "/mock/events", nil, 200), []byte("\n")) == a.srv.Log().Len()
+	})
 	want := state(a)
 	token := a.token
 	a.http.Close()
