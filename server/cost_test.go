@@ -79,8 +79,9 @@ func TestLists_CostFollowsThePage(t *testing.T) {
 	for path, c := range large {
 		// Beyond what a longer answer itself costs (its JSON, and the
 		// buffers it grows through), a copy of the SIM list alone is 8
-		// bytes a SIM.
-		allowed := small[path].alloc + 4096 + 4*(max(c.body, small[path].body)-min(c.body, small[path].body))
+		// bytes a SIM (24 KB at 3,000); 8 KB of slack absorbs what the
+		// race detector and the pools add at random.
+		allowed := small[path].alloc + 8192 + 4*(max(c.body, small[path].body)-min(c.body, small[path].body))
 		if c.alloc > allowed {
 			t.Errorf("%s allocates %d bytes with %d SIMs, %d with %d (answers of %d and %d bytes): it grows with the workspace",
 				path, c.alloc, n10, small[path].alloc, n1, c.body, small[path].body)
