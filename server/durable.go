@@ -77,6 +77,24 @@ type record struct {
 	Events  int                `json:"events"` // in the log after the change
 }
 
+// setBody keeps a body as text when it is UTF-8 (all that a JSON or YAML
+// body that was accepted can be), else as base64.
+func (rec *record) setBody(b []byte) {
+	if utf8.Valid(b) {
+		rec.Body = string(b)
+	} else {
+		rec.Body64 = b
+	}
+}
+
+// body returns the body setBody kept.
+func (rec *record) body() []byte {
+	if rec.Body64 != nil {
+		return rec.Body64
+	}
+	return []byte(rec.Body)
+}
+
 // persist writes a change's record; wait returns once it is on disk. Call
 // on the writer, after the change, with the clock still held.
 func (s *Server) persist(rec record) (wait func() error, err error) {
@@ -197,11 +215,7 @@ func (s *Server) durable(next http.Handler) http.Handler {
 			if buf.status >= 200 && buf.status < 300 && readErr == nil {
 				rec := record{At: at, Kind: kindRequest, Method: r.Method, URI: r.URL.RequestURI(), Auth: r.Header.Get("Authorization"),
 					Type: r.Header.Get("Content-Type"), Status: buf.status}
-				if utf8.Valid(body) {
-					rec.Body = string(body)
-				} else {
-					rec.Body64 = body
-				}
+				rec.setBody(body)
 				wait, err = s.persist(rec)
 			}
 		})
@@ -287,11 +301,7 @@ func (s *Server) Replay(line []byte) error {
 		}
 		s.mu.Unlock()
 	case kindPlay:
-		body := []byte(rec.Body)
-		if rec.Body64 != nil {
-			body = rec.Body64
-		}
-		if _, err := s.PlayScenario(rec.File, body); err != nil {
+		if _, err := s.PlayScenario(rec.File, rec.body()); err != nil {
 			return fmt.Errorf("play %s: %w", rec.File, err)
 		}
 	case kindStreams:
@@ -316,11 +326,7 @@ func (s *Server) Replay(line []byte) error {
 // caller, and returns its status. The control token is today's: the one
 // it was made with passed.
 func (s *Server) replayRequest(rec record) int {
-	body := []byte(rec.Body)
-	if rec.Body64 != nil {
-		body = rec.Body64
-	}
-	r, err := http.NewRequestWithContext(context.Background(), rec.Method, "http://replay"+rec.URI, bytes.NewReader(body))
+	r, err := http.NewRequestWithContext(context.Background(), rec.Method, "http://replay"+rec.URI, bytes.NewReader(rec.body()))
 	if err != nil {
 		return 0
 	}

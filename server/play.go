@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
@@ -58,10 +57,8 @@ func (p *player) view() control.Player {
 // /mock/scenarios shows its progress.
 func (s *Server) Play(file string, src []byte) (control.Playing, error) {
 	var playing control.Playing
-	rec := record{Kind: kindPlay, File: file, Body: string(src)}
-	if !utf8.Valid(src) {
-		rec.Body, rec.Body64 = "", src
-	}
+	rec := record{Kind: kindPlay, File: file}
+	rec.setBody(src)
 	err := s.change(rec, func() (err error) {
 		playing, err = s.PlayScenario(file, src)
 		return err

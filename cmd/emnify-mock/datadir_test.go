@@ -198,6 +198,7 @@ func TestServe_DataDirSurvivesKill(t *testing.T) {
 	if len(owned) < 8 {
 		t.Fatalf("only %d Activated SIMs", len(owned))
 	}
+	var acked atomic.Int64 // writes answered 2xx, all rounds
 	for round := range 2 {
 		var wg sync.WaitGroup
 		for w := range 4 {
@@ -218,10 +219,18 @@ func TestServe_DataDirSurvivesKill(t *testing.T) {
 						return
 					}
 					st.acked, st.inFlight = want, 0
+					acked.Add(1)
 				}
 			}()
 		}
-		time.Sleep(time.Duration(200+rng.IntN(1500)) * time.Millisecond) // a random instant to kill at
+		// A random instant to kill at: after a random number of writes more.
+		at, deadline := acked.Load()+20+rng.Int64N(500), time.Now().Add(60*time.Second)
+		for acked.Load() < at {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: only %d writes answered", round, acked.Load())
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
 		before := s.events()
 		s.p.cmd.Process.Signal(syscall.SIGKILL)
 		<-s.p.exited
