@@ -18,14 +18,16 @@ trap 'kill $pid 2>/dev/null; rm -rf "$bin"' EXIT
 rss() { sed -n 's/^VmRSS:[^0-9]*\([0-9]*\) kB/\1/p' "/proc/$pid/status"; }
 serve() { # serve with the given flags; prints "RSS-at-rest RSS-after-reads" in kB
   local port=$((20000 + RANDOM % 10000))
-  "$bin/emnify-mock" serve --addr "127.0.0.1:$port" --app-token bench "$@" >/dev/null 2>&1 &
+  "$bin/emnify-mock" serve --addr "127.0.0.1:$port" "$@" >/dev/null 2>&1 &
   pid=$!
   local base=http://127.0.0.1:$port
   until curl -fs "$base/mock/health" >/dev/null; do sleep 0.2; done
   sleep 2
   local rest=$(rss) busy=-
   if command -v wrk >/dev/null; then
-    local jwt=$(curl -fs -X POST -H 'Content-Type: application/json' -d '{"application_token":"bench"}' "$base/api/v1/authenticate" |
+    local token jwt
+    token=$(curl -fs "$base/mock/workspaces" | jq -r '.[-1].application_tokens[0]') # the scenario's workspace
+    jwt=$(curl -fs -X POST -H 'Content-Type: application/json' -d "{\"application_token\":\"$token\"}" "$base/api/v1/authenticate" |
       sed 's/.*"auth_token":"\([^"]*\)".*/\1/')
     cat > "$bin/pages.lua" <<LUA
 local paths = {"/api/v1/event?per_page=100&page=7", "/api/v1/sim?per_page=100&page=3", "/api/v1/event?per_page=100&q=type:9"}

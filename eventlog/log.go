@@ -7,6 +7,7 @@ package eventlog
 import (
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/emnify-mock/emnify-mock/generator"
 )
@@ -232,6 +233,18 @@ func (l *Log) Len() int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return len(l.recs)
+}
+
+// Bytes is about how much memory the log holds: the JSON of every event
+// (also of those only a saved state still holds) and the records.
+func (l *Log) Bytes() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	n := cap(l.recs) * int(unsafe.Sizeof(rec{}))
+	for _, c := range l.chunks {
+		n += len(c)
+	}
+	return n
 }
 
 // Changed returns a channel closed at the next append; a reader that has

@@ -183,6 +183,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(c.Stderr, "playing %s: %d events until %s\n", playing.Name, playing.Events, playing.Ends.Local().Format(time.DateTime))
 	}
+	go keepGCHeadroom(ctx, srv.Log().Bytes)
 	if cfg.perSecond > 0 {
 		fmt.Fprintf(c.Stderr, "live: about %s state changes happen on their own\n", cfg.live)
 		go srv.Live(ctx, cfg.perSecond)
