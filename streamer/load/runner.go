@@ -91,6 +91,9 @@ func Run(ctx context.Context, o Options, rec *Recorder) error {
 		}()
 	}
 	if isFast(pacer) {
+		if done, err := closedLoop(ctx, o, rec, o.MaxWorkers); done {
+			return err
+		}
 		// As fast as possible: a closed loop of MaxWorkers, each sending as
 		// soon as its last request is answered; no pacer in between.
 		for range o.MaxWorkers {
