@@ -101,6 +101,43 @@ func unix(s string) time.Time {
 	return time.Unix(sec, 0)
 }
 
+// TestFast_Arrays: unsigned bodies of many events, made in place behind
+// their length (50 events) or prepared once per connection with only
+// their ids written anew (200 events, over 64 KB), arrive whole with ids
+// of their own.
+func TestFast_Arrays(t *testing.T) {
+	for _, size := range []int{50, 200} {
+		var mu sync.Mutex
+		ids := map[int64]bool{}
+		var problems []string
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var events []struct{ ID int64 }
+			err := json.NewDecoder(r.Body).Decode(&events)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || len(events) != size {
+				problems = append(problems, fmt.Sprint(len(events), " events, ", err))
+			}
+			for _, e := range events {
+				if ids[e.ID] {
+					problems = append(problems, fmt.Sprint("id ", e.ID, " twice"))
+				}
+				ids[e.ID] = true
+			}
+		}))
+		r := fastRun(t, load.Options{URL: ts.URL, Size: size})
+		ts.Close()
+		mu.Lock()
+		if len(problems) > 0 {
+			t.Fatalf("size %d: %d problems, first: %s", size, len(problems), problems[0])
+		}
+		if r.Requests == 0 || r.Events != uint64(size)*r.Requests || len(ids) != int(r.Events) || r.Success != 1 {
+			t.Errorf("size %d: %d requests, %d events, %d ids seen, success %v", size, r.Requests, r.Events, len(ids), r.Success)
+		}
+		mu.Unlock()
+	}
+}
+
 // TestFast_Framings: answers with a length, chunked, closing the
 // connection after each, or with a 100 Continue first are all read.
 func TestFast_Framings(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -81,9 +80,11 @@ func requestHead(o Options, u *url.URL) []byte {
 // loopConn is one connection of a loop and the request on it.
 type loopConn struct {
 	fd         int // -1 when closed
+	index      int
 	connecting bool
-	waitOut    bool   // epoll watches for room to write
-	out        []byte // the request
+	prepared   *prepared // the request, for large bodies
+	waitOut    bool      // epoll watches for room to write
+	out        []byte    // the request
 	written    int
 	resp       responseReader
 	res        Result
@@ -103,6 +104,7 @@ type eventLoop struct {
 	ctx     context.Context
 	stopped bool  // no new requests: the run is over
 	busy    int   // connections with a request in flight
+	prepare bool  // the bodies are large: prepare them
 	idle    []int // connections whose next request is to be sent
 }
 
@@ -112,10 +114,11 @@ func runLoop(ctx context.Context, o Options, rec *Recorder, addr *net.TCPAddr, h
 		return fmt.Errorf("load: epoll: %w", err)
 	}
 	defer syscall.Close(epfd)
-	l := &eventLoop{ctx: ctx, o: o, rec: rec, addr: addr, head: head, epfd: epfd, batch: newBatch(rec), start: rec.start}
+	l := &eventLoop{ctx: ctx, o: o, rec: rec, addr: addr, head: head, epfd: epfd, batch: newBatch(rec), start: rec.start,
+		prepare: o.Size*o.Bodies.MeanEventBytes() >= preparedFrom}
 	defer l.batch.flush()
 	for i := range n {
-		c := &loopConn{fd: -1}
+		c := &loopConn{fd: -1, index: i}
 		c.resp.head = o.Method == http.MethodHead
 		l.conns = append(l.conns, c)
 		l.idle = append(l.idle, i)
@@ -168,7 +171,7 @@ func (l *eventLoop) send(i int) {
 	l.busy++
 	c.res = Result{Intended: now, Sent: now, Events: l.o.Size}
 	c.deadline = now.Add(l.o.Timeout)
-	c.out, c.res.BytesOut = l.request(c.out[:0])
+	c.out, c.res.BytesOut = l.request(c)
 	c.written = 0
 	c.resp.reset()
 	if c.fd < 0 {
@@ -180,22 +183,33 @@ func (l *eventLoop) send(i int) {
 	l.write(i)
 }
 
-// request appends a request with a new body to b; it returns the body's
-// length too.
-func (l *eventLoop) request(b []byte) ([]byte, int) {
-	body, release := l.o.Bodies.Body(l.o.Size)
-	defer release()
-	b = append(b, l.head...)
+// request makes connection c's next request, with a new body; it returns
+// the body's length too. Unsigned, the body is made in place, behind its
+// length, or, when large, only its ids are written anew.
+func (l *eventLoop) request(c *loopConn) ([]byte, int) {
+	b := append(c.out[:0], l.head...)
 	if l.o.Signer != nil {
+		body, release := l.o.Bodies.Body(l.o.Size)
+		defer release()
 		id, ts, sig := l.o.Signer.SignNew(body)
 		b = append(append(append(b, "webhook-id: "...), id...), "\r\n"...)
 		b = append(append(append(b, "webhook-timestamp: "...), ts...), "\r\n"...)
 		b = append(append(append(b, "webhook-signature: "...), sig...), "\r\n"...)
+		return append(contentLength(b, len(body)), body...), len(body)
 	}
-	b = append(b, "Content-Length: "...)
-	b = strconv.AppendInt(b, int64(len(body)), 10)
-	b = append(b, "\r\n\r\n"...)
-	return append(b, body...), len(body)
+	bodies, size := l.o.Bodies, l.o.Size
+	n := bodies.take(size)
+	if l.prepare {
+		if c.prepared == nil || !c.prepared.renew(bodies, n) {
+			// Each connection has a window of its own (pool size permitting).
+			c.prepared = bodies.prepare(l.head, uint64(c.index*size), n, size)
+		}
+		if c.prepared != nil {
+			return c.prepared.req, c.prepared.body
+		}
+	}
+	body := bodies.bodyLen(n, n, size)
+	return bodies.appendBody(contentLength(b, body), n, n, size), body
 }
 
 func (l *eventLoop) connect(i int) error {
