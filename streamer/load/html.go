@@ -21,9 +21,10 @@ func (r *Report) WriteHTML(w io.Writer, title string) error {
 	page := struct {
 		Title                          string
 		R                              *Report
+		Note                           string // the generator fell behind
 		Rows                           [][2]string
 		Latency, Throughput, Histogram template.HTML
-	}{Title: title, R: r}
+	}{Title: title, R: r, Note: r.GeneratorNote()}
 	ms := func(ns int64) string { return fmt.Sprintf("%.2f ms", float64(ns)/1e6) }
 	page.Rows = [][2]string{
 		{"Requests", fmt.Sprintf("%d at %.1f/s (throughput %.1f/s)", r.Requests, r.Rate, r.Throughput)},
@@ -208,6 +209,7 @@ var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 780px; color: #111827; padding: 0 1rem; }
 h1 { font-size: 1.4rem; margin-bottom: 0.2rem; }
 p.sub { color: #6b7280; margin-top: 0; }
+p.note { color: #b45309; font-weight: 600; }
 table { border-collapse: collapse; margin: 1rem 0 1.5rem; width: 100%; }
 td { padding: 0.35rem 0.5rem; border-bottom: 1px solid #e5e7eb; }
 td:first-child { color: #4b5563; width: 40%; }
@@ -225,6 +227,7 @@ svg .grid { stroke: #e5e7eb; stroke-width: 1; }
 <table>
 {{range .Rows}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>
 {{end}}</table>
+{{if .Note}}<p class="note">{{.Note}}</p>{{end}}
 <section>{{.Latency}}</section>
 <section>{{.Throughput}}</section>
 <section>{{.Histogram}}</section>

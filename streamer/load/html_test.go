@@ -85,3 +85,31 @@ func TestReport_HTMLOutageIsAGap(t *testing.T) {
 		t.Error("NaN in the SVG")
 	}
 }
+
+// TestReport_HTMLSaysTheGeneratorFellBehind: the page says in words what
+// the text summary says when sends left late.
+func TestReport_HTMLSaysTheGeneratorFellBehind(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	rec := load.NewRecorder(start, load.Constant{Per: 100, Duration: time.Second})
+	for i := range 100 {
+		in := start.Add(time.Duration(i) * 10 * time.Millisecond)
+		late := in.Add(time.Duration(i) * time.Millisecond) // ever later: up to 99 ms
+		rec.Record(load.Result{Intended: in, Sent: late, Done: late.Add(time.Millisecond), Status: 200, Events: 1})
+	}
+	r, _ := rec.Report()
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf, "behind"); err != nil {
+		t.Fatal(err)
+	}
+	if r.GeneratorNote() == "" || !strings.Contains(buf.String(), "the generator fell behind") {
+		t.Errorf("no note on the page; the text summary's note: %q", r.GeneratorNote())
+	}
+	buf.Reset()
+	r.LateSends = 0
+	if err := r.WriteHTML(&buf, "on time"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "fell behind") {
+		t.Error("a note on the page of a run without late sends")
+	}
+}
