@@ -271,10 +271,23 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, s)
 }
 
+// appendTime appends t as TimestampLayout, quoted. Written out rather
+// than with time.AppendFormat, which parses the layout for every event.
 func appendTime(b []byte, t time.Time) []byte {
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, TimestampLayout)
-	return append(b, '"')
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	if year < 0 || year > 9999 {
+		b = append(b, '"')
+		b = t.AppendFormat(b, TimestampLayout)
+		return append(b, '"')
+	}
+	return append(b, '"',
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.',
+		byte('0'+t.Nanosecond()/1e8), byte('0'+t.Nanosecond()/1e7%10), byte('0'+t.Nanosecond()/1e6%10), 'Z', '"')
 }
 
 func appendLookup(b []byte, l Lookup) []byte {
@@ -288,7 +301,7 @@ func appendLookup(b []byte, l Lookup) []byte {
 // appendString appends s as a JSON string, escaped as encoding/json does.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
+		if !plain[s[i]] {
 			q, _ := json.Marshal(s) // rare: names with quotes or non-ASCII
 			return append(b, q...)
 		}
@@ -297,5 +310,13 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// plain tells the bytes that encoding/json writes as they are.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -27,8 +27,9 @@ const (
 type Platform struct {
 	IDs *Identities
 
-	clock Clock
-	tx    *tx // the change in progress, nil between changes
+	clock   Clock
+	tx      *tx // the change in progress, nil between changes
+	spareTx *tx // the last change's, for the next
 
 	workspaces []*Workspace
 	sims       map[int64]*SIM

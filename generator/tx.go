@@ -18,11 +18,21 @@ import (
 // field changes, so it grows with what the operation touches, not with the
 // size of the world.
 
-// tx is the change in progress.
+// tx is the change in progress. One is reused from change to change (a
+// change per generated event: its map and journal were most of the
+// garbage of generate).
 type tx struct {
 	at    time.Time // the instant the change happens at; a scenario run moves it
 	undo  []func()
 	saved map[any]bool // entities whose fields are journaled already
+
+	// What every change may move, as it was before: identities with
+	// their random state, the event stamps, the workspace list.
+	ids       Identities
+	pcg       rand.PCG
+	lastStamp time.Time
+	lastID    int64
+	nws       int
 }
 
 // Do applies op as one change at the clock's present: it returns op's
@@ -52,17 +62,22 @@ func (p *Platform) transact(at time.Time, dry bool, op func() ([]Event, error)) 
 		at = p.clock.Now()
 	}
 	start := at.UTC()
-	p.tx = &tx{at: start, saved: map[any]bool{}}
+	p.tx, p.spareTx = p.spareTx, nil
+	if p.tx == nil {
+		p.tx = &tx{saved: map[any]bool{}}
+	}
+	p.tx.at = start
 	p.journalStart()
 	defer func() {
 		t := p.tx
 		p.tx = nil
+		defer p.keepTx(t)
 		if v := recover(); v != nil {
-			t.rollback()
+			t.rollback(p)
 			panic(v)
 		}
 		if err != nil || dry {
-			t.rollback()
+			t.rollback(p)
 			return
 		}
 		// A change that moved its instant on (a scenario run that spans
@@ -73,10 +88,25 @@ func (p *Platform) transact(at time.Time, dry bool, op func() ([]Event, error)) 
 	return op()
 }
 
-func (t *tx) rollback() {
+func (t *tx) rollback(p *Platform) {
 	for i := len(t.undo) - 1; i >= 0; i-- {
 		t.undo[i]()
 	}
+	fake := p.IDs.fake
+	*p.IDs = t.ids
+	p.IDs.fake = fake
+	*fake.Rand.(*rand.PCG) = t.pcg
+	p.lastStamp, p.lastID = t.lastStamp, t.lastID
+	clear(p.workspaces[t.nws:])
+	p.workspaces = p.workspaces[:t.nws]
+}
+
+// keepTx keeps a finished change's tx for the next, emptied.
+func (p *Platform) keepTx(t *tx) {
+	clear(t.undo) // let go of what the inverses hold
+	t.undo = t.undo[:0]
+	clear(t.saved)
+	p.spareTx = t
 }
 
 // Clock returns the platform's clock.
@@ -107,22 +137,13 @@ func (p *Platform) onUndo(f func()) {
 	}
 }
 
-// journalStart journals what every change may move: identities with their
-// random state, the event stamps, the workspace list.
+// journalStart keeps what every change may move: identities with their
+// random state, the event stamps, the workspace list (rollback puts them
+// back after the inverses).
 func (p *Platform) journalStart() {
-	ids := *p.IDs
-	pcg := p.IDs.fake.Rand.(*rand.PCG)
-	state, _ := pcg.MarshalBinary()
-	lastStamp, lastID, nws := p.lastStamp, p.lastID, len(p.workspaces)
-	p.onUndo(func() {
-		fake := p.IDs.fake
-		*p.IDs = ids
-		p.IDs.fake = fake
-		_ = pcg.UnmarshalBinary(state) // its own output: cannot fail
-		p.lastStamp, p.lastID = lastStamp, lastID
-		clear(p.workspaces[nws:])
-		p.workspaces = p.workspaces[:nws]
-	})
+	t := p.tx
+	t.ids, t.pcg = *p.IDs, *p.IDs.fake.Rand.(*rand.PCG)
+	t.lastStamp, t.lastID, t.nws = p.lastStamp, p.lastID, len(p.workspaces)
 }
 
 // Save journals an entity's fields before the first change to them in
