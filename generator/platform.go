@@ -246,7 +246,9 @@ type actionEvents struct {
 	events []Event
 }
 
-func (p *Platform) begin() *actionEvents { return &actionEvents{p: p} }
+func (p *Platform) begin() *actionEvents {
+	return &actionEvents{p: p, events: make([]Event, 0, 2)} // most actions make one or two
+}
 
 func (ae *actionEvents) add(t EventType, a Actor, w *Workspace) *Event {
 	gap := time.Millisecond

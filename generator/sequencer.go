@@ -1,9 +1,6 @@
 package generator
 
-import (
-	"container/heap"
-	"time"
-)
+import "time"
 
 // Sequencer holds events until the clock has passed them and hands them
 // out in timestamp order. Actions stamp their events at or after the clock,
@@ -18,7 +15,7 @@ type Sequencer struct {
 func (s *Sequencer) Push(events []Event) {
 	for _, e := range events {
 		s.seq++
-		heap.Push(&s.q, queued{ev: e, seq: s.seq})
+		s.q.push(queued{ev: e, seq: s.seq})
 	}
 }
 
@@ -27,7 +24,7 @@ func (s *Sequencer) Pop(now time.Time) (Event, bool) {
 	if len(s.q) == 0 || s.q[0].ev.Timestamp.After(now) {
 		return Event{}, false
 	}
-	return heap.Pop(&s.q).(queued).ev, true
+	return s.q.pop(), true
 }
 
 // Drain returns the earliest event whatever the time.
@@ -35,7 +32,7 @@ func (s *Sequencer) Drain() (Event, bool) {
 	if len(s.q) == 0 {
 		return Event{}, false
 	}
-	return heap.Pop(&s.q).(queued).ev, true
+	return s.q.pop(), true
 }
 
 type queued struct {
@@ -43,21 +40,53 @@ type queued struct {
 	seq uint64
 }
 
-// eventQueue orders events by timestamp, then by the order they were made.
+// eventQueue is a binary heap of events by timestamp, then by the order
+// they were made. Written out rather than with container/heap, whose
+// interface boxed every event on its way in and out (two allocations per
+// generated event).
 type eventQueue []queued
 
-func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
+func (q eventQueue) less(i, j int) bool {
 	if !q[i].ev.Timestamp.Equal(q[j].ev.Timestamp) {
 		return q[i].ev.Timestamp.Before(q[j].ev.Timestamp)
 	}
 	return q[i].seq < q[j].seq
 }
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(queued)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+
+func (q *eventQueue) push(x queued) {
+	*q = append(*q, x)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+func (q *eventQueue) pop() Event {
+	h := *q
+	top := h[0].ev
+	last := len(h) - 1
+	h[0] = h[last]
+	h[last] = queued{} // let go of the event's references
+	h = h[:last]
+	for i := 0; ; {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && h.less(l, least) {
+			least = l
+		}
+		if r < len(h) && h.less(r, least) {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		h[i], h[least] = h[least], h[i]
+		i = least
+	}
+	*q = h
+	return top
 }

@@ -7,9 +7,24 @@ import (
 
 func simSubject(s *SIM) string { return fmt.Sprintf("SIM %s is %s", s.ICCID, s.Status) }
 
+// statusChange is the description of a SIM status change: one of a few,
+// made once.
 func statusChange(from, to SIMStatus) string {
+	if from.Valid() && to.Valid() {
+		return statusChanges[from][to]
+	}
 	return fmt.Sprintf("Status of SIM changed from '%s' to '%s'", from, to)
 }
+
+var statusChanges = func() [][]string {
+	t := make([][]string, len(SIMStatuses))
+	for from := range t {
+		for to := range SIMStatuses {
+			t[from] = append(t[from], fmt.Sprintf("Status of SIM changed from '%s' to '%s'", SIMStatus(from), SIMStatus(to)))
+		}
+	}
+	return t
+}()
 
 // ActivateSIM activates an Issued, Suspended or Factory Test SIM: event 8.
 func (p *Platform) ActivateSIM(a Actor, s *SIM) ([]Event, error) {
