@@ -30,7 +30,7 @@ func closedLoop(ctx context.Context, o Options, rec *Recorder, conns int) (bool,
 	if err != nil || u.Scheme != "http" {
 		return false, nil
 	}
-	addr, err := net.ResolveTCPAddr("tcp", hostPort(u))
+	addr, err := reachable(hostPort(u), o.Timeout)
 	if err != nil {
 		return true, fmt.Errorf("load: %w", err)
 	}
@@ -51,6 +51,32 @@ func closedLoop(ctx context.Context, o Options, rec *Recorder, conns int) (bool,
 	}
 	wg.Wait()
 	return true, errors.Join(errs...)
+}
+
+// reachable resolves hostPort to the first of its addresses that takes a
+// connection (localhost may be 127.0.0.1 or ::1), or, if none does, to
+// the first (its refusals are then the run's results).
+func reachable(hostPort string, timeout time.Duration) (*net.TCPAddr, error) {
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return nil, err
+	}
+	ips, err := net.DefaultResolver.LookupIPAddr(context.Background(), host)
+	if err != nil || len(ips) == 0 {
+		return nil, fmt.Errorf("resolve %s: %v", host, err)
+	}
+	portNum, err := net.LookupPort("tcp", port)
+	if err != nil {
+		return nil, err
+	}
+	for _, ip := range ips {
+		a := &net.TCPAddr{IP: ip.IP, Port: portNum, Zone: ip.Zone}
+		if c, err := net.DialTimeout("tcp", a.String(), min(timeout, time.Second)); err == nil {
+			c.Close()
+			return a, nil
+		}
+	}
+	return &net.TCPAddr{IP: ips[0].IP, Port: portNum, Zone: ips[0].Zone}, nil
 }
 
 func hostPort(u *url.URL) string {
