@@ -23,7 +23,7 @@ import (
 // garbage of generate).
 type tx struct {
 	at    time.Time // the instant the change happens at; a scenario run moves it
-	undo  []func()
+	undo  []inverse
 	saved map[any]bool // entities whose fields are journaled already
 
 	// What every change may move, as it was before: identities with
@@ -88,9 +88,27 @@ func (p *Platform) transact(at time.Time, dry bool, op func() ([]Event, error)) 
 	return op()
 }
 
+// inverse undoes one mutation: a function, or, for the entities changed
+// most (SIMs and endpoints), their fields as they were, kept without a
+// closure (one allocation less per change).
+type inverse struct {
+	fn     func()
+	sim    *SIM
+	simWas SIM
+	ep     *Endpoint
+	epWas  Endpoint
+}
+
 func (t *tx) rollback(p *Platform) {
 	for i := len(t.undo) - 1; i >= 0; i-- {
-		t.undo[i]()
+		switch u := &t.undo[i]; {
+		case u.fn != nil:
+			u.fn()
+		case u.sim != nil:
+			*u.sim = u.simWas
+		case u.ep != nil:
+			*u.ep = u.epWas
+		}
 	}
 	fake := p.IDs.fake
 	*p.IDs = t.ids
@@ -101,8 +119,14 @@ func (t *tx) rollback(p *Platform) {
 	p.workspaces = p.workspaces[:t.nws]
 }
 
-// keepTx keeps a finished change's tx for the next, emptied.
+// keepTx keeps a finished change's tx for the next, emptied; after a
+// large change (a scenario provisioning a fleet) it keeps none of its
+// journal, which would hold hundreds of bytes per entity changed.
 func (p *Platform) keepTx(t *tx) {
+	const keep = 1 << 10
+	if cap(t.undo) > keep || len(t.saved) > keep {
+		t.undo, t.saved = nil, map[any]bool{}
+	}
 	clear(t.undo) // let go of what the inverses hold
 	t.undo = t.undo[:0]
 	clear(t.saved)
@@ -133,7 +157,7 @@ func (p *Platform) MoveTo(t time.Time) {
 // onUndo journals an inverse; outside a change there is nothing to undo.
 func (p *Platform) onUndo(f func()) {
 	if p.tx != nil {
-		p.tx.undo = append(p.tx.undo, f)
+		p.tx.undo = append(p.tx.undo, inverse{fn: f})
 	}
 }
 
@@ -154,8 +178,15 @@ func Save[T any](p *Platform, x *T) {
 		return
 	}
 	p.tx.saved[x] = true
-	old := *x
-	p.onUndo(func() { *x = old })
+	switch e := any(x).(type) {
+	case *SIM:
+		p.tx.undo = append(p.tx.undo, inverse{sim: e, simWas: *e})
+	case *Endpoint:
+		p.tx.undo = append(p.tx.undo, inverse{ep: e, epWas: *e})
+	default:
+		old := *x
+		p.onUndo(func() { *x = old })
+	}
 }
 
 // SetKey sets m[k] as part of the change in progress.

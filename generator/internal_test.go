@@ -27,3 +27,24 @@ func TestAppendTime(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepTx_LetsGoOfALargeJournal: the journal kept for the next change
+// is small whatever the last change touched.
+func TestKeepTx_LetsGoOfALargeJournal(t *testing.T) {
+	p := &Platform{}
+	big := &tx{saved: map[any]bool{}}
+	for i := range 5000 {
+		s := &SIM{ID: int64(i)}
+		big.undo = append(big.undo, inverse{sim: s, simWas: *s})
+		big.saved[s] = true
+	}
+	p.keepTx(big)
+	if cap(p.spareTx.undo) > 1<<10 || len(p.spareTx.saved) > 0 {
+		t.Errorf("kept a journal of %d entries (%d saved)", cap(p.spareTx.undo), len(p.spareTx.saved))
+	}
+	small := &tx{saved: map[any]bool{}, undo: make([]inverse, 3, 16)}
+	p.keepTx(small)
+	if p.spareTx != small || len(small.undo) != 0 || cap(small.undo) != 16 || small.undo[:3][0].fn != nil {
+		t.Error("a small journal is not kept emptied for reuse")
+	}
+}
