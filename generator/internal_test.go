@@ -35,11 +35,12 @@ func TestKeepTx_LetsGoOfALargeJournal(t *testing.T) {
 	big := &tx{saved: map[any]bool{}}
 	for i := range 5000 {
 		s := &SIM{ID: int64(i)}
-		big.undo = append(big.undo, inverse{sim: s, simWas: *s})
+		big.sims = append(big.sims, savedSIM{s, *s})
+		big.undo = append(big.undo, inverse{sim: int32(len(big.sims))})
 		big.saved[s] = true
 	}
 	p.keepTx(big)
-	if cap(p.spareTx.undo) > 1<<10 || len(p.spareTx.saved) > 0 {
+	if cap(p.spareTx.undo) > 1<<10 || cap(p.spareTx.sims) > 1<<10 || len(p.spareTx.saved) > 0 {
 		t.Errorf("kept a journal of %d entries (%d saved)", cap(p.spareTx.undo), len(p.spareTx.saved))
 	}
 	small := &tx{saved: map[any]bool{}, undo: make([]inverse, 3, 16)}
