@@ -27,7 +27,7 @@ func (p *Platform) CreateEndpoint(a Actor, w *Workspace, spec EndpointSpec) (*En
 	}
 	e := ae.add(TypeSIMAssigned, a, w)
 	e.Description = fmt.Sprintf("SIM %d assigned to endpoint %d", s.ID, ep.ID)
-	e.SIM, e.IMSI = simRef(s), imsiRef(s)
+	e.SIM, e.IMSI, _ = refs(s, nil)
 	e.Detail = assignDetail(ep.IMEI)
 	p.link(ep, s)
 	for i := range ae.events {
@@ -73,7 +73,7 @@ func (p *Platform) newEndpoint(w *Workspace, spec EndpointSpec) (*Endpoint, erro
 	}
 	now := p.Now().Truncate(time.Second)
 	ep := &Endpoint{
-		ID: p.IDs.EndpointID(), Name: spec.Name, Tags: spec.Tags, IMEI: spec.IMEI, IMEILock: spec.IMEILock, IP: ip,
+		ID: p.IDs.EndpointID(), Name: spec.Name, Tags: spec.Tags, IMEI: spec.IMEI, IMEILock: spec.IMEILock, IP: ip, ipText: ip.String(),
 		Status: spec.Status, Workspace: w, Created: now, LastUpdated: now,
 		ServiceProfile: spec.ServiceProfile, TariffProfile: spec.TariffProfile,
 	}
@@ -134,9 +134,10 @@ func (p *Platform) setEndpointStatus(a Actor, ep *Endpoint, to EndpointStatus, t
 
 // aboutEndpoint fills the endpoint, SIM and IMSI parts of an endpoint event.
 func (p *Platform) aboutEndpoint(e *Event, ep *Endpoint) {
-	e.Endpoint = endpointRef(ep)
 	if ep.SIM != nil {
-		e.SIM, e.IMSI = simRef(ep.SIM), imsiRef(ep.SIM)
+		e.SIM, e.IMSI, e.Endpoint = refs(ep.SIM, ep)
+	} else {
+		e.Endpoint = endpointRef(ep)
 	}
 }
 

@@ -115,6 +115,7 @@ type Endpoint struct {
 	IMEI                          string  // IMEISV, 16 digits; "" when unknown
 	IMEILock                      bool
 	IP                            netip.Addr
+	ipText                        string // IP as events write it, made once
 	ServiceProfile, TariffProfile Profile
 	Status                        EndpointStatus
 	SIM                           *SIM

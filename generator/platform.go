@@ -263,22 +263,40 @@ func simRef(s *SIM) *SIMRef {
 	return &SIMRef{ICCID: s.ICCID, ID: s.ID, ProductionDate: s.ProductionDate}
 }
 
-func imsiRef(s *SIM) *IMSIRef {
-	return &IMSIRef{ID: s.IMSI.ID, ImportDate: s.IMSI.ImportDate, IMSI: s.IMSI.IMSI}
+func endpointRef(e *Endpoint) *EndpointRef {
+	r := new(EndpointRef)
+	e.ref(r)
+	return r
 }
 
-func endpointRef(e *Endpoint) *EndpointRef {
-	return &EndpointRef{ID: e.ID, IMEI: e.IMEI, IPAddress: e.IP.String(), Name: e.Name, Tags: e.Tags}
+func (e *Endpoint) ref(r *EndpointRef) {
+	ip := e.ipText
+	if ip == "" { // an endpoint made outside newEndpoint (tests)
+		ip = e.IP.String()
+	}
+	*r = EndpointRef{ID: e.ID, IMEI: e.IMEI, IPAddress: ip, Name: e.Name, Tags: e.Tags}
+}
+
+// refs returns the SIM, IMSI and (with ep) endpoint parts of an event in
+// one allocation: most events carry them.
+func refs(s *SIM, ep *Endpoint) (*SIMRef, *IMSIRef, *EndpointRef) {
+	r := &struct {
+		sim  SIMRef
+		imsi IMSIRef
+		ep   EndpointRef
+	}{sim: SIMRef{ICCID: s.ICCID, ID: s.ID, ProductionDate: s.ProductionDate},
+		imsi: IMSIRef{ID: s.IMSI.ID, ImportDate: s.IMSI.ImportDate, IMSI: s.IMSI.IMSI}}
+	if ep == nil {
+		return &r.sim, &r.imsi, nil
+	}
+	ep.ref(&r.ep)
+	return &r.sim, &r.imsi, &r.ep
 }
 
 // about fills the endpoint, SIM and IMSI parts that SIM-status events carry:
 // the endpoint only while one holds the SIM.
 func (e *Event) about(s *SIM) {
-	if s.Endpoint != nil {
-		e.Endpoint = endpointRef(s.Endpoint)
-	}
-	e.SIM = simRef(s)
-	e.IMSI = imsiRef(s)
+	e.SIM, e.IMSI, e.Endpoint = refs(s, s.Endpoint)
 }
 
 // forgetBatch drops a registered batch, so that long runs stay flat in
