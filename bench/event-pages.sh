@@ -10,6 +10,7 @@
 #   bench/event-pages.sh [ROUNDS=5] [SECONDS=10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/summary.sh
 rounds=${1:-5} seconds=${2:-10}
 for tool in wrk nginx jq; do
   command -v $tool >/dev/null || PATH=$PATH:/usr/sbin command -v $tool >/dev/null ||
@@ -70,10 +71,6 @@ for ((i = 1; i <= rounds; i++)); do
   echo "round $i: API $a req/s, static Go $g, nginx $n; q=type:9 $one, q=type:8|9 $two"
   awk -v a="$a" -v g="$g" -v n="$n" -v one="$one" -v two="$two" 'BEGIN { print a / g, a / n, two / one }' >> "$dir/ratios"
 done
-summary() { # column label
-  sort -g -k"$1" "$dir/ratios" | awk -v c="$1" -v l="$2" '{ v[NR] = $c } END {
-    printf "%s: %.2fx [%.2f-%.2f]\n", l, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'
-}
-summary 1 "API / static Go handler"
-summary 2 "API / nginx"
-summary 3 "q=type:8|9 / q=type:9"
+summary "$dir/ratios" 1 "API / static Go handler"
+summary "$dir/ratios" 2 "API / nginx"
+summary "$dir/ratios" 3 "q=type:8|9 / q=type:9"

@@ -8,6 +8,7 @@
 #   bench/wrk.sh [ROUNDS=5] [SECONDS=10] [SIZE=1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/summary.sh
 rounds=${1:-5} seconds=${2:-10} size=${3:-1}
 conns=64
 [ "$size" -ge 100 ] && conns=8
@@ -45,9 +46,5 @@ for ((i = 1; i <= rounds; i++)); do
       i, w, c / wn * 1e6, e, c2 / en * 1e6, e / w, (c2 / en) / (c / wn)
     print e / w, (c2 / en) / (c / wn) > "/dev/stderr" }' 2>> "$bin/ratios"
 done
-summary() { # column label
-  sort -g -k"$1" "$bin/ratios" | awk -v c="$1" -v l="$2" '{ v[NR] = $c } END {
-    printf "%s: %.2fx [%.2f-%.2f]\n", l, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'
-}
-summary 1 "throughput, load / wrk"
-summary 2 "CPU per request, load / wrk"
+summary "$bin/ratios" 1 "throughput, load / wrk"
+summary "$bin/ratios" 2 "CPU per request, load / wrk"
