@@ -73,7 +73,7 @@ func (p *Platform) newEndpoint(w *Workspace, spec EndpointSpec) (*Endpoint, erro
 	}
 	now := p.Now().Truncate(time.Second)
 	ep := &Endpoint{
-		ID: p.IDs.EndpointID(), Name: spec.Name, Tags: spec.Tags, IMEI: spec.IMEI, IMEILock: spec.IMEILock, IP: ip, ipText: ip.String(),
+		ID: p.IDs.EndpointID(), Name: spec.Name, Tags: spec.Tags, IMEI: spec.IMEI, IMEILock: spec.IMEILock, IP: ip,
 		Status: spec.Status, Workspace: w, Created: now, LastUpdated: now,
 		ServiceProfile: spec.ServiceProfile, TariffProfile: spec.TariffProfile,
 	}

@@ -115,7 +115,6 @@ type Endpoint struct {
 	IMEI                          string  // IMEISV, 16 digits; "" when unknown
 	IMEILock                      bool
 	IP                            netip.Addr
-	ipText                        string // IP as events write it, made once
 	ServiceProfile, TariffProfile Profile
 	Status                        EndpointStatus
 	SIM                           *SIM

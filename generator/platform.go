@@ -270,11 +270,7 @@ func endpointRef(e *Endpoint) *EndpointRef {
 }
 
 func (e *Endpoint) ref(r *EndpointRef) {
-	ip := e.ipText
-	if ip == "" { // an endpoint made outside newEndpoint (tests)
-		ip = e.IP.String()
-	}
-	*r = EndpointRef{ID: e.ID, IMEI: e.IMEI, IPAddress: ip, Name: e.Name, Tags: e.Tags}
+	*r = EndpointRef{ID: e.ID, IMEI: e.IMEI, IPAddress: e.IP.String(), Name: e.Name, Tags: e.Tags}
 }
 
 // refs returns the SIM, IMSI and (with ep) endpoint parts of an event in
