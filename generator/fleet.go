@@ -63,6 +63,8 @@ type User struct {
 	// Person is who the user is: one person has a user in each workspace
 	// they may act in (the platform's roles in several organisations).
 	Person int64
+
+	ref *UserRef // what events carry: replaced, never changed, with the user
 }
 
 // MemberOf says whether the user's person has a user in the workspace.
@@ -71,7 +73,14 @@ func (u *User) MemberOf(w *Workspace) bool {
 }
 
 // Ref returns the user as events name them.
-func (u *User) Ref() *UserRef { return &UserRef{ID: u.ID, Name: u.Name, Username: u.Username} }
+// Ref returns what events say of the user; events share it, so it must
+// not be changed.
+func (u *User) Ref() *UserRef {
+	if u.ref != nil {
+		return u.ref
+	}
+	return &UserRef{ID: u.ID, Name: u.Name, Username: u.Username}
+}
 
 // AppToken is an application token of a workspace.
 type AppToken struct {

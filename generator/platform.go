@@ -119,6 +119,7 @@ func (p *Platform) AddUser(w *Workspace, first string) *User {
 	name, username := p.IDs.Person(first, w.Name)
 	u := &User{ID: p.IDs.UserID(), Name: name, Username: username}
 	u.Person = u.ID
+	u.ref = &UserRef{ID: u.ID, Name: name, Username: username}
 	appendTo(p, &w.Users, u)
 	return u
 }
@@ -131,6 +132,7 @@ func (p *Platform) AddUser(w *Workspace, first string) *User {
 func (p *Platform) SamePerson(u, of *User) {
 	Save(p, u)
 	u.Name, u.Username, u.Person = of.Name, of.Username, of.Person
+	u.ref = &UserRef{ID: u.ID, Name: u.Name, Username: u.Username} // a new one: events made so far keep theirs
 }
 
 // AddToken gives the workspace an application token with this description.
