@@ -170,6 +170,19 @@ func (s *Server) change(rec record, fn func() error) error {
 	if s.journal == nil {
 		return fn()
 	}
+	return s.onWriter(func(at time.Time) error {
+		if err := fn(); err != nil || s.replaying {
+			return err
+		}
+		rec.At = at
+		_, err := s.persist(rec)
+		return err
+	})
+}
+
+// onWriter runs fn on the writer with the clock held at the instant it
+// gets, unless the journal is broken (or the server closed).
+func (s *Server) onWriter(fn func(at time.Time) error) error {
 	err := errClosed
 	s.serially(func() {
 		if err = s.broken; err != nil {
@@ -177,11 +190,7 @@ func (s *Server) change(rec record, fn func() error) error {
 		}
 		at, release := s.clock.(holder).Hold(time.Time{})
 		defer release()
-		if err = fn(); err != nil || s.replaying {
-			return
-		}
-		rec.At = at
-		_, err = s.persist(rec)
+		err = fn(at)
 	})
 	return err
 }
@@ -204,13 +213,7 @@ func (s *Server) durable(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{readErr}))
 		buf := &buffered{header: w.Header()}
 		var wait func() error
-		err := errClosed
-		s.serially(func() {
-			if err = s.broken; err != nil {
-				return
-			}
-			at, release := s.clock.(holder).Hold(time.Time{})
-			defer release()
+		err := s.onWriter(func(at time.Time) (err error) {
 			next.ServeHTTP(buf, r)
 			if buf.status >= 200 && buf.status < 300 && readErr == nil {
 				rec := record{At: at, Kind: kindRequest, Method: r.Method, URI: r.URL.RequestURI(), Auth: r.Header.Get("Authorization"),
@@ -218,6 +221,7 @@ func (s *Server) durable(next http.Handler) http.Handler {
 				rec.setBody(body)
 				wait, err = s.persist(rec)
 			}
+			return err
 		})
 		if err == nil && wait != nil {
 			err = wait()
