@@ -4,7 +4,7 @@
 # bench/scenarios/history-250k.yaml (250,000 events in the log) and with
 # bench/scenarios/fleet-100k.yaml (100,000 SIMs, each with its endpoint).
 # For each it prints the RSS once started and, with wrk installed, after
-# SECONDS of event-page and SIM-list reads with 16 connections (the heap
+# SECONDS of event-page and SIM-list reads with 16 connections (needs jq; the heap
 # then grows to its GC goal), and the RSS over the baseline per event or
 # per SIM.
 #   bench/serve-memory.sh [SECONDS=20]
@@ -24,7 +24,7 @@ serve() { # serve with the given flags; prints "RSS-at-rest RSS-after-reads" in 
   until curl -fs "$base/mock/health" >/dev/null; do sleep 0.2; done
   sleep 2
   local rest=$(rss) busy=-
-  if command -v wrk >/dev/null; then
+  if command -v wrk >/dev/null && command -v jq >/dev/null; then
     local token jwt
     token=$(curl -fs "$base/mock/workspaces" | jq -r '.[-1].application_tokens[0]') # the scenario's workspace
     jwt=$(curl -fs -X POST -H 'Content-Type: application/json' -d "{\"application_token\":\"$token\"}" "$base/api/v1/authenticate" |

@@ -198,7 +198,8 @@ func TestServe_DataDirSurvivesKill(t *testing.T) {
 	if len(owned) < 8 {
 		t.Fatalf("only %d Activated SIMs", len(owned))
 	}
-	var acked atomic.Int64 // writes answered 2xx, all rounds
+	var acked atomic.Int64             // writes answered 2xx, all rounds
+	answered := make(chan struct{}, 1) // a write was answered 2xx
 	for round := range 2 {
 		var wg sync.WaitGroup
 		for w := range 4 {
@@ -220,16 +221,21 @@ func TestServe_DataDirSurvivesKill(t *testing.T) {
 					}
 					st.acked, st.inFlight = want, 0
 					acked.Add(1)
+					select {
+					case answered <- struct{}{}:
+					default:
+					}
 				}
 			}()
 		}
 		// A random instant to kill at: after a random number of writes more.
-		at, deadline := acked.Load()+20+rng.Int64N(500), time.Now().Add(60*time.Second)
+		at, timeout := acked.Load()+20+rng.Int64N(500), time.After(60*time.Second)
 		for acked.Load() < at {
-			if time.Now().After(deadline) {
+			select {
+			case <-answered:
+			case <-timeout:
 				t.Fatalf("round %d: only %d writes answered", round, acked.Load())
 			}
-			time.Sleep(2 * time.Millisecond)
 		}
 		before := s.events()
 		s.p.cmd.Process.Signal(syscall.SIGKILL)

@@ -233,16 +233,16 @@ func TestFast_StopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rec := load.NewRecorder(time.Now(), load.Constant{Duration: time.Hour})
 	done := make(chan error, 1)
+	answered := make(chan struct{})
+	var once sync.Once
 	go func() {
-		done <- load.Run(ctx, load.Options{URL: ts.URL, Duration: time.Hour, Bodies: bodies(t, 0, 1), MaxWorkers: 4}, rec)
+		done <- load.Run(ctx, load.Options{URL: ts.URL, Duration: time.Hour, Bodies: bodies(t, 0, 1), MaxWorkers: 4,
+			Observe: func(load.Result) { once.Do(func() { close(answered) }) }}, rec)
 	}()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if r, _ := rec.Report(); r.Requests > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no request in 30 s")
-		}
+	select {
+	case <-answered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no request answered in 30 s")
 	}
 	cancel()
 	select {
