@@ -304,10 +304,12 @@ func (p *Platform) forgetBatch(b *Batch) {
 	deleteKey(p, p.batches, b.BIC)
 }
 
-// ContinueAfter makes the events p makes from now on come after every
-// event prev made: a restored state goes on with ids that never repeat one
-// a client may have read, as pollers read by id.
+// ContinueAfter makes p go on where prev stands: on prev's clock, and
+// with events that come after every event prev made, so that a restored
+// state goes on with ids that never repeat one a client may have read, as
+// pollers read by id.
 func (p *Platform) ContinueAfter(prev *Platform) {
+	p.clock = prev.clock
 	if prev.lastStamp.After(p.lastStamp) {
 		p.lastStamp = prev.lastStamp
 	}

@@ -96,14 +96,40 @@ func Source(nameOrFile string) (file string, src []byte, err error) {
 // world emnify-mock serve starts with is History(clock, seed, n,
 // "serve-default", its --scenario ones...).
 func History(clock generator.Clock, seed uint64, maxEvents int, names ...string) (*plan.World, []generator.Event, error) {
-	world := plan.NewWorldOn(clock, seed)
-	var history []generator.Event
+	files, err := Read(names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return HistoryOf(clock, seed, maxEvents, files...)
+}
+
+// File is a scenario as read: the name its messages use for it, and its
+// text.
+type File struct {
+	Name string
+	Src  []byte
+}
+
+// Read reads scenarios given as files or built-in names (see Source).
+func Read(names ...string) ([]File, error) {
+	files := make([]File, 0, len(names))
 	for _, name := range names {
 		file, src, err := Source(name)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		sc, err := ParseFor(file, src, world)
+		files = append(files, File{file, src})
+	}
+	return files, nil
+}
+
+// HistoryOf is History over scenarios already read: the same files, seed
+// and clock instants make the same world.
+func HistoryOf(clock generator.Clock, seed uint64, maxEvents int, files ...File) (*plan.World, []generator.Event, error) {
+	world := plan.NewWorldOn(clock, seed)
+	var history []generator.Event
+	for _, f := range files {
+		sc, err := ParseFor(f.Name, f.Src, world)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emnify-mock/emnify-mock/plan"
 	"github.com/emnify-mock/emnify-mock/server"
 )
 
@@ -266,5 +268,26 @@ func TestMockScenario_Budget(t *testing.T) {
 	res, b := m.call("POST", "/mock/scenarios", "", strings.Repeat("#", server.MaxBodyBytes+1))
 	if res.StatusCode != 413 || !strings.Contains(string(b), `"error_token":"BadRequest"`) {
 		t.Errorf("oversized scenario: %d %s", res.StatusCode, b)
+	}
+}
+
+// TestControlAPI_ResetThatCannotRebuild: a server given Options.Rebuild
+// keeps no copy of the world at start; when the world cannot be made
+// again, a reset (or a restore of snapshot 0) answers emnify's 500 body,
+// says why, and changes nothing.
+func TestControlAPI_ResetThatCannotRebuild(t *testing.T) {
+	m := mustOpen(t, func(o *server.Options) {
+		o.Rebuild = func() (*plan.World, error) { return nil, errors.New("the scenario's file is gone") }
+	})
+	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", m.acme().Endpoints()[0].ID), `{"location":null}`, 204)
+	changed := m.srv.Log().Len()
+	for _, path := range []string{"/mock/reset", "/mock/snapshots/0/restore"} {
+		res, b := m.call("POST", path, "", nil)
+		if res.StatusCode != 500 || string(b) != `{"error_code":1000,"error_token":"InternalError","message":"the world at start could not be made again: the scenario's file is gone"}` {
+			t.Errorf("%s: %d %s", path, res.StatusCode, b)
+		}
+		if m.srv.Log().Len() != changed {
+			t.Errorf("%s: the log went from %d to %d events", path, changed, m.srv.Log().Len())
+		}
 	}
 }

@@ -32,7 +32,7 @@ func refusal(err error) *wire.Error {
 	case generator.Duplicated:
 		return &wire.Error{Status: http.StatusConflict, Code: 1405, Token: "Duplicated", Message: err.Error()}
 	}
-	return &wire.Error{Status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"}
+	return wire.Internal("internal error")
 }
 
 // pathID parses a numeric path parameter as the platform does (a Java Long).

@@ -52,6 +52,12 @@ const (
 // Options configure a Server. World is required; the rest have defaults.
 type Options struct {
 	World *plan.World
+	// Rebuild, when set, makes World again as it was given, for POST
+	// /mock/reset, instead of a copy of it kept from the start: for a large
+	// fleet that copy is half the heap. It must make the same world each
+	// time (same seed, sources and clock instants), on a clock of its own
+	// if it likes: the world it makes goes on on World's clock.
+	Rebuild func() (*plan.World, error)
 	// History is appended to the log at start, sorted by id: the events
 	// that brought the world to its state.
 	History []generator.Event
@@ -171,7 +177,7 @@ func New(o Options) (*Server, error) {
 	history := slices.Clone(o.History)
 	slices.SortStableFunc(history, func(a, b generator.Event) int { return cmp.Compare(a.ID, b.ID) })
 	s.log.Append(history...)
-	s.snapshots.start = &snapshot{taken: s.clock.Now(), events: s.log.Len(), st: s.save()}
+	s.snapshots.start = &snapshot{taken: s.clock.Now(), events: s.log.Len(), st: s.save(o.Rebuild)}
 	s.mux = s.routes()
 	s.router = s.guard(s.journaled(s.gateway(s.limited(s.durable(s.mux)))))
 	return s, nil
@@ -256,7 +262,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		defer func() {
 			if v := recover(); v != nil {
 				s.logger.Printf("panic serving %s %s: %v", r.Method, r.URL, v)
-				wire.WriteError(w, &wire.Error{Status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"})
+				wire.WriteError(w, wire.Internal("internal error"))
 			}
 		}()
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)

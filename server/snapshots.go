@@ -54,7 +54,7 @@ func (s *Server) TakeSnapshot() int {
 	defer s.mu.Unlock()
 	ss := &s.snapshots
 	ss.lastID++
-	ss.kept = append(ss.kept, &snapshot{id: ss.lastID, taken: s.clock.Now(), events: s.log.Len(), st: s.save()})
+	ss.kept = append(ss.kept, &snapshot{id: ss.lastID, taken: s.clock.Now(), events: s.log.Len(), st: s.save(nil)})
 	if len(ss.kept) > MaxSnapshots {
 		ss.evicted = ss.kept[0].id
 		ss.kept[0] = nil
@@ -83,8 +83,7 @@ func (s *Server) RestoreSnapshot(id int) error {
 	if apiErr != nil {
 		return apiErr
 	}
-	s.load(sn.st)
-	return nil
+	return s.load(sn.st)
 }
 
 // DeleteSnapshot forgets a saved state; the state at start stays.
@@ -110,9 +109,12 @@ func (s *Server) DeleteSnapshot(id int) error {
 
 // Reset goes back to the state at start, all of it, and clears the API
 // journal.
-func (s *Server) Reset() {
+func (s *Server) Reset() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.load(s.snapshots.start.st)
+	if err := s.load(s.snapshots.start.st); err != nil {
+		return err
+	}
 	s.requests.Clear()
+	return nil
 }

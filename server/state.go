@@ -1,12 +1,15 @@
 package server
 
 import (
+	"fmt"
 	"maps"
+	"runtime/debug"
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/eventlog"
 	"github.com/emnify-mock/emnify-mock/generator"
 	"github.com/emnify-mock/emnify-mock/plan"
+	"github.com/emnify-mock/emnify-mock/server/internal/wire"
 	"github.com/emnify-mock/emnify-mock/streams"
 )
 
@@ -19,9 +22,12 @@ import (
 // being played are stopped by a restore: their progress is not part of a
 // snapshot.
 
-// state is a saved copy of the platform's state.
+// state is a saved copy of the platform's state. Its world is a copy, or
+// for the state at start of a server given Options.Rebuild, nil: the
+// world is then made again when restored.
 type state struct {
 	world   *plan.World
+	rebuild func() (*plan.World, error)
 	log     eventlog.State
 	creds   credentials
 	streams streams.State
@@ -42,22 +48,43 @@ func (c credentials) clone() credentials {
 	return credentials{appTokens: maps.Clone(c.appTokens), logins: maps.Clone(c.logins)}
 }
 
-// save copies the state. Call with s.mu held.
-func (s *Server) save() *state {
-	return &state{world: s.world.Clone(), log: s.log.Save(), creds: s.creds.clone(), streams: s.dataStreams.Save()}
+// save copies the state; rebuild, when set, stands for the world instead
+// of a copy. Call with s.mu held.
+func (s *Server) save(rebuild func() (*plan.World, error)) *state {
+	st := &state{rebuild: rebuild, log: s.log.Save(), creds: s.creds.clone(), streams: s.dataStreams.Save()}
+	if rebuild == nil {
+		st.world = s.world.Clone()
+	}
+	return st
 }
 
-// load makes a saved state current; the saved one stays reusable. Call
-// with s.mu held for writing.
-func (s *Server) load(st *state) {
+// load makes a saved state current; the saved one stays reusable. It
+// fails, changing nothing, only when the world at start cannot be made
+// again. Call with s.mu held for writing.
+func (s *Server) load(st *state) error {
+	world := st.world
+	if world == nil {
+		w, err := st.rebuild()
+		if err != nil {
+			return wire.Internal(fmt.Sprintf("the world at start could not be made again: %v", err))
+		}
+		world = w
+		// Building a world passes through far more memory than it then
+		// holds, and the world it replaces is garbage from here on: give
+		// both back now (serve does the same once started), or a large
+		// fleet's process stays four times its size after a reset.
+		defer func() { go debug.FreeOSMemory() }()
+	} else {
+		world = world.Clone()
+	}
 	s.stopPlays()
 	s.lockouts.clear()
-	prev := s.world
-	s.world = st.world.Clone()
-	s.world.Platform.ContinueAfter(prev.Platform)
+	world.Platform.ContinueAfter(s.world.Platform)
+	s.world = world
 	s.log.Load(st.log)
 	s.creds = st.creds.clone()
 	s.dataStreams.Load(st.streams)
+	return nil
 }
 
 // addCredentials gives every user a login and every workspace's tokens an

@@ -202,14 +202,30 @@ func (c *ServeCommand) start(cfg serveConfig, dir *dataDir) (*server.Server, []p
 	clock := generator.NewShifted(-historyDays * 24 * time.Hour)
 	o := server.Options{AppTokens: cfg.tokens, Password: cfg.password, RateLimits: cfg.limits, MaxScenarioEvents: cfg.maxEvents, ControlToken: cfg.control,
 		Streams: streams.Options{Workers: cfg.streamWorkers, Destinations: streamer.Destinations{Allow: cfg.remoteHooks}}}
-	release := func() {}
+	// The world is built on a held clock, at the first start of a data
+	// dir or now, so that it can be built again the same: the data dir's
+	// replay does, and so does a reset (o.Rebuild), instead of keeping a
+	// copy of the world at start, which for a large fleet is half the heap.
+	var started time.Time
 	if dir != nil {
-		dir.meta.Started, release = clock.Hold(dir.meta.Started)
+		started = dir.meta.Started
 		o.Secret, o.Journal = dir.meta.Key, dir.Dir
 	}
+	started, release := clock.Hold(started)
+	if dir != nil {
+		dir.meta.Started = started
+	}
 	var toPlay []playSource
+	var files []scenarios.File
 	var err error
-	o.World, o.History, toPlay, err = c.buildWorld(clock, cfg)
+	o.World, o.History, files, toPlay, err = c.buildWorld(clock, cfg)
+	o.Rebuild = func() (*plan.World, error) {
+		clock := generator.NewShifted(-historyDays * 24 * time.Hour)
+		_, release := clock.Hold(started)
+		defer release()
+		world, _, err := scenarios.HistoryOf(clock, cfg.seed, cfg.maxEvents, files...)
+		return world, err
+	}
 	var srv *server.Server
 	if err == nil {
 		srv, err = server.New(o)
@@ -333,10 +349,14 @@ func (c *ServeCommand) config(args []string) (serveConfig, error) {
 // history lies in the past; each run moves it on by its span, and then it
 // jumps to the present. Scenarios to --play are checked on the world as it
 // is when they start, so a bad one fails before serve listens.
-func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*plan.World, []generator.Event, []playSource, error) {
-	world, history, err := scenarios.History(clock, cfg.seed, cfg.maxEvents, append([]string{"serve-default"}, cfg.scenarios...)...)
+func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*plan.World, []generator.Event, []scenarios.File, []playSource, error) {
+	files, err := scenarios.Read(append([]string{"serve-default"}, cfg.scenarios...)...)
 	if err != nil {
-		return nil, nil, nil, &inputError{msg: err.Error()}
+		return nil, nil, nil, nil, &inputError{msg: err.Error()}
+	}
+	world, history, err := scenarios.HistoryOf(clock, cfg.seed, cfg.maxEvents, files...)
+	if err != nil {
+		return nil, nil, nil, nil, &inputError{msg: err.Error()}
 	}
 	parse := func(name string) (*scenarios.Scenario, error) {
 		file, src, _ := scenarioSource(name)            // checked in config
@@ -351,7 +371,7 @@ func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*p
 		fmt.Fprintf(c.Stderr, "note: the scenarios run %s past the present; the clock stands that far ahead\n",
 			generator.FormatDuration(ahead.Truncate(time.Second)))
 	} else if err := clock.Advance(-ahead); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var toPlay []playSource
 	for _, name := range cfg.plays {
@@ -362,12 +382,12 @@ func (c *ServeCommand) buildWorld(clock *generator.Shifted, cfg serveConfig) (*p
 			}
 		}
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		file, src, _ := scenarioSource(name)
 		toPlay = append(toPlay, playSource{file, src})
 	}
-	return world, history, toPlay, nil
+	return world, history, files, toPlay, nil
 }
 
 func (c *ServeCommand) banner(srv *server.Server, password string, controlToken bool) {

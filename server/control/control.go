@@ -50,7 +50,8 @@ type State interface {
 	// unknown or evicted id.
 	RestoreSnapshot(id int) error
 	DeleteSnapshot(id int) error
-	Reset()
+	// Reset answers a *wire.Error when it fails, having changed nothing.
+	Reset() error
 	Journal() *Journal
 	Deliveries() []streams.Delivery
 }
@@ -392,6 +393,16 @@ func (c *control) onSnapshot(w http.ResponseWriter, r *http.Request, f func(int)
 	} else {
 		err = wire.NotFound("Snapshot", raw)
 	}
+	noContentOr(w, err)
+}
+
+func (c *control) reset(w http.ResponseWriter, r *http.Request) {
+	noContentOr(w, c.st.Reset())
+}
+
+// noContentOr answers 204, or the error: as it is when it is a
+// *wire.Error, as a validation error when not.
+func noContentOr(w http.ResponseWriter, err error) {
 	var apiErr *wire.Error
 	switch {
 	case errors.As(err, &apiErr):
@@ -401,11 +412,6 @@ func (c *control) onSnapshot(w http.ResponseWriter, r *http.Request, f func(int)
 	default:
 		wire.NoContent(w, wire.Bare)
 	}
-}
-
-func (c *control) reset(w http.ResponseWriter, r *http.Request) {
-	c.st.Reset()
-	wire.NoContent(w, wire.Bare)
 }
 
 // deliveries shows each data stream's delivery state.

@@ -53,6 +53,11 @@ func NoContent(w http.ResponseWriter, contentType string) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// Internal is a 500 with emnify's body for an error of the platform's own.
+func Internal(msg string) *Error {
+	return &Error{Status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: msg}
+}
+
 // BadRequest is a 400 with emnify's BadRequest body.
 func BadRequest(msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: 1000, Token: "BadRequest", Message: msg}
