@@ -57,7 +57,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, sc eventlog
 		return
 	}
 	total, page, pageNo := s.log.Find(q, pg.page, pg.perPage)
-	writePage(w, r, wire.EventJSON, total, pageNo, pg.perPage, page)
+	writePage(w, r, wire.EventJSON, total, pageNo, pg.perPage, joinJSON(page))
 }
 
 func (s *Server) handleEventTypes(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -84,16 +85,26 @@ func serveList[T any](w http.ResponseWriter, r *http.Request, items []T, spec li
 		})
 		onPage = items[lo:hi]
 	}
-	var out [][]byte
-	for _, it := range onPage {
-		b, err := json.Marshal(encode(it))
-		if err != nil {
-			wire.WriteError(w, &wire.Error{Status: http.StatusInternalServerError, Code: 1000, Token: "InternalError", Message: "internal error"})
+	// Encoded straight into the page's buffer: a copy of each item's JSON
+	// was a third of what a page allocated.
+	buf := pageBuffers.Get().(*[]byte)
+	body := bytes.NewBuffer((*buf)[:0])
+	body.WriteByte('[')
+	enc := json.NewEncoder(body) // the bytes json.Marshal makes, and a newline
+	for i, it := range onPage {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		if err := enc.Encode(encode(it)); err != nil {
+			pageBuffers.Put(buf)
+			wire.WriteError(w, wire.Internal("internal error"))
 			return
 		}
-		out = append(out, b)
+		body.Truncate(body.Len() - 1)
 	}
-	writePage(w, r, wire.JSON, total, page, pg.perPage, out)
+	body.WriteByte(']')
+	*buf = body.Bytes()
+	writePage(w, r, wire.JSON, total, page, pg.perPage, buf)
 }
 
 // queryAPIError is a bad q or sort as emnify answers it: 422.

@@ -41,8 +41,9 @@ func parsePaging(r *http.Request, def, maxPerPage int) (paging, *wire.Error) {
 	return p, nil
 }
 
-// writePage sends one page of a list with the paging headers and Link.
-func writePage(w http.ResponseWriter, r *http.Request, contentType string, total, page, perPage int, items [][]byte) {
+// writePage sends one page of a list, body (a JSON array from
+// pageBuffers, which gets it back), with the paging headers and Link.
+func writePage(w http.ResponseWriter, r *http.Request, contentType string, total, page, perPage int, body *[]byte) {
 	pages := max(1, (total+perPage-1)/perPage)
 	h := w.Header()
 	h.Set("Content-Type", contentType)
@@ -60,7 +61,6 @@ func writePage(w http.ResponseWriter, r *http.Request, contentType string, total
 		h.Set("X-Filter", f)
 	}
 	h.Set("Link", links(r, q, page, pages, perPage))
-	body := joinJSON(items)
 	defer pageBuffers.Put(body)
 	h.Set("Content-Length", strconv.Itoa(len(*body)))
 	w.WriteHeader(http.StatusOK)
@@ -102,7 +102,8 @@ func links(r *http.Request, q url.Values, page, pages, perPage int) string {
 	return strings.Join(parts, ", ")
 }
 
-// joinJSON makes a JSON array of encoded elements.
+// joinJSON makes a JSON array of encoded elements, in a buffer from
+// pageBuffers.
 func joinJSON(items [][]byte) *[]byte {
 	buf := pageBuffers.Get().(*[]byte)
 	b := append((*buf)[:0], '[')
