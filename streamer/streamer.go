@@ -261,14 +261,24 @@ func (s *Streamer) run(ctx context.Context, in <-chan Item) {
 		}
 	}()
 
-	work := make(chan []Item, s.o.Workers)
-	go s.batch(in, work)
+	var work chan []Item
+	if s.o.Size > 1 || s.o.Faults.ReorderWindow > 1 {
+		work = make(chan []Item, s.o.Workers)
+		go s.batch(in, work)
+	}
 	var wg sync.WaitGroup
 	for w := range s.o.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(s.o.Seed, uint64(w)+1))
+			if work == nil { // one event per request, in order: nothing to batch
+				for it := range in {
+					s.count(func(st *Stats) { st.Events++ })
+					s.deliver(ctx, reqCtx, r, []Item{it})
+				}
+				return
+			}
 			for items := range work {
 				s.deliver(ctx, reqCtx, r, items)
 			}

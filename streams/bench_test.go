@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -50,14 +51,14 @@ func BenchmarkDrain(b *testing.B) {
 	ts := discard()
 	defer ts.Close()
 	b.Run("stream", func(b *testing.B) {
-		var slowest time.Duration // of the Deliveries calls (GET /mock/deliveries) during the drain
+		var calls []time.Duration // of Deliveries (GET /mock/deliveries) during the drain
 		for b.Loop() {
 			host := New(l, Options{})
 			host.Add(Config{Org: org, URL: ts.URL, Method: http.MethodPost, Size: 1}, Running, 0)
 			delivered := func() int64 {
 				began := time.Now()
 				d := host.Deliveries()[0]
-				slowest = max(slowest, time.Since(began))
+				calls = append(calls, time.Since(began))
 				return d.Delivered
 			}
 			// Poll for the condition (the host has no notice for it), with a
@@ -70,7 +71,11 @@ func BenchmarkDrain(b *testing.B) {
 			host.Close()
 		}
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
-		b.ReportMetric(float64(slowest.Microseconds())/1000, "deliveries-max-ms")
+		// The slowest call also holds whatever time slice the scheduler
+		// gave the workers instead (this process keeps both cores busy).
+		slices.Sort(calls)
+		b.ReportMetric(float64(calls[len(calls)*99/100].Microseconds())/1000, "deliveries-p99-ms")
+		b.ReportMetric(float64(calls[len(calls)-1].Microseconds())/1000, "deliveries-max-ms")
 	})
 	b.Run("net/http loop", func(b *testing.B) {
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
