@@ -132,6 +132,7 @@ func (c *Churn) step() {
 		return
 	}
 	c.queue.Push(events)
+	c.p.Recycle(events)
 }
 
 // Now returns the churn's time: that of its last action.

@@ -6,7 +6,7 @@ import (
 )
 
 func endpointSubject(ep *Endpoint) string {
-	return fmt.Sprintf("endpoint %d is %s", ep.ID, ep.Status)
+	return "endpoint " + itoa(ep.ID) + " is " + ep.Status.String()
 }
 
 // CreateEndpoint creates an endpoint in the workspace, with an address from
@@ -26,7 +26,7 @@ func (p *Platform) CreateEndpoint(a Actor, w *Workspace, spec EndpointSpec) (*En
 		p.setStatus(ae, a, s, SIMActivated)
 	}
 	e := ae.add(TypeSIMAssigned, a, w)
-	e.Description = fmt.Sprintf("SIM %d assigned to endpoint %d", s.ID, ep.ID)
+	e.Description = "SIM " + itoa(s.ID) + " assigned to endpoint " + itoa(ep.ID)
 	e.SIM, e.IMSI, _ = refs(s, nil)
 	e.Detail = assignDetail(ep.IMEI)
 	p.link(ep, s)
@@ -121,7 +121,7 @@ func (p *Platform) DisableEndpoint(a Actor, ep *Endpoint) ([]Event, error) {
 func (p *Platform) setEndpointStatus(a Actor, ep *Endpoint, to EndpointStatus, t EventType) []Event {
 	ae := p.begin()
 	e := ae.add(t, a, ep.Workspace)
-	e.Description = fmt.Sprintf("Status of Endpoint %d changed to %s", ep.ID, to)
+	e.Description = "Status of Endpoint " + itoa(ep.ID) + " changed to " + to.String()
 	p.aboutEndpoint(e, ep)
 	Save(p, ep)
 	ep.Status = to
@@ -159,7 +159,7 @@ func (p *Platform) AssignSIM(a Actor, ep *Endpoint, s *SIM) ([]Event, error) {
 	p.link(ep, s)
 	ae := p.begin()
 	e := ae.add(TypeSIMAssigned, a, ep.Workspace)
-	e.Description = fmt.Sprintf("SIM %d assigned to endpoint %d", s.ID, ep.ID)
+	e.Description = "SIM " + itoa(s.ID) + " assigned to endpoint " + itoa(ep.ID)
 	p.aboutEndpoint(e, ep)
 	e.Detail = assignDetail(ep.IMEI)
 	return ae.events, nil
@@ -178,7 +178,7 @@ func (p *Platform) ReleaseSIM(a Actor, ep *Endpoint) ([]Event, error) {
 func (p *Platform) release(ae *actionEvents, a Actor, ep *Endpoint) {
 	s := ep.SIM
 	e := ae.add(TypeSIMReleased, a, ep.Workspace)
-	e.Description = fmt.Sprintf("SIM %d released from endpoint %d", s.ID, ep.ID)
+	e.Description = "SIM " + itoa(s.ID) + " released from endpoint " + itoa(ep.ID)
 	p.aboutEndpoint(e, ep)
 	Save(p, ep)
 	Save(p, s)

@@ -1,8 +1,8 @@
 package generator
 
 import (
-	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,7 +83,7 @@ func (id *Identities) Faker() *gofakeit.Faker { return id.fake }
 // ICCID returns the next 19-digit ICCID (without Luhn digit).
 func (id *Identities) ICCID() string {
 	id.iccid++
-	return fmt.Sprintf("%s%012d", ICCIDPrefix, id.iccid)
+	return padded(ICCIDPrefix, id.iccid, 12, "")
 }
 
 // IMSI returns the next 15-digit IMSI on one of emnify's networks.
@@ -93,20 +93,20 @@ func (id *Identities) IMSI() string {
 		n = 1
 	}
 	id.imsi[n]++
-	return fmt.Sprintf("%s%09d", imsiPrefixes[n], id.imsi[n])
+	return padded(imsiPrefixes[n], id.imsi[n], 9, "")
 }
 
 // MSISDN returns the next 15-digit MSISDN.
 func (id *Identities) MSISDN() string {
 	id.msisdn++
-	return fmt.Sprintf("%s%09d", msisdnPrefix, id.msisdn)
+	return padded(msisdnPrefix, id.msisdn, 9, "")
 }
 
 // IMEISV returns the next 16-digit IMEISV: TAC, serial, software version.
 func (id *Identities) IMEISV() string {
 	k := (id.imei*id.imeiMul + id.imeiAdd) % imeiSpace
 	id.imei++
-	return fmt.Sprintf("%s%06d%02d", tacs[k/1_000_000], k%1_000_000, 1+id.fake.IntN(19))
+	return padded(tacs[k/1_000_000], k%1_000_000, 6, padded("", uint64(1+id.fake.IntN(19)), 2, ""))
 }
 
 // SIMID returns the next SIM id.
@@ -241,4 +241,17 @@ func domain(org string) string {
 		words = words[:2]
 	}
 	return slug(strings.Join(words, "")) + ".example"
+}
+
+// padded is prefix, n in at least width digits (zero-padded, as %0*d)
+// and suffix: fmt.Sprintf was most of what making an identity cost.
+func padded(prefix string, n uint64, width int, suffix string) string {
+	var buf [48]byte
+	b := append(buf[:0], prefix...)
+	var digits [20]byte
+	d := strconv.AppendUint(digits[:0], n, 10)
+	for i := len(d); i < width; i++ {
+		b = append(b, '0')
+	}
+	return string(append(append(b, d...), suffix...))
 }

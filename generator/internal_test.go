@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -47,5 +48,55 @@ func TestKeepTx_LetsGoOfALargeJournal(t *testing.T) {
 	p.keepTx(small)
 	if p.spareTx != small || len(small.undo) != 0 || cap(small.undo) != 16 || small.undo[:3][0].fn != nil {
 		t.Error("a small journal is not kept emptied for reuse")
+	}
+}
+
+// TestPadded: identities are written as fmt's %0*d would, also past the
+// width.
+func TestPadded(t *testing.T) {
+	for _, n := range []uint64{0, 7, 42, 999_999, 1_000_000, 123_456_789_012, 1<<64 - 1} {
+		for _, width := range []int{0, 2, 6, 9, 12} {
+			if got, want := padded("8988", n, width, "x"), fmt.Sprintf("8988%0*dx", width, n); got != want {
+				t.Errorf("padded(%d, %d): %s, want %s", n, width, got, want)
+			}
+		}
+	}
+}
+
+// TestRecycle: a platform writes the next action's events where the last
+// ones were handed back, and events handed back that the caller still
+// holds are not touched until then.
+func TestRecycle(t *testing.T) {
+	c, err := NewChurn(1, ChurnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Platform()
+	var sims []*SIM
+	for _, w := range p.Workspaces() {
+		for _, s := range w.SIMs() {
+			if s.Status == SIMActivated {
+				sims = append(sims, s)
+			}
+		}
+	}
+	if len(sims) < 2 {
+		t.Fatal("the churn has fewer than two activated SIMs")
+	}
+	first, err := p.Do(func() ([]Event, error) { return p.SuspendSIM(Actor{}, sims[0]) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := first[0]
+	p.Recycle(first)
+	second, err := p.Do(func() ([]Event, error) { return p.SuspendSIM(Actor{}, sims[1]) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &second[:1][0] != &first[:1][0] {
+		t.Error("the second action did not write its events where the first's were handed back")
+	}
+	if kept.SIM.ID != sims[0].ID || second[0].SIM.ID != sims[1].ID {
+		t.Errorf("events: %d then %d, want %d then %d", kept.SIM.ID, second[0].SIM.ID, sims[0].ID, sims[1].ID)
 	}
 }

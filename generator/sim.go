@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-func simSubject(s *SIM) string { return fmt.Sprintf("SIM %s is %s", s.ICCID, s.Status) }
+func simSubject(s *SIM) string { return "SIM " + s.ICCID + " is " + s.Status.String() }
 
 // statusChange is the description of a SIM status change: one of a few,
 // made once.
@@ -137,7 +137,7 @@ func (p *Platform) DeleteSIM(a Actor, s *SIM) ([]Event, error) {
 	}
 	ae := p.begin()
 	e := ae.add(TypeSIMDeletion, a, s.Workspace)
-	e.Description = fmt.Sprintf("SIM %d (%s) has been deleted by %s", s.ID, s.ICCIDWithLuhn(), a.name())
+	e.Description = "SIM " + itoa(s.ID) + " (" + s.ICCIDWithLuhn() + ") has been deleted by " + a.name()
 	e.SIM = simRef(s)
 	p.forgetSIM(s)
 	Save(p, s)
