@@ -460,7 +460,7 @@ func push(ctx context.Context) error {
 	}
 	in := make(chan streamer.Item, len(w.events))
 	for _, e := range w.events {
-		in <- streamer.Item{ID: e.ID, JSON: e.AppendJSON(nil)}
+		in <- streamer.Item{ID: e.ID, JSON: e.JSON()}
 	}
 	close(in)
 	for r := range s.Deliver(ctx, in) {

@@ -142,7 +142,11 @@ func (p *Platform) keepTx(t *tx) {
 	clear(t.sims)
 	clear(t.eps)
 	t.undo, t.sims, t.eps = t.undo[:0], t.sims[:0], t.eps[:0]
-	clear(t.saved)
+	if len(t.saved) > 64 { // clearing a map costs what it ever held: a large change's would tax every small one after it
+		t.saved = map[any]bool{}
+	} else {
+		clear(t.saved)
+	}
 	p.spareTx = t
 }
 

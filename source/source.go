@@ -45,7 +45,7 @@ func (c Churn) Each(f func(Event) error) error {
 	}
 	for {
 		e := churn.Next()
-		if err := f(Event{ID: e.ID, JSON: e.AppendJSON(nil)}); err != nil {
+		if err := f(Event{ID: e.ID, JSON: e.JSON()}); err != nil {
 			return err
 		}
 	}
@@ -60,7 +60,7 @@ type Scenario struct {
 // Each runs the plan.
 func (s Scenario) Each(f func(Event) error) error {
 	_, err := plan.Run(s.Plan, s.Seed, func(e generator.Event) error {
-		return f(Event{ID: e.ID, JSON: e.AppendJSON(nil)})
+		return f(Event{ID: e.ID, JSON: e.JSON()})
 	})
 	return err
 }
