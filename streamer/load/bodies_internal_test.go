@@ -8,7 +8,7 @@ import (
 	"github.com/emnify-mock/emnify-mock/source"
 )
 
-func internalBodies(t *testing.T) *Bodies {
+func internalBodies(t testing.TB) *Bodies {
 	t.Helper()
 	b, err := NewBodies(source.Churn{Seed: 3}, 7, 1, 3)
 	if err != nil {
@@ -89,5 +89,24 @@ func TestPrepared_RenewsIDsOnly(t *testing.T) {
 	}
 	if got := ids(t, p.req[bytes.Index(p.req, []byte("\r\n\r\n"))+4:], size); got[0] != b.id(n) {
 		t.Fatalf("id %d, want %d", got[0], b.id(n))
+	}
+}
+
+// BenchmarkRenew: new ids for a prepared body of 1,000 events, the work
+// each large request of load --size 1000 does on its own.
+func BenchmarkRenew(b *testing.B) {
+	bodies := internalBodies(b)
+	const size = 1000
+	head := []byte("POST / HTTP/1.1\r\nHost: x\r\n")
+	var p *prepared
+	for p == nil {
+		p = bodies.prepare(head, 0, bodies.take(size), size)
+	}
+	for b.Loop() {
+		for !p.renew(bodies, bodies.take(size)) {
+			if q := bodies.prepare(head, 0, bodies.take(size), size); q != nil {
+				p = q
+			}
+		}
 	}
 }
