@@ -824,17 +824,10 @@ func TestVerify_OnARunningPlatform(t *testing.T) {
 	}
 }
 
+// getBody GETs url and fails the test unless it answers 200.
 func getBody(t *testing.T, url, token string) []byte {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return bytes.TrimSpace(b)
+	return bytes.TrimSpace(send(t, http.MethodGet, url, token, "", http.StatusOK))
 }
 
 // TestVerify_EmptySelectionFails: tags that select no scenario verify
