@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,5 +290,61 @@ func TestControlAPI_ResetThatCannotRebuild(t *testing.T) {
 		if m.srv.Log().Len() != changed {
 			t.Errorf("%s: the log went from %d to %d events", path, changed, m.srv.Log().Len())
 		}
+	}
+}
+
+// TestControlAPI_ResetBuildsOutsideTheLock: while a reset builds the world
+// at start again, which for a large fleet takes a second, the API still
+// answers; the reset then lands whole.
+func TestControlAPI_ResetBuildsOutsideTheLock(t *testing.T) {
+	building, release := make(chan struct{}), make(chan struct{})
+	m := mustOpen(t, func(o *server.Options) {
+		start := o.World.Clone()
+		o.Rebuild = func() (*plan.World, error) {
+			close(building)
+			<-release
+			return start.Clone(), nil
+		}
+	})
+	done := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(done) // before the server closes: a failed test must not leave the reset waiting
+	m.api("PATCH", fmt.Sprintf("/api/v1/endpoint/%d/connectivity", m.acme().Endpoints()[0].ID), `{"location":null}`, 204)
+	changed := m.srv.Log().Len()
+	reset := make(chan error, 1)
+	go func() {
+		defer close(reset) // also when call gives up on the test
+		if res, b := m.call("POST", "/mock/reset", "", nil); res.StatusCode != 204 {
+			reset <- fmt.Errorf("reset: %d %s", res.StatusCode, b)
+		}
+	}()
+	<-building
+	read := make(chan int, 1)
+	go func() {
+		defer close(read)
+		res, _ := m.call("GET", "/api/v1/sim?per_page=1", m.token, nil)
+		read <- res.StatusCode
+	}()
+	select {
+	case code := <-read:
+		if code != 200 {
+			t.Errorf("a read during the rebuild: %d", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a read waited for the reset's rebuild")
+	}
+	if m.srv.Log().Len() != changed {
+		t.Errorf("the log changed before the rebuild was done: %d → %d", changed, m.srv.Log().Len())
+	}
+	done()
+	select {
+	case err := <-reset:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reset did not end once its world was built")
+	}
+	if m.srv.Log().Len() != changed-1 {
+		t.Errorf("after the reset the log holds %d events, want %d", m.srv.Log().Len(), changed-1)
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -77,13 +78,34 @@ func (s *Server) Snapshots() []control.Snapshot {
 // RestoreSnapshot makes a saved state current, all of it; played
 // scenarios stop.
 func (s *Server) RestoreSnapshot(id int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	sn, apiErr := s.snapshots.get(id)
+	s.mu.RUnlock()
 	if apiErr != nil {
 		return apiErr
 	}
-	return s.load(sn.st)
+	return s.restore(sn.st, func() {})
+}
+
+// restore makes a saved state current and then calls also, under the
+// lock; the world is made before the lock is taken (state.fresh).
+func (s *Server) restore(st *state, also func()) error {
+	world, err := st.fresh()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.load(st, world)
+	also()
+	s.mu.Unlock()
+	if st.world == nil {
+		// Building a world passes through far more memory than it then
+		// holds, and the world it replaced is garbage now: give both back
+		// (serve does the same once started), or a large fleet's process
+		// stays four times its size after a reset.
+		go debug.FreeOSMemory()
+	}
+	return nil
 }
 
 // DeleteSnapshot forgets a saved state; the state at start stays.
@@ -110,11 +132,5 @@ func (s *Server) DeleteSnapshot(id int) error {
 // Reset goes back to the state at start, all of it, and clears the API
 // journal.
 func (s *Server) Reset() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.load(s.snapshots.start.st); err != nil {
-		return err
-	}
-	s.requests.Clear()
-	return nil
+	return s.restore(s.snapshots.start.st, s.requests.Clear)
 }

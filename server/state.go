@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"maps"
-	"runtime/debug"
 	"strings"
 
 	"github.com/emnify-mock/emnify-mock/eventlog"
@@ -58,25 +57,25 @@ func (s *Server) save(rebuild func() (*plan.World, error)) *state {
 	return st
 }
 
-// load makes a saved state current; the saved one stays reusable. It
-// fails, changing nothing, only when the world at start cannot be made
-// again. Call with s.mu held for writing.
-func (s *Server) load(st *state) error {
-	world := st.world
-	if world == nil {
-		w, err := st.rebuild()
-		if err != nil {
-			return wire.Internal(fmt.Sprintf("the world at start could not be made again: %v", err))
-		}
-		world = w
-		// Building a world passes through far more memory than it then
-		// holds, and the world it replaces is garbage from here on: give
-		// both back now (serve does the same once started), or a large
-		// fleet's process stays four times its size after a reset.
-		defer func() { go debug.FreeOSMemory() }()
-	} else {
-		world = world.Clone()
+// fresh makes the world that restoring st makes current: a copy of its
+// world, or the world at start built again. A saved state never changes,
+// so this needs no lock, and a large world is built without holding up
+// the requests meanwhile. It fails only when the world at start cannot
+// be built again.
+func (st *state) fresh() (*plan.World, error) {
+	if st.world != nil {
+		return st.world.Clone(), nil
 	}
+	w, err := st.rebuild()
+	if err != nil {
+		return nil, wire.Internal(fmt.Sprintf("the world at start could not be made again: %v", err))
+	}
+	return w, nil
+}
+
+// load makes a saved state current, with world from st.fresh. Call with
+// s.mu held for writing.
+func (s *Server) load(st *state, world *plan.World) {
 	s.stopPlays()
 	s.lockouts.clear()
 	world.Platform.ContinueAfter(s.world.Platform)
@@ -84,7 +83,6 @@ func (s *Server) load(st *state) error {
 	s.log.Load(st.log)
 	s.creds = st.creds.clone()
 	s.dataStreams.Load(st.streams)
-	return nil
 }
 
 // addCredentials gives every user a login and every workspace's tokens an
