@@ -311,10 +311,23 @@ func (s *Server) handleDeleteStream(w http.ResponseWriter, r *http.Request) {
 	wire.NoContent(w, wire.Bare)
 }
 
-// handleMockDeliveries shows each stream's delivery state.
-func (s *Server) handleMockDeliveries(w http.ResponseWriter, r *http.Request) {
-	wire.WriteJSON(w, http.StatusOK, wire.Bare, s.dataStreams.Deliveries())
-}
-
 // Deliveries returns each data stream's delivery state, in id order.
 func (s *Server) Deliveries() []streams.Delivery { return s.dataStreams.Deliveries() }
+
+// SetStreamWorkers sets how many requests a data stream has in flight
+// (emnify's API has no field for it: PATCH /mock/deliveries/{id}) and
+// restarts its delivery from the first unacknowledged event; it answers
+// the stream's delivery state.
+func (s *Server) SetStreamWorkers(id int64, n int) (streams.Delivery, error) {
+	if n < 1 || n > streams.MaxWorkers {
+		return streams.Delivery{}, wire.Validation(fmt.Sprintf("workers must be 1 to %d, got %d", streams.MaxWorkers, n))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.dataStreams.ByID(id)
+	if st == nil {
+		return streams.Delivery{}, wire.NotFound("DataStream", strconv.FormatInt(id, 10))
+	}
+	s.dataStreams.SetWorkers(st, n)
+	return s.dataStreams.Delivery(st), nil
+}

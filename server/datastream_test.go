@@ -225,3 +225,92 @@ func TestDataStream_RecoversWithinSeconds(t *testing.T) {
 		})
 	}
 }
+
+// TestDataStream_WorkersPerStream: PATCH /mock/deliveries/{id} sets how
+// many requests one stream has in flight. A receiver that holds every
+// request sees the default 4 at once, then, after the change (answered at
+// once, though 4 requests hang), 12; /mock/deliveries shows it, and the
+// stream then delivers all it owed. Counts out of range, unknown streams
+// and other bodies are refused with emnify's error body.
+func TestDataStream_WorkersPerStream(t *testing.T) {
+	m := mustOpen(t)
+	// Requests are counted by the delivery that sent them: those before
+	// the change and those after (the old delivery's four are all held
+	// when the change is asked for, so it sends no more).
+	var mu sync.Mutex
+	var inFlight, most [2]int
+	var after atomic.Bool
+	reached := [2]map[int]chan struct{}{{4: make(chan struct{})}, {12: make(chan struct{})}}
+	release := make(chan struct{})
+	done := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(done)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		k := 0
+		if after.Load() {
+			k = 1
+		}
+		mu.Lock()
+		inFlight[k]++
+		if inFlight[k] > most[k] {
+			most[k] = inFlight[k]
+			if ch := reached[k][most[k]]; ch != nil {
+				close(ch)
+			}
+		}
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done(): // cut by the change
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		mu.Lock()
+		inFlight[k]--
+		mu.Unlock()
+	}))
+	defer ts.Close()
+	wait := func(k, n int) {
+		t.Helper()
+		select {
+		case <-reached[k][n]:
+		case <-time.After(30 * time.Second):
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("at most %d requests were in flight at once, want %d", most[k], n)
+		}
+	}
+	id := m.createStream(ts.URL, `,"stream_historic_data":true`)
+	path := fmt.Sprintf("/mock/deliveries/%d", id)
+	for body, want := range map[string]string{
+		`{"workers":0}`:       `{"error_code":1400,"error_token":"InputValidationFailed","message":"workers must be 1 to 64, got 0"}`,
+		`{"workers":65}`:      `{"error_code":1400,"error_token":"InputValidationFailed","message":"workers must be 1 to 64, got 65"}`,
+		`{"workers":"8"}`:     `{"error_code":1000,"error_token":"BadRequest","message":"the body is {\"workers\":N}, such as {\"workers\":16}"}`,
+		`{"workers":8,"x":1}`: `{"error_code":1000,"error_token":"BadRequest","message":"the body is {\"workers\":N}, such as {\"workers\":16}"}`,
+		`{}`:                  `{"error_code":1000,"error_token":"BadRequest","message":"the body is {\"workers\":N}, such as {\"workers\":16}"}`,
+	} {
+		if res, b := m.call("PATCH", path, "", body); res.StatusCode/100 != 4 || string(b) != want {
+			t.Errorf("PATCH %s: %d %s, want %s", body, res.StatusCode, b, want)
+		}
+	}
+	if res, b := m.call("PATCH", "/mock/deliveries/99", "", `{"workers":8}`); res.StatusCode != 404 {
+		t.Errorf("unknown stream: %d %s", res.StatusCode, b)
+	}
+	wait(0, 4)
+	after.Store(true)
+	var d streams.Delivery
+	json.Unmarshal(m.api("PATCH", path, `{"workers":12}`, 200), &d)
+	if d.ID != id || d.Workers != 12 {
+		t.Errorf("answer %+v, want stream %d with 12 workers", d, id)
+	}
+	wait(1, 12)
+	if ds := m.srv.Deliveries(); len(ds) != 1 || ds[0].Workers != 12 {
+		t.Errorf("deliveries %+v, want 12 workers", ds)
+	}
+	done()
+	eventually(t, "everything delivered", func() bool { return m.srv.Deliveries()[0].Undelivered == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if most[0] != 4 || most[1] != 12 {
+		t.Errorf("at most %d requests in flight at once before the change, %d after; want 4 and 12", most[0], most[1])
+	}
+}

@@ -131,7 +131,7 @@ func TestControlAPI_Clock(t *testing.T) {
 func TestControlAPI_Index(t *testing.T) {
 	m := mustOpen(t)
 	var index []struct{ Method, Path, What string }
-	if err := json.Unmarshal(m.api("GET", "/mock", nil, 200), &index); err != nil || len(index) != 14 {
+	if err := json.Unmarshal(m.api("GET", "/mock", nil, 200), &index); err != nil || len(index) != 15 {
 		t.Fatalf("index %+v: %v", index, err)
 	}
 	for _, e := range index {

@@ -193,6 +193,7 @@ type Delivery struct {
 	LastStatus  int    `json:"last_http_status"`
 	LastError   string `json:"last_error,omitempty"`
 	Pending     int    `json:"log_position"`
+	Workers     int    `json:"workers"` // requests in flight at most
 }
 
 // Deliveries returns each data stream's delivery state, in id order.
@@ -200,15 +201,21 @@ func (h *Host) Deliveries() []Delivery {
 	h.mu.Lock()
 	out := []Delivery{}
 	for _, st := range h.streams {
-		st.mu.Lock()
-		d := Delivery{st.id, st.cfg.Org, st.cfg.URL, Statuses[st.status-1].Description, st.delivered, 0, st.requests, st.lastStatus, st.lastError, st.cursor}
-		st.mu.Unlock()
-		// From the log's indexes: the cost follows the streams, not the
-		// backlog.
-		d.Undelivered = h.log.Count(st.cfg.Org, st.cfg.Types, st.cfg.AlertOnly, d.Pending)
-		out = append(out, d)
+		out = append(out, h.Delivery(st))
 	}
 	h.mu.Unlock()
 	slices.SortFunc(out, func(a, b Delivery) int { return int(a.ID - b.ID) })
 	return out
+}
+
+// Delivery returns one stream's delivery state.
+func (h *Host) Delivery(st *Stream) Delivery {
+	st.mu.Lock()
+	d := Delivery{st.id, st.cfg.Org, st.cfg.URL, Statuses[st.status-1].Description, st.delivered, 0, st.requests, st.lastStatus, st.lastError, st.cursor, h.workers(st.cfg)}
+	cfg := st.cfg
+	st.mu.Unlock()
+	// From the log's indexes: the cost follows the streams, not the
+	// backlog.
+	d.Undelivered = h.log.Count(cfg.Org, cfg.Types, cfg.AlertOnly, d.Pending)
+	return d
 }

@@ -57,6 +57,7 @@ type Config struct {
 	Types     []int // event_type_id filter; empty: all
 	AlertOnly bool
 	Historic  bool
+	Workers   int // requests in flight; 0: Options.Workers
 }
 
 // Settings are a stream's configuration and status, as the API shows them.
@@ -77,8 +78,10 @@ type Stream struct {
 	delivered  int64
 	requests   int64
 	lastStatus int
-	wake       chan struct{} // status changed
-	cancel     context.CancelFunc
+	wake       chan struct{}      // status changed
+	cancel     context.CancelFunc // stops the delivery; requests in flight get streamer.ShutdownGrace
+	abort      func()             // stops it and cuts them at once
+	done       chan struct{}      // closed when the delivery loop has ended; nil while held
 }
 
 // Host runs every data stream.
@@ -131,6 +134,28 @@ func (h *Host) Add(cfg Config, status, cursor int) *Stream {
 	h.mu.Unlock()
 	h.start(st)
 	return st
+}
+
+// ByID returns a stream of any organisation, or nil.
+func (h *Host) ByID(id int64) *Stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.streams[id]
+}
+
+// SetWorkers sets how many requests the stream has in flight and starts
+// its delivery again from its cursor, the first event not acknowledged:
+// what was in flight may be delivered twice, as at-least-once allows. The
+// caller holds the lock that orders changes to the streams.
+func (h *Host) SetWorkers(st *Stream, n int) {
+	if st.done != nil {
+		st.abort() // no grace: the state's lock is held
+		<-st.done
+	}
+	st.mu.Lock()
+	st.cfg.Workers = n
+	st.mu.Unlock()
+	h.start(st)
 }
 
 // Get returns a stream of the organisation, or nil.
@@ -273,8 +298,16 @@ func (h *Host) deliveryOptions(cfg Config) (streamer.Options, error) {
 		return streamer.Options{}, fmt.Errorf("destination.credentials.headers: %v", err)
 	}
 	o := streamer.Options{URL: cfg.URL, Method: cfg.Method, Headers: hd, Size: cfg.Size, Retry: h.opts.Retry,
-		Clock: h.opts.Clock, Timeout: time.Duration(h.opts.Timeout) * time.Second, Workers: h.opts.Workers, Probe: streamer.DefaultProbe}
+		Clock: h.opts.Clock, Timeout: time.Duration(h.opts.Timeout) * time.Second, Workers: h.workers(cfg), Probe: streamer.DefaultProbe}
 	return o, o.Validate()
+}
+
+// workers is how many requests a stream with cfg has in flight.
+func (h *Host) workers(cfg Config) int {
+	if cfg.Workers > 0 {
+		return cfg.Workers
+	}
+	return h.opts.Workers
 }
 
 // DefaultWorkers is how many requests a data stream has in flight
@@ -344,23 +377,27 @@ func (h *Host) start(st *Stream) {
 	held := h.held
 	h.mu.Unlock()
 	if held {
-		st.cancel = func() {}
+		st.cancel, st.done = func() {}, nil
 		return
 	}
 	o, err := h.deliveryOptions(st.cfg)
 	if err != nil { // checked when the stream was made
 		st.status, st.lastError = Error, err.Error()
-		st.cancel = func() {}
+		st.cancel, st.done = func() {}, nil
 		return
 	}
-	// One engine, with its connections, for the stream's life.
+	// One engine, with its connections, for the delivery's life.
 	o.Client = streamer.NewClient(o.Timeout, o.Workers)
+	cut := make(chan struct{})
+	o.Abort = cut
 	engine, _ := streamer.New(o) // deliveryOptions validated o
 	ctx, cancel := context.WithCancel(h.ctx)
-	st.cancel = cancel
+	st.cancel, st.done = cancel, make(chan struct{})
+	st.abort = func() { close(cut); cancel() }
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
+		defer close(st.done)
 		defer o.Client.CloseIdleConnections()
 		h.run(ctx, st, engine)
 	}()

@@ -71,7 +71,7 @@ func TestREADME_Walkthrough(t *testing.T) {
 			"http://127.0.0.1:8080", srv.URL(), "http://127.0.0.1:9000", hook.URL,
 			"curl -s ", "curl -sS --fail-with-body ", "curl -si ", "curl -sSi --fail-with-body ", "curl -X ", "curl -sS --fail-with-body -X ",
 			"SIM_ID", sim, "SP_ID", ids["SP_ID"], "TP_ID", ids["TP_ID"], "EP_ID", ids["EP_ID"],
-			"/data_stream/ID", "/data_stream/1001", "...; ", "",
+			"/data_stream/ID", "/data_stream/1001", "/deliveries/ID", "/deliveries/1001", "...; ", "",
 		).Replace(line)
 	})
 	if n := strings.Count(script, "curl "); n < 15 {

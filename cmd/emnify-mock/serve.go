@@ -47,7 +47,8 @@ Flags:
                        localhost), so the API cannot be used to reach other
                        machines
   --stream-workers N   requests each data stream keeps in flight, 1 to 64
-                       (default 4); requests overlap, so events can arrive
+                       (default 4; one stream's: PATCH /mock/deliveries/ID
+                       {"workers":N}); requests overlap, so events can arrive
                        out of log order, as a consumer must expect anyway
   --insecure-control   leave /mock open to anyone who reaches the address
                        (logins and tokens still only shown to loopback

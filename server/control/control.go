@@ -54,6 +54,9 @@ type State interface {
 	Reset() error
 	Journal() *Journal
 	Deliveries() []streams.Delivery
+	// SetStreamWorkers answers a *wire.Error for an unknown stream or a
+	// count out of range.
+	SetStreamWorkers(id int64, n int) (streams.Delivery, error)
 }
 
 // ErrFixedClock: the server's clock cannot be moved.
@@ -131,7 +134,8 @@ func Routes(r *mux.Router, st State, token string) {
 		{"POST", "/reset", "go back to the state at start, all of it (data streams made since are gone)", c.reset},
 		{"GET", "/requests", "the API journal as NDJSON: every request to the emnify API (time, workspace, method, path, query, body, status, error code), refused ones too; ?method=, ?path=/api/v1/sim/*, ?status=4xx, ?workspace= filter; a reset clears it", c.requests},
 		{"GET", "/timeline", "the event log as a page for a browser, newest first; ?type=, ?iccid=, ?endpoint=, ?organisation= filter, ?refresh=S reloads", c.timeline},
-		{"GET", "/deliveries", "each data stream's delivery state: delivered, undelivered, last status", c.deliveries},
+		{"GET", "/deliveries", "each data stream's delivery state: delivered, undelivered, last status, requests in flight at most (workers)", c.deliveries},
+		{"PATCH", "/deliveries/{id}", fmt.Sprintf(`{"workers":N}: how many requests the data stream has in flight (1 to %d; serve --stream-workers is the default); its delivery goes on from the first event not acknowledged`, streams.MaxWorkers), c.setWorkers},
 	}
 	type entry struct {
 		Method string `json:"method"`
@@ -411,6 +415,38 @@ func noContentOr(w http.ResponseWriter, err error) {
 		wire.WriteError(w, wire.Validation(err.Error()))
 	default:
 		wire.NoContent(w, wire.Bare)
+	}
+}
+
+// setWorkers sets a data stream's requests in flight.
+func (c *control) setWorkers(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Workers *int `json:"workers"`
+	}
+	b, apiErr := wire.ReadBody(r)
+	if apiErr == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&body) != nil || dec.More() || body.Workers == nil {
+			apiErr = wire.BadRequest(`the body is {"workers":N}, such as {"workers":16}`)
+		}
+	}
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if apiErr == nil && err != nil {
+		apiErr = wire.NotFound("DataStream", mux.Vars(r)["id"])
+	}
+	if apiErr != nil {
+		wire.WriteError(w, apiErr)
+		return
+	}
+	d, err := c.st.SetStreamWorkers(id, *body.Workers)
+	switch {
+	case errors.As(err, &apiErr):
+		wire.WriteError(w, apiErr)
+	case err != nil:
+		wire.WriteError(w, wire.Validation(err.Error()))
+	default:
+		wire.WriteJSON(w, http.StatusOK, wire.Bare, d)
 	}
 }
 
