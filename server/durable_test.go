@@ -132,7 +132,7 @@ func TestDurable_ReplayComesOutTheSame(t *testing.T) {
 	j := &memJournal{}
 	a, _ := openDurable(t, wall, 7, j, nil)
 	h := newHook(t)
-	a.createStream(h.ts.URL, "")
+	a.bare("PATCH", fmt.Sprintf("/mock/deliveries/%d", a.createStream(h.ts.URL, "")), `{"workers":9}`, 200)
 	sims := a.simsWith(1)
 	a.api("PATCH", fmt.Sprintf("/api/v1/sim/%d", sims[0]), `{"status":{"id":2}}`, 204)
 	a.bare("POST", "/mock/snapshots", nil, 201)
@@ -196,7 +196,7 @@ func TestDurable_ReplayComesOutTheSame(t *testing.T) {
 			t.Errorf("%s after the replay differs from byte %d:\n got %.300s\nwant %.300s", k, i, got[k][max(0, i-100):], want[k][max(0, i-100):])
 		}
 	}
-	if d := b.srv.Deliveries(); len(d) != 1 || d[0].Delivered != wantDeliveries[0].Delivered || d[0].Pending != wantDeliveries[0].Pending || d[0].Undelivered != 0 {
+	if d := b.srv.Deliveries(); len(d) != 1 || d[0].Delivered != wantDeliveries[0].Delivered || d[0].Pending != wantDeliveries[0].Pending || d[0].Undelivered != 0 || d[0].Workers != 9 {
 		t.Errorf("deliveries after the replay %+v, before %+v", d, wantDeliveries)
 	}
 	// It goes on: the stream delivers what happens next, the player plays.
