@@ -264,15 +264,7 @@ func (c *control) clock(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Advance string `json:"advance"`
 	}
-	b, apiErr := wire.ReadBody(r)
-	if apiErr == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if dec.Decode(&body) != nil || dec.More() {
-			apiErr = wire.BadRequest(`the body is {"advance":"DURATION"}, such as {"advance":"90s"}`)
-		}
-	}
-	if apiErr != nil {
+	if apiErr := decodeBody(r, &body, `{"advance":"DURATION"}, such as {"advance":"90s"}`); apiErr != nil {
 		wire.WriteError(w, apiErr)
 		return
 	}
@@ -404,9 +396,14 @@ func (c *control) reset(w http.ResponseWriter, r *http.Request) {
 	noContentOr(w, c.st.Reset())
 }
 
-// noContentOr answers 204, or the error: as it is when it is a
-// *wire.Error, as a validation error when not.
+// noContentOr answers 204, or the error (see answer).
 func noContentOr(w http.ResponseWriter, err error) {
+	answer(w, err, func() { wire.NoContent(w, wire.Bare) })
+}
+
+// answer calls ok, or answers the error: as it is when it is a
+// *wire.Error, as a validation error when not.
+func answer(w http.ResponseWriter, err error, ok func()) {
 	var apiErr *wire.Error
 	switch {
 	case errors.As(err, &apiErr):
@@ -414,8 +411,23 @@ func noContentOr(w http.ResponseWriter, err error) {
 	case err != nil:
 		wire.WriteError(w, wire.Validation(err.Error()))
 	default:
-		wire.NoContent(w, wire.Bare)
+		ok()
 	}
+}
+
+// decodeBody reads a JSON body into v, refusing unknown fields and
+// trailing data; the error says the body is shape.
+func decodeBody(r *http.Request, v any, shape string) *wire.Error {
+	b, apiErr := wire.ReadBody(r)
+	if apiErr != nil {
+		return apiErr
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if dec.Decode(v) != nil || dec.More() {
+		return wire.BadRequest("the body is " + shape)
+	}
+	return nil
 }
 
 // setWorkers sets a data stream's requests in flight.
@@ -423,13 +435,10 @@ func (c *control) setWorkers(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Workers *int `json:"workers"`
 	}
-	b, apiErr := wire.ReadBody(r)
-	if apiErr == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if dec.Decode(&body) != nil || dec.More() || body.Workers == nil {
-			apiErr = wire.BadRequest(`the body is {"workers":N}, such as {"workers":16}`)
-		}
+	const shape = `{"workers":N}, such as {"workers":16}`
+	apiErr := decodeBody(r, &body, shape)
+	if apiErr == nil && body.Workers == nil {
+		apiErr = wire.BadRequest("the body is " + shape)
 	}
 	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
 	if apiErr == nil && err != nil {
@@ -440,14 +449,7 @@ func (c *control) setWorkers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := c.st.SetStreamWorkers(id, *body.Workers)
-	switch {
-	case errors.As(err, &apiErr):
-		wire.WriteError(w, apiErr)
-	case err != nil:
-		wire.WriteError(w, wire.Validation(err.Error()))
-	default:
-		wire.WriteJSON(w, http.StatusOK, wire.Bare, d)
-	}
+	answer(w, err, func() { wire.WriteJSON(w, http.StatusOK, wire.Bare, d) })
 }
 
 // deliveries shows each data stream's delivery state.
