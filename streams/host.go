@@ -192,7 +192,9 @@ func (h *Host) Delete(st *Stream) {
 
 // Close stops every delivery and waits for them.
 func (h *Host) Close() {
+	h.mu.Lock()
 	h.stop()
+	h.mu.Unlock()
 	h.wg.Wait()
 }
 
@@ -373,15 +375,22 @@ func (h *Host) SetPositions(ps []Position) {
 // start starts the stream's delivery loop; a held host starts it at
 // Release.
 func (h *Host) start(st *Stream) {
+	// Counted under the lock that Close stops the host under: a stream
+	// added or changed while the host closes never starts after Close's
+	// wait has begun.
 	h.mu.Lock()
-	held := h.held
+	run := !h.held && h.ctx.Err() == nil
+	if run {
+		h.wg.Add(1)
+	}
 	h.mu.Unlock()
-	if held {
+	if !run {
 		st.cancel, st.done = func() {}, nil
 		return
 	}
 	o, err := h.deliveryOptions(st.cfg)
 	if err != nil { // checked when the stream was made
+		h.wg.Done()
 		st.status, st.lastError = Error, err.Error()
 		st.cancel, st.done = func() {}, nil
 		return
@@ -394,7 +403,6 @@ func (h *Host) start(st *Stream) {
 	ctx, cancel := context.WithCancel(h.ctx)
 	st.cancel, st.done = cancel, make(chan struct{})
 	st.abort = func() { close(cut); cancel() }
-	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
 		defer close(st.done)
